@@ -38,6 +38,8 @@ pub struct ForecastSettings {
     /// Interval level as a fraction, e.g. 0.95.
     pub level: f64,
     pub max_series: usize,
+    pub metrics: regex::Regex,
+    pub exclude: regex::Regex,
 }
 
 #[derive(Clone, Debug)]
@@ -86,6 +88,7 @@ impl Config {
         let req = |k: &str| text(k).ok_or_else(|| format!("--{k} has no value"));
         let dur = |k: &str| parse_duration(&req(k)?).map_err(|e| format!("--{k}: {e}"));
         let num = |k: &str| req(k)?.trim().parse::<u64>().map_err(|e| format!("--{k}: {e}"));
+        let regex = |k: &str| regex::Regex::new(&req(k)?).map_err(|e| format!("--{k}: {e}"));
         let switch = |k: &str| m.try_get_one::<bool>(k).ok().flatten().copied().unwrap_or(false);
 
         let mut collectors = BTreeMap::new();
@@ -143,6 +146,8 @@ impl Config {
                 model: req("forecast.model")?.parse().map_err(|e| format!("--forecast.model: {e}"))?,
                 level: level_pct / 100.0,
                 max_series: num("forecast.max-series")? as usize,
+                metrics: regex("forecast.metrics")?,
+                exclude: regex("forecast.exclude")?,
             },
             backfill: BackfillSettings {
                 prometheus_url: text("backfill.prometheus-url"),

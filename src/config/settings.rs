@@ -48,6 +48,9 @@ pub const DEFAULT_FS_TYPES_EXCLUDE: &str = "^(autofs|binfmt_misc|bpf|cgroup2?|co
 pub const DEFAULT_NETDEV_DEVICE_EXCLUDE: &str = "^lo$";
 pub const DEFAULT_DISKSTATS_DEVICE_EXCLUDE: &str = "^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$";
 
+/// Resources that run out, plus the load and pressure signals operators watch.
+pub const DEFAULT_FORECAST_METRICS: &str = "^(node_filesystem_avail_bytes|node_filesystem_files_free|node_memory_MemAvailable_bytes|node_memory_SwapFree_bytes|node_filefd_available|node_processes_available|node_cpu_utilisation_ratio|node_load1_per_cpu|node_pressure_(cpu|memory|io)_waiting_ratio|node_hwmon_temp_celsius|node_thermal_zone_temp)$";
+
 pub const SETTINGS: &[Setting] = &[
     s("web.listen-address", Some(DEFAULT_LISTEN), Text, "Address to listen on for the web interface and telemetry"),
     s("web.telemetry-path", Some("/metrics"), Text, "Path under which to expose metrics"),
@@ -75,6 +78,8 @@ pub const SETTINGS: &[Setting] = &[
     s("forecast.min-history", Some("6h"), Duration, "History a series needs before it is forecast"),
     s("forecast.model", Some("auto"), Model, "Model: auto, snaive, theta, naive2, …"),
     s("forecast.level", Some("95"), Percent, "Prediction interval level in percent"),
+    s("forecast.metrics", Some(DEFAULT_FORECAST_METRICS), Regex, "Regexp of metric names that are forecast"),
+    s("forecast.exclude", Some("^$"), Regex, "Regexp of series (name{labels}, labels sorted) not to forecast"),
     s("forecast.max-series", Some("512"), Bytes, "Most series forecast per cycle (bounds the cycle's work)"),
     s("backfill.prometheus-url", None, Text, "Prometheus to pull this node's history from at start"),
     s("backfill.selector", None, Text, "Label matchers selecting this node, e.g. instance=\"node1:9100\""),

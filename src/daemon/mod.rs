@@ -6,6 +6,8 @@
 
 mod collect_loop;
 mod derived;
+mod forecast_loop;
+mod forecast_metrics;
 mod logging;
 mod notify;
 
@@ -126,7 +128,7 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
         interval: cfg.collect_interval,
         flush_interval: cfg.storage.flush_interval,
         store: store.clone(),
-        families,
+        families: families.clone(),
         metrics: metrics.clone(),
         ready: ready.clone(),
         heartbeat: heartbeat.clone(),
@@ -135,6 +137,24 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
         Ok(h) => h,
         Err(e) => {
             tracing::error!(error = %e, "cannot start the collection thread");
+            return EXIT_START_FAILED;
+        }
+    };
+    let (fstop_tx, fstop_rx) = std::sync::mpsc::channel::<()>();
+    let forecaster = forecast_loop::ForecastLoop {
+        store: store.clone(),
+        settings: cfg.forecast.clone(),
+        downsample_step: cfg.storage.downsample_step,
+        downsample_retention: cfg.storage.downsample_retention,
+        current: families,
+        out_families: forecast_families,
+        out_forecasts: forecasts.clone(),
+        metrics: metrics.clone(),
+    };
+    let forecast_thread = match std::thread::Builder::new().name("forecast".into()).spawn(move || forecaster.run(fstop_rx)) {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the forecast thread");
             return EXIT_START_FAILED;
         }
     };
@@ -153,6 +173,10 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
     };
     notify::notify("STOPPING=1");
     drop(stop_tx);
+    drop(fstop_tx);
+    if forecast_thread.join().is_err() {
+        tracing::error!("forecast thread panicked");
+    }
     if collect_thread.join().is_err() {
         tracing::error!("collection thread panicked");
         return EXIT_START_FAILED;

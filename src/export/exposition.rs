@@ -20,16 +20,21 @@ pub fn shared_families() -> SharedFamilies {
     Arc::new(RwLock::new(Arc::new(Vec::new())))
 }
 
+/// The current families without holding the lock (a poisoned lock still holds the last good value).
+pub fn snapshot(shared: &SharedFamilies) -> Arc<Vec<Family>> {
+    match shared.read() {
+        Ok(guard) => Arc::clone(&guard),
+        Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+    }
+}
+
 /// Exposes a [`SharedFamilies`] through prometheus-client's registry.
 #[derive(Debug)]
 pub struct FamiliesCollector(pub SharedFamilies);
 
 impl Collector for FamiliesCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let families = match self.0.read() {
-            Ok(guard) => Arc::clone(&guard),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        };
+        let families = snapshot(&self.0);
         for fam in families.iter().filter(|f| !f.samples.is_empty()) {
             match fam.kind {
                 Kind::Gauge => {
