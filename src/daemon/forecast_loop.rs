@@ -20,6 +20,13 @@ use crate::store::{parse_series_key, series_key, Agg, Store, Tier};
 use super::collect_loop::now_ms;
 use super::forecast_metrics::families_for;
 
+/// Messages to the forecast thread.
+pub enum Wake {
+    /// Run a cycle now (new history arrived, e.g. from a backfill).
+    Now,
+    Stop,
+}
+
 pub struct ForecastLoop {
     pub store: Arc<Store>,
     pub settings: ForecastSettings,
@@ -55,14 +62,14 @@ fn lower_thread_priority() {
 }
 
 impl ForecastLoop {
-    pub fn run(self, stop: Receiver<()>) {
+    pub fn run(self, wake: Receiver<Wake>) {
         lower_thread_priority();
         // The first cycle waits for a little data; later ones keep the interval.
         let mut wait = Duration::from_secs(2).min(self.settings.interval);
         loop {
-            match stop.recv_timeout(wait) {
-                Err(RecvTimeoutError::Timeout) => {}
-                _ => return,
+            match wake.recv_timeout(wait) {
+                Err(RecvTimeoutError::Timeout) | Ok(Wake::Now) => {}
+                Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => return,
             }
             let started = Instant::now();
             let (results, failed) = self.cycle();

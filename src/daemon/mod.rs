@@ -140,7 +140,7 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
             return EXIT_START_FAILED;
         }
     };
-    let (fstop_tx, fstop_rx) = std::sync::mpsc::channel::<()>();
+    let (fstop_tx, fstop_rx) = std::sync::mpsc::channel::<forecast_loop::Wake>();
     let forecaster = forecast_loop::ForecastLoop {
         store: store.clone(),
         settings: cfg.forecast.clone(),
@@ -162,6 +162,17 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
         tokio::spawn(watchdog(period, heartbeat.clone(), cfg.collect_interval));
     }
 
+    if let (Some(url), Some(selector)) = (cfg.backfill.prometheus_url.clone(), cfg.backfill.selector.clone()) {
+        let plan = crate::backfill::Plan {
+            url,
+            selector,
+            step: cfg.storage.downsample_step,
+            lookback: cfg.storage.downsample_retention,
+            timeout: cfg.backfill.timeout,
+            retries: 3,
+        };
+        tokio::spawn(backfill(plan, store.clone(), fstop_tx.clone()));
+    }
     let app = router(AppState { registry: Arc::new(registry), ready, forecasts, telemetry_path: cfg.telemetry_path.clone() });
     let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal());
     let code = match server.await {
@@ -173,7 +184,7 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
     };
     notify::notify("STOPPING=1");
     drop(stop_tx);
-    drop(fstop_tx);
+    let _ = fstop_tx.send(forecast_loop::Wake::Stop);
     if forecast_thread.join().is_err() {
         tracing::error!("forecast thread panicked");
     }
@@ -184,6 +195,25 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
     drop(store);
     tracing::info!("stopped; store flushed");
     code
+}
+
+/// A week of local history is enough to see weekly cycles; with less, pull history.
+const BACKFILL_WHEN_SHORTER: Duration = Duration::from_secs(7 * 86400);
+
+async fn backfill(plan: crate::backfill::Plan, store: Arc<Store>, wake: std::sync::mpsc::Sender<forecast_loop::Wake>) {
+    let have = crate::backfill::local_history_seconds(&store, plan.step, plan.lookback, now_ms());
+    if have >= BACKFILL_WHEN_SHORTER.as_secs_f64() {
+        tracing::info!(local_history_seconds = have, "local history is long enough; no backfill");
+        return;
+    }
+    tracing::info!(url = %plan.url, selector = %plan.selector, local_history_seconds = have, "backfilling history from Prometheus");
+    match crate::backfill::run(&plan, store, now_ms()).await {
+        Ok(r) => {
+            tracing::info!(queries = r.queries, series = r.series, stored = r.stored, skipped = r.skipped, "backfill done");
+            let _ = wake.send(forecast_loop::Wake::Now);
+        }
+        Err(e) => tracing::error!(error = %e, "backfill failed; forecasts will wait for local history"),
+    }
 }
 
 /// Pets the systemd watchdog only while the collection loop is alive, so a hung
