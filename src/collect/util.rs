@@ -1,0 +1,91 @@
+//! Small helpers shared by the collectors: reading files under a root,
+//! turning parser failures into [`CollectError`]s that name the file,
+//! and building families.
+
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+
+use super::{CollectError, Collector, Family, Kind, Roots, Sample};
+
+/// Read a whole file; a missing or unreadable file is an `Io` error naming it.
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, CollectError> {
+    std::fs::read(path).map_err(|source| CollectError::Io { path: path.to_path_buf(), source })
+}
+
+/// Read a file that must be UTF-8 text (sysfs attributes, procfs sysctls).
+pub(crate) fn read_string(path: &Path) -> Result<String, CollectError> {
+    let bytes = read(path)?;
+    String::from_utf8(bytes).map_err(|e| parse_err(path, format!("not UTF-8: {e}")))
+}
+
+pub(crate) fn parse_err(path: &Path, reason: impl Display) -> CollectError {
+    CollectError::Parse { path: path.to_path_buf(), reason: reason.to_string() }
+}
+
+/// Read `path` and parse it with one of procfs-core's parsers. We read the file
+/// ourselves (rather than `procfs::...::current()`) so the path honours the roots.
+pub(crate) fn parse_file<T: procfs::FromRead>(path: &Path) -> Result<T, CollectError> {
+    let bytes = read(path)?;
+    T::from_read(&bytes[..]).map_err(|e| parse_err(path, e))
+}
+
+/// Parse a file holding one integer (sysfs attributes, sysctls).
+pub(crate) fn read_i64(path: &Path) -> Result<i64, CollectError> {
+    let text = read_string(path)?;
+    let t = text.trim();
+    t.parse::<i64>().map_err(|e| parse_err(path, format!("expected an integer, got {t:?}: {e}")))
+}
+
+/// `root` joined with an absolute host path such as `/var/lib` (the leading
+/// `/` would otherwise make `Path::join` discard the root).
+pub(crate) fn under_root(root: &Path, host_path: &str) -> PathBuf {
+    let rel = host_path.trim_start_matches('/');
+    if rel.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(rel)
+    }
+}
+
+/// Compile an exclude regex anchored like node_exporter's flags are used
+/// (the defaults are already anchored; user values are matched as given).
+pub(crate) fn compile(flag: &str, re: &str) -> Result<Regex, String> {
+    Regex::new(re).map_err(|e| format!("invalid regex for {flag} ({re:?}): {e}"))
+}
+
+impl Family {
+    pub fn new(name: &str, help: &str, kind: Kind) -> Family {
+        Family { name: name.to_string(), help: help.to_string(), kind, samples: Vec::new() }
+    }
+
+    /// Append a sample; `labels` in exposition order.
+    pub fn push(&mut self, labels: &[(&str, &str)], value: f64) {
+        let labels = labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        self.samples.push(Sample { labels, value });
+    }
+
+    /// A family with one unlabelled sample.
+    pub fn single(name: &str, help: &str, kind: Kind, value: f64) -> Family {
+        let mut f = Family::new(name, help, kind);
+        f.push(&[], value);
+        f
+    }
+}
+
+/// Stand-in for a collector whose options were invalid: it fails every cycle
+/// with the reason, so a bad flag shows up in the logs instead of a panic.
+pub(crate) struct Misconfigured {
+    pub name: &'static str,
+    pub reason: String,
+}
+
+impl Collector for Misconfigured {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn collect(&mut self, _roots: &Roots, _out: &mut Vec<Family>) -> Result<(), CollectError> {
+        Err(CollectError::Other(format!("collector {}: {}", self.name, self.reason)))
+    }
+}
