@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use procfs::{FromRead, MountEntry};
 use regex::Regex;
 
 use super::util::{compile, parse_err, read, under_root, Misconfigured};
@@ -78,6 +77,32 @@ struct Mount {
     readonly: bool,
 }
 
+/// Undo the kernel's octal escaping of space, tab, newline and backslash in
+/// /proc/mounts. procfs-core's parser misses `\040`, which breaks any mount
+/// point containing a space, so this file parses the lines itself.
+fn unescape(field: &str) -> String {
+    let b = field.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let oct = b
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)))
+            .and_then(|d| u8::try_from(d.iter().fold(0u16, |acc, c| acc * 8 + u16::from(c - b'0'))).ok());
+        match (b[i], oct) {
+            (b'\\', Some(byte)) => {
+                out.push(byte);
+                i += 4;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn lock(m: &Mutex<HashSet<PathBuf>>) -> std::sync::MutexGuard<'_, HashSet<PathBuf>> {
     // A panic elsewhere while holding the lock leaves a still-usable set.
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -105,21 +130,25 @@ impl Filesystem {
             }
             other => other?,
         };
-        let entries = Vec::<MountEntry>::from_read(&bytes[..]).map_err(|e| parse_err(&path, e))?;
+        let text = String::from_utf8_lossy(&bytes);
         // A mount point mounted over keeps its line; the last one is what
         // statvfs sees, so it wins (and the series stays unique).
         let mut by_point: HashMap<String, usize> = HashMap::new();
         let mut out: Vec<Mount> = Vec::new();
-        for e in entries {
-            if self.mount_exclude.is_match(&e.fs_file) || self.type_exclude.is_match(&e.fs_vfstype) {
+        for (n, line) in text.lines().enumerate() {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let [device, mountpoint, fstype, options, ..] = f[..] else {
+                return Err(parse_err(&path, format!("line {}: expected at least 4 fields: {line:?}", n + 1)));
+            };
+            let m = Mount {
+                device: unescape(device),
+                mountpoint: unescape(mountpoint),
+                fstype: unescape(fstype),
+                readonly: options.split(',').any(|o| o == "ro"),
+            };
+            if self.mount_exclude.is_match(&m.mountpoint) || self.type_exclude.is_match(&m.fstype) {
                 continue;
             }
-            let m = Mount {
-                readonly: e.fs_mntops.contains_key("ro"),
-                device: e.fs_spec,
-                fstype: e.fs_vfstype,
-                mountpoint: e.fs_file,
-            };
             match by_point.get(&m.mountpoint) {
                 Some(&i) => out[i] = m,
                 None => {
@@ -207,5 +236,17 @@ impl Collector for Filesystem {
         }
         out.extend([size, free, avail, files, files_free, ro, err].into_iter().filter(|f| !f.samples.is_empty()));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unescape;
+
+    #[test]
+    fn unescapes_kernel_octal() {
+        assert_eq!(unescape(r"/a\040b\011c\134d"), "/a b\tc\\d");
+        // Not a valid byte / not octal / truncated: left alone rather than panicking.
+        assert_eq!(unescape(r"/x\777y\08z\04"), r"/x\777y\08z\04");
     }
 }

@@ -100,7 +100,7 @@ impl Collector for Hwmon {
             read_temps(&dir.join("device"), &mut temps)?;
             rows.extend(temps.into_iter().map(|(s, p, v)| (chip.clone(), s, p, v)));
         }
-        rows.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        rows.sort_by(|a, b| (&a.0, &a.1, &a.2).cmp(&(&b.0, &b.1, &b.2)));
         rows.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1 && a.2 == b.2);
         let mut fams = [
             ("input", "node_hwmon_temp_celsius", "Hardware monitor for temperature (input)"),
