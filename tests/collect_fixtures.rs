@@ -69,7 +69,9 @@ fn cpu_idle_does_not_go_backwards_but_user_does() {
     let dir = tempfile::tempdir().expect("tempdir");
     let r = Roots { procfs: dir.path().into(), sysfs: dir.path().into(), rootfs: dir.path().into() };
     let stat = |idle: u32, user: u32| {
-        let text = format!("cpu  {user} 0 0 {idle} 0 0 0 0 0 0\ncpu0 {user} 0 0 {idle} 0 0 0 0 0 0\nctxt 1\nbtime 1\nprocesses 1\n");
+        let text = format!(
+            "cpu  {user} 0 0 {idle} 0 0 0 0 0 0\ncpu0 {user} 0 0 {idle} 0 0 0 0 0 0\nctxt 1\nbtime 1\nprocesses 1\n"
+        );
         std::fs::write(dir.path().join("stat"), text).expect("write stat");
     };
     let reg = REGISTRY.iter().find(|r| r.name == "cpu").expect("cpu registered");
@@ -255,7 +257,9 @@ fn malformed_files_are_parse_errors_naming_the_file() {
     std::fs::write(dir.path().join("sys/kernel/pid_max"), "many\n").expect("write");
     let r = Roots { procfs: dir.path().into(), sysfs: dir.path().into(), rootfs: dir.path().into() };
     match run_with("processes", &r, &CollectOptions::default()) {
-        Err(CollectError::Parse { path, .. }) => assert_eq!(path, dir.path().join("sys/kernel/pid_max")),
+        Err(CollectError::Parse { path, .. }) => {
+            assert_eq!(path, dir.path().join("sys/kernel/pid_max"))
+        }
         other => panic!("expected Parse error for pid_max, got {other:?}"),
     }
 }
@@ -295,5 +299,25 @@ fn invalid_exclude_regex_is_reported_not_panicked() {
     match run_with("netdev", &roots("good"), &opts) {
         Err(CollectError::Other(msg)) => assert!(msg.contains("netdev"), "{msg}"),
         other => panic!("expected Other error, got {other:?}"),
+    }
+}
+
+#[test]
+fn pressure_cpu_without_full_line_as_before_linux_5_13() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("pressure");
+    std::fs::create_dir_all(&p).expect("mkdir");
+    std::fs::write(p.join("cpu"), "some avg10=0.00 avg60=0.00 avg300=0.00 total=2000000\n").expect("write");
+    for f in ["memory", "io"] {
+        std::fs::copy(base("good").join("proc/pressure").join(f), p.join(f)).expect("copy");
+    }
+    let r = Roots { procfs: dir.path().into(), sysfs: dir.path().into(), rootfs: dir.path().into() };
+    let f = run_with("pressure", &r, &CollectOptions::default()).expect("pressure");
+    assert_eq!(val(&f, "node_pressure_cpu_waiting_seconds_total", &[]), 2.0);
+    // memory and io must still have their full line.
+    std::fs::write(p.join("io"), "some avg10=0.00 avg60=0.00 avg300=0.00 total=1\n").expect("write");
+    match run_with("pressure", &r, &CollectOptions::default()) {
+        Err(CollectError::Parse { path, .. }) => assert_eq!(path, p.join("io")),
+        other => panic!("expected Parse error for io, got {other:?}"),
     }
 }

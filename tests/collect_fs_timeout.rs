@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use nodecast::collect::filesystem::{FsStats, Filesystem};
+use nodecast::collect::filesystem::{Filesystem, FsStats};
 use nodecast::collect::{CollectOptions, Collector, Family, Roots};
 
 static STARTED: AtomicUsize = AtomicUsize::new(0);

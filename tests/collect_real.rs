@@ -79,7 +79,10 @@ fn real_roots_are_plausible() {
 
     if pressure_present {
         assert!(one(&fams, "node_pressure_cpu_waiting_seconds_total") >= 0.0);
-        assert!(one(&fams, "node_pressure_io_stalled_seconds_total") <= one(&fams, "node_pressure_io_waiting_seconds_total"));
+        assert!(
+            one(&fams, "node_pressure_io_stalled_seconds_total")
+                <= one(&fams, "node_pressure_io_waiting_seconds_total")
+        );
     }
     if thermal_present {
         assert!(fams["node_thermal_zone_temp"].samples.iter().all(|s| s.value > -50.0 && s.value < 150.0));

@@ -53,23 +53,10 @@ impl Collector for Cpu {
             self.last.clear(); // CPU hotplug: old values belong to a different set
         }
 
-        let mut fam = Family::new(
-            "node_cpu_seconds_total",
-            "Seconds the CPUs spent in each mode.",
-            Kind::Counter,
-        );
+        let mut fam = Family::new("node_cpu_seconds_total", "Seconds the CPUs spent in each mode.", Kind::Counter);
         let mut next = HashMap::new();
         for (id, t) in ids.iter().zip(&stats.cpu_time) {
-            let ticks = [
-                Some(t.user),
-                Some(t.nice),
-                Some(t.system),
-                Some(t.idle),
-                t.iowait,
-                t.irq,
-                t.softirq,
-                t.steal,
-            ];
+            let ticks = [Some(t.user), Some(t.nice), Some(t.system), Some(t.idle), t.iowait, t.irq, t.softirq, t.steal];
             for (m, tick) in ticks.iter().enumerate() {
                 let Some(tick) = tick else { continue };
                 let mut secs = *tick as f64 / tps as f64;

@@ -22,9 +22,7 @@ impl Collector for FileFd {
         let [allocated, _unused, maximum] = fields[..] else {
             return Err(parse_err(&path, format!("expected 3 fields, got {}", fields.len())));
         };
-        let num = |s: &str, what: &str| {
-            s.parse::<u64>().map_err(|e| parse_err(&path, format!("{what} {s:?}: {e}")))
-        };
+        let num = |s: &str, what: &str| s.parse::<u64>().map_err(|e| parse_err(&path, format!("{what} {s:?}: {e}")));
         let (allocated, maximum) = (num(allocated, "allocated")?, num(maximum, "maximum")?);
         out.push(Family::single(
             "node_filefd_allocated",

@@ -29,11 +29,7 @@ fn clean(name: &str) -> String {
 fn chip_name(dir: &Path) -> Option<String> {
     if let Ok(dev) = std::fs::canonicalize(dir.join("device")) {
         let name = dev.file_name().map(|n| clean(&n.to_string_lossy())).unwrap_or_default();
-        let bus = dev
-            .parent()
-            .and_then(|p| p.file_name())
-            .map(|n| clean(&n.to_string_lossy()))
-            .unwrap_or_default();
+        let bus = dev.parent().and_then(|p| p.file_name()).map(|n| clean(&n.to_string_lossy())).unwrap_or_default();
         match (bus.is_empty(), name.is_empty()) {
             (false, false) => return Some(format!("{bus}_{name}")),
             (true, false) => return Some(name),
@@ -62,12 +58,18 @@ fn split_temp(file: &str) -> Option<(&str, &str)> {
 /// Temperatures in `dir` as (sensor, property, °C). Unreadable attributes are
 /// skipped (drivers return EIO/ENODATA for sensors that are off), as node_exporter does.
 fn read_temps(dir: &Path, found: &mut Vec<(String, String, f64)>) -> Result<(), CollectError> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
     for entry in entries.flatten() {
         let file = entry.file_name().to_string_lossy().into_owned();
-        let Some((sensor, prop)) = split_temp(&file) else { continue };
+        let Some((sensor, prop)) = split_temp(&file) else {
+            continue;
+        };
         let path = entry.path();
-        let Ok(raw) = std::fs::read_to_string(&path) else { continue };
+        let Ok(raw) = std::fs::read_to_string(&path) else {
+            continue;
+        };
         let milli: i64 = raw
             .trim()
             .parse()
@@ -93,7 +95,9 @@ impl Collector for Hwmon {
         for entry in entries {
             let entry = entry.map_err(|source| CollectError::Io { path: class.clone(), source })?;
             let dir = entry.path();
-            let Some(chip) = chip_name(&dir) else { continue };
+            let Some(chip) = chip_name(&dir) else {
+                continue;
+            };
             let mut temps = Vec::new();
             read_temps(&dir, &mut temps)?;
             // Pre-3.x drivers put their attributes on the parent device instead.

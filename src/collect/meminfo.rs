@@ -21,9 +21,8 @@ impl Collector for MemInfo {
         let m: Meminfo = parse_file(&path)?;
         // MemAvailable only exists since Linux 3.14; node_exporter emits what the
         // file has, and forecasting exhaustion without it would be misleading.
-        let available = m
-            .mem_available
-            .ok_or_else(|| parse_err(&path, "no MemAvailable line (kernel older than 3.14?)"))?;
+        let available =
+            m.mem_available.ok_or_else(|| parse_err(&path, "no MemAvailable line (kernel older than 3.14?)"))?;
         // procfs-core already converted the "kB" units to bytes.
         let fields = [
             ("MemTotal", m.mem_total),

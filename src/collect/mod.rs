@@ -107,7 +107,11 @@ pub const REGISTRY: &[Registration] = &[
     reg("filefd", "Exposes file descriptor statistics from /proc/sys/fs/file-nr", filefd::build),
     reg("processes", "Exposes aggregate process statistics from /proc", processes::build),
     reg("hwmon", "Expose hardware monitoring and sensor data from /sys/class/hwmon/", hwmon::build),
-    reg("thermal_zone", "Exposes thermal zone & cooling device statistics from /sys/class/thermal", thermal_zone::build),
+    reg(
+        "thermal_zone",
+        "Exposes thermal zone & cooling device statistics from /sys/class/thermal",
+        thermal_zone::build,
+    ),
 ];
 
 const fn reg(name: &'static str, help: &'static str, build: fn(&CollectOptions) -> Box<dyn Collector>) -> Registration {

@@ -23,19 +23,16 @@ impl Collector for NetDev {
     }
 
     fn collect(&mut self, roots: &Roots, out: &mut Vec<Family>) -> Result<(), CollectError> {
-        // `<procfs>/net/dev` is the network namespace of the reading process; with
-        // host procfs mounted this is pid 1's namespace only via `1/net/dev`, but
-        // node_exporter reads `net/dev` too, and a DaemonSet runs with hostNetwork.
+        // `<procfs>/net` links to `self/net`, i.e. the network namespace of this
+        // process, not of the host; node_exporter has the same property, which is
+        // why its DaemonSet (and ours) runs with hostNetwork.
         let InterfaceDeviceStatus(map) = parse_file(&roots.procfs.join("net/dev"))?;
         let mut devs: Vec<_> = map.values().filter(|d| !self.exclude.is_match(&d.name)).collect();
         devs.sort_by(|a, b| a.name.cmp(&b.name));
-        let stats = ["receive_bytes", "transmit_bytes", "receive_errs", "transmit_errs", "receive_drop", "transmit_drop"];
+        let stats =
+            ["receive_bytes", "transmit_bytes", "receive_errs", "transmit_errs", "receive_drop", "transmit_drop"];
         let mut fams = stats.map(|s| {
-            Family::new(
-                &format!("node_network_{s}_total"),
-                &format!("Network device statistic {s}."),
-                Kind::Counter,
-            )
+            Family::new(&format!("node_network_{s}_total"), &format!("Network device statistic {s}."), Kind::Counter)
         });
         for d in devs {
             let values = [d.recv_bytes, d.sent_bytes, d.recv_errs, d.sent_errs, d.recv_drop, d.sent_drop];

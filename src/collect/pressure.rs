@@ -23,8 +23,7 @@ fn read_psi(path: &std::path::Path) -> Result<(PressureRecord, Option<PressureRe
         if line.len() <= 5 {
             return Err(parse_err(path, format!("line {}: truncated record {line:?}", n + 1)));
         }
-        let rec = procfs::parse_pressure_record(line)
-            .map_err(|e| parse_err(path, format!("line {}: {e}", n + 1)))?;
+        let rec = procfs::parse_pressure_record(line).map_err(|e| parse_err(path, format!("line {}: {e}", n + 1)))?;
         if line.starts_with("some") {
             some = Some(rec);
         } else {
@@ -49,16 +48,35 @@ impl Collector for Pressure {
         let (cpu, _) = read_psi(&dir.join("cpu"))?;
         let (mem_some, mem_full) = read_psi(&dir.join("memory"))?;
         let (io_some, io_full) = read_psi(&dir.join("io"))?;
-        let need_full = |f: Option<PressureRecord>, file: &str| {
-            f.ok_or_else(|| parse_err(&dir.join(file), "no \"full\" record"))
-        };
+        let need_full =
+            |f: Option<PressureRecord>, file: &str| f.ok_or_else(|| parse_err(&dir.join(file), "no \"full\" record"));
         let (mem_full, io_full) = (need_full(mem_full, "memory")?, need_full(io_full, "io")?);
         let fams = [
-            ("node_pressure_cpu_waiting_seconds_total", "Total time in seconds that processes have waited for CPU time", &cpu),
-            ("node_pressure_memory_waiting_seconds_total", "Total time in seconds that processes have waited for memory", &mem_some),
-            ("node_pressure_memory_stalled_seconds_total", "Total time in seconds no process could make progress due to memory congestion", &mem_full),
-            ("node_pressure_io_waiting_seconds_total", "Total time in seconds that processes have waited due to IO congestion", &io_some),
-            ("node_pressure_io_stalled_seconds_total", "Total time in seconds no process could make progress due to IO congestion", &io_full),
+            (
+                "node_pressure_cpu_waiting_seconds_total",
+                "Total time in seconds that processes have waited for CPU time",
+                &cpu,
+            ),
+            (
+                "node_pressure_memory_waiting_seconds_total",
+                "Total time in seconds that processes have waited for memory",
+                &mem_some,
+            ),
+            (
+                "node_pressure_memory_stalled_seconds_total",
+                "Total time in seconds no process could make progress due to memory congestion",
+                &mem_full,
+            ),
+            (
+                "node_pressure_io_waiting_seconds_total",
+                "Total time in seconds that processes have waited due to IO congestion",
+                &io_some,
+            ),
+            (
+                "node_pressure_io_stalled_seconds_total",
+                "Total time in seconds no process could make progress due to IO congestion",
+                &io_full,
+            ),
         ];
         for (name, help, rec) in fams {
             out.push(Family::single(name, help, Kind::Counter, secs(rec)));

@@ -35,7 +35,9 @@ impl Collector for ThermalZone {
         for entry in entries {
             let entry = entry.map_err(|source| CollectError::Io { path: dir.clone(), source })?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(zone) = name.strip_prefix("thermal_zone") else { continue };
+            let Some(zone) = name.strip_prefix("thermal_zone") else {
+                continue;
+            };
             let temp_path = entry.path().join("temp");
             let raw = match std::fs::read_to_string(&temp_path) {
                 Ok(s) => s,
