@@ -2,6 +2,18 @@
 //!
 //! Every collector reads below [`Roots`] so that a container with the host's
 //! `/proc`, `/sys` and `/` bind-mounted elsewhere reports the host, not itself.
+//!
+//! Names, labels (sorted by name, as node_exporter's client library emits them),
+//! units and HELP texts follow node_exporter so node-mixin queries work unchanged.
+//! Things to know when deploying:
+//! - `netdev` reads `<procfs>/net/dev`, which the kernel resolves through
+//!   `self`, i.e. our network namespace: run with host networking to see the host's NICs.
+//! - `filesystem` statvfs'es each mount in a helper thread and waits at most
+//!   [`filesystem::MOUNT_TIMEOUT`] (5 s, node_exporter's default), so `collect`
+//!   may block that long; a mount that hangs reports device_error=1 and is not
+//!   retried until its earlier call returns.
+//! - `hwmon` and `thermal_zone` return no families (and no error) where sysfs
+//!   has no such class, as on VMs; `pressure` fails where the kernel lacks PSI.
 
 use std::path::PathBuf;
 
