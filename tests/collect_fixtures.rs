@@ -229,26 +229,36 @@ fn thermal_zone_skips_unreadable_zone() {
 
 #[test]
 fn malformed_files_are_parse_errors_naming_the_file() {
-    for (name, file) in [
-        ("cpu", "proc/stat"),
-        ("meminfo", "proc/meminfo"),
-        ("loadavg", "proc/loadavg"),
-        ("diskstats", "proc/diskstats"),
-        ("netdev", "proc/net/dev"),
-        ("pressure", "proc/pressure/cpu"),
-        ("filefd", "proc/sys/fs/file-nr"),
-        ("processes", "proc/7/stat"),
-        ("filesystem", "proc/1/mounts"),
-        ("hwmon", "sys/class/hwmon/hwmon0/temp1_input"),
-        ("thermal_zone", "sys/class/thermal/thermal_zone0/temp"),
+    // The reason must say where and what, not just "parse error".
+    for (name, file, says) in [
+        ("cpu", "proc/stat", "line 2: cpu0: \"three\""),
+        ("meminfo", "proc/meminfo", "line 1: key MemTotal: \"lots\""),
+        ("loadavg", "proc/loadavg", "line 1: expected"),
+        ("diskstats", "proc/diskstats", "line 1: expected at least 14 fields, got 6"),
+        ("netdev", "proc/net/dev", "line 3: interface eth0: expected 16 counters, got 3"),
+        ("pressure", "proc/pressure/cpu", "line 1: truncated record"),
+        ("filefd", "proc/sys/fs/file-nr", "expected 3 fields, got 2"),
+        ("processes", "proc/7/stat", "garbage without parens"),
+        ("filesystem", "proc/1/mounts", "line 2: expected at least 4 fields"),
+        ("hwmon", "sys/class/hwmon/hwmon0/temp1_input", "\"warm\""),
+        ("thermal_zone", "sys/class/thermal/thermal_zone0/temp", "\"hot\""),
     ] {
         match run(name, "bad") {
             Err(CollectError::Parse { path, reason }) => {
                 assert_eq!(path, base("bad").join(file), "{name}: {reason}");
-                assert!(!reason.is_empty());
+                assert!(reason.contains(says), "{name}: reason {reason:?} lacks {says:?}");
+                assert!(!reason.contains("procfs bug"), "{name}: {reason}");
             }
             other => panic!("{name}: expected Parse error for {file}, got {other:?}"),
         }
+    }
+    // A meminfo lacking lines procfs needs names them.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("meminfo"), "MemTotal: 5 kB\nMemFree: 1 kB\nMemAvailable: 2 kB\n").expect("write");
+    let r = Roots { procfs: dir.path().into(), sysfs: dir.path().into(), rootfs: dir.path().into() };
+    match run_with("meminfo", &r, &CollectOptions::default()) {
+        Err(CollectError::Parse { reason, .. }) => assert!(reason.contains("Buffers, Cached"), "{reason}"),
+        other => panic!("expected Parse error for short meminfo, got {other:?}"),
     }
     // pid_max is read after the (valid-free) process scan, so check it alone.
     let dir = tempfile::tempdir().expect("tempdir");

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use procfs::{ExplicitSystemInfo, FromReadSI, KernelStats};
 
-use super::util::{parse_err, read};
+use super::util::{non_numeric, parse_err, procfs_reason, read};
 use super::{CollectError, Collector, Family, Kind, Roots};
 
 const MODES: [&str; 8] = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"];
@@ -36,7 +36,19 @@ impl Collector for Cpu {
             page_size: 4096,
             is_little_endian: cfg!(target_endian = "little"),
         };
-        let stats = KernelStats::from_read(&bytes[..], &si).map_err(|e| parse_err(&path, e))?;
+        let stats = KernelStats::from_read(&bytes[..], &si).map_err(|e| {
+            // Point at the first cpu line procfs-core would reject, if any.
+            let text = String::from_utf8_lossy(&bytes);
+            let bad = text.lines().enumerate().find_map(|(n, l)| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                let name = f.first().filter(|w| w.starts_with("cpu"))?;
+                if f.len() < 5 {
+                    return Some(format!("line {}: {name}: expected at least 4 counters", n + 1));
+                }
+                non_numeric(&f[1..], name).map(|why| format!("line {}: {why}", n + 1))
+            });
+            parse_err(&path, bad.unwrap_or_else(|| procfs_reason(&e)))
+        })?;
         // procfs keeps per-CPU lines in file order but drops their numbers; offline
         // CPUs leave gaps, so take the ids from the same lines ourselves.
         let text = String::from_utf8_lossy(&bytes);

@@ -3,7 +3,7 @@
 use procfs::DiskStats as ProcDiskStats;
 use regex::Regex;
 
-use super::util::{compile, parse_file, Misconfigured};
+use super::util::{compile, non_numeric, parse_file, Misconfigured};
 use super::{CollectError, CollectOptions, Collector, Family, Kind, Roots};
 
 /// The kernel counts sectors in 512-byte units regardless of the device's own
@@ -27,7 +27,13 @@ impl Collector for DiskStats {
     }
 
     fn collect(&mut self, roots: &Roots, out: &mut Vec<Family>) -> Result<(), CollectError> {
-        let ProcDiskStats(disks) = parse_file(&roots.procfs.join("diskstats"))?;
+        let ProcDiskStats(disks) = parse_file(&roots.procfs.join("diskstats"), |l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            if f.len() < 14 {
+                return Some(format!("expected at least 14 fields, got {}", f.len()));
+            }
+            non_numeric(&f[3..], &format!("device {}", f[2]))
+        })?;
         let mut fams = [
             ("node_disk_reads_completed_total", "The total number of reads completed successfully."),
             ("node_disk_read_bytes_total", "The total number of bytes read successfully."),

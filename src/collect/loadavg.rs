@@ -24,7 +24,11 @@ impl Collector for LoadAvg {
     }
 
     fn collect(&mut self, roots: &Roots, out: &mut Vec<Family>) -> Result<(), CollectError> {
-        let l: LoadAverage = parse_file(&roots.procfs.join("loadavg"))?;
+        let l: LoadAverage = parse_file(&roots.procfs.join("loadavg"), |l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let bad = f.len() < 5 || f[..3].iter().any(|x| x.parse::<f64>().is_err());
+            bad.then(|| format!("expected \"load1 load5 load15 running/total lastpid\", got {l:?}"))
+        })?;
         for (name, help, v) in [
             ("node_load1", "1m load average.", l.one),
             ("node_load5", "5m load average.", l.five),

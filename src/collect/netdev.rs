@@ -3,7 +3,7 @@
 use procfs::net::InterfaceDeviceStatus;
 use regex::Regex;
 
-use super::util::{compile, parse_file, Misconfigured};
+use super::util::{compile, non_numeric, parse_file, Misconfigured};
 use super::{CollectError, CollectOptions, Collector, Family, Kind, Roots};
 
 pub struct NetDev {
@@ -26,7 +26,15 @@ impl Collector for NetDev {
         // `<procfs>/net` links to `self/net`, i.e. the network namespace of this
         // process, not of the host; node_exporter has the same property, which is
         // why its DaemonSet (and ours) runs with hostNetwork.
-        let InterfaceDeviceStatus(map) = parse_file(&roots.procfs.join("net/dev"))?;
+        let InterfaceDeviceStatus(map) = parse_file(&roots.procfs.join("net/dev"), |l| {
+            // Header lines contain '|'; data lines are "name: 16 counters".
+            let (name, rest) = l.split_once(':').filter(|_| !l.contains('|'))?;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            if f.len() != 16 {
+                return Some(format!("interface {}: expected 16 counters, got {}", name.trim(), f.len()));
+            }
+            non_numeric(&f, &format!("interface {}", name.trim()))
+        })?;
         let mut devs: Vec<_> = map.values().filter(|d| !self.exclude.is_match(&d.name)).collect();
         devs.sort_by(|a, b| a.name.cmp(&b.name));
         let stats =

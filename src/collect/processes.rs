@@ -5,7 +5,7 @@ use std::io::ErrorKind;
 use procfs::process::Stat;
 use procfs::FromRead;
 
-use super::util::{parse_err, read_i64};
+use super::util::{parse_err, procfs_reason, read_i64};
 use super::{CollectError, Collector, Family, Kind, Roots};
 
 pub struct Processes;
@@ -32,7 +32,10 @@ fn count(roots: &Roots) -> Result<(u64, u64), CollectError> {
             Err(e) if e.kind() == ErrorKind::NotFound || e.raw_os_error() == Some(libc::ESRCH) => continue,
             Err(source) => return Err(CollectError::Io { path, source }),
         };
-        let stat = Stat::from_read(&bytes[..]).map_err(|e| parse_err(&path, e))?;
+        let stat = Stat::from_read(&bytes[..]).map_err(|e| {
+            let head: String = String::from_utf8_lossy(&bytes).chars().take(60).collect();
+            parse_err(&path, format!("{} in {head:?}", procfs_reason(&e)))
+        })?;
         pids += 1;
         threads += u64::try_from(stat.num_threads)
             .map_err(|_| parse_err(&path, format!("negative num_threads {}", stat.num_threads)))?;

@@ -26,9 +26,41 @@ pub(crate) fn parse_err(path: &Path, reason: impl Display) -> CollectError {
 
 /// Read `path` and parse it with one of procfs-core's parsers. We read the file
 /// ourselves (rather than `procfs::...::current()`) so the path honours the roots.
-pub(crate) fn parse_file<T: procfs::FromRead>(path: &Path) -> Result<T, CollectError> {
+/// `bad_line` finds the offending line for a readable error (procfs-core's own
+/// messages name neither line nor field); it returns `None` for a good line.
+pub(crate) fn parse_file<T: procfs::FromRead>(
+    path: &Path,
+    bad_line: impl Fn(&str) -> Option<String>,
+) -> Result<T, CollectError> {
     let bytes = read(path)?;
-    T::from_read(&bytes[..]).map_err(|e| parse_err(path, e))
+    T::from_read(&bytes[..]).map_err(|e| {
+        let text = String::from_utf8_lossy(&bytes);
+        match text.lines().enumerate().find_map(|(n, l)| bad_line(l).map(|why| (n + 1, why))) {
+            Some((n, why)) => parse_err(path, format!("line {n}: {why}")),
+            None => parse_err(path, procfs_reason(&e)),
+        }
+    })
+}
+
+/// procfs-core reports malformed input as an "internal error ... please report
+/// this procfs bug" with its source location; keep only the actual reason.
+pub(crate) fn procfs_reason(e: &procfs::ProcError) -> String {
+    let msg = e.to_string();
+    let last = msg.lines().last().unwrap_or_default();
+    let mut reason = last;
+    while let Some(rest) = reason.strip_prefix("Internal Unwrap Error: ") {
+        reason = rest;
+    }
+    if reason == "NoneError" {
+        "missing field".to_string()
+    } else {
+        reason.to_string()
+    }
+}
+
+/// Check that `fields` are all unsigned integers, naming the first that is not.
+pub(crate) fn non_numeric(fields: &[&str], what: &str) -> Option<String> {
+    fields.iter().find(|f| f.parse::<u64>().is_err()).map(|f| format!("{what}: {f:?} is not an unsigned integer"))
 }
 
 /// Parse a file holding one integer (sysfs attributes, sysctls).
