@@ -331,3 +331,34 @@ fn pressure_cpu_without_full_line_as_before_linux_5_13() {
         other => panic!("expected Parse error for io, got {other:?}"),
     }
 }
+
+/// Inputs that would make procfs-core's parsers slice out of bounds or off a
+/// character boundary: each must come back as a Parse error, not a panic.
+#[test]
+fn hostile_input_is_a_parse_error_not_a_panic() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("meminfo", "meminfo", "MemTotalé 5 kB\n"),
+        ("meminfo", "meminfo", "MemTotal:\n"),
+        ("pressure", "pressure/cpu", "someé avg10=0.00\n"),
+        ("processes", "1/stat", ") 1 (\n"),
+        ("processes", "1/stat", "(x) S 1\n"),
+        ("processes", "1/stat", "1 (x)\n"),
+        ("processes", "1/stat", "é(x) S 1\n"),
+        ("filesystem", "1/mounts", "a b c\n"),
+        ("loadavg", "loadavg", "\n"),
+        ("diskstats", "diskstats", "8 0\n"),
+        ("netdev", "net/dev", "h|\nh|\nlo: 1 2\n"),
+        ("cpu", "stat", "cpu\n"),
+    ];
+    for (name, file, content) in cases {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(file);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, content).expect("write");
+        let r = Roots { procfs: dir.path().into(), sysfs: dir.path().into(), rootfs: dir.path().into() };
+        match run_with(name, &r, &CollectOptions::default()) {
+            Err(CollectError::Parse { path: p, .. }) => assert_eq!(p, path, "{name} {content:?}"),
+            other => panic!("{name} on {content:?}: expected Parse error, got {other:?}"),
+        }
+    }
+}

@@ -19,8 +19,8 @@ fn read_psi(path: &std::path::Path) -> Result<(PressureRecord, Option<PressureRe
     let mut full = None;
     for (n, line) in text.lines().enumerate() {
         // procfs-core slices `line[5..]` after checking the prefix, so a bare
-        // "some" would panic inside it; reject short lines first.
-        if line.len() <= 5 {
+        // "some" (or a multi-byte character there) would panic inside it.
+        if line.len() <= 5 || !line.is_char_boundary(5) {
             return Err(parse_err(path, format!("line {}: truncated record {line:?}", n + 1)));
         }
         let rec = procfs::parse_pressure_record(line).map_err(|e| parse_err(path, format!("line {}: {e}", n + 1)))?;

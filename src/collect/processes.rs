@@ -14,6 +14,18 @@ pub fn build(_: &super::CollectOptions) -> Box<dyn Collector> {
     Box::new(Processes)
 }
 
+/// procfs-core's `Stat` slices around the parentheses with byte offsets that
+/// panic (underflow, reversed range, non-char boundary) unless the line looks
+/// like `pid (comm) rest`; check that shape first.
+fn stat_shape_ok(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(bytes);
+    let t = text.trim().as_bytes();
+    let (Some(open), Some(close)) = (t.iter().position(|&b| b == b'('), t.iter().rposition(|&b| b == b')')) else {
+        return false;
+    };
+    open >= 2 && t[open - 1] == b' ' && close > open && t.get(close + 1) == Some(&b' ')
+}
+
 /// Count pids and sum their threads over `<procfs>/[pid]/stat`.
 fn count(roots: &Roots) -> Result<(u64, u64), CollectError> {
     let dir = &roots.procfs;
@@ -32,6 +44,10 @@ fn count(roots: &Roots) -> Result<(u64, u64), CollectError> {
             Err(e) if e.kind() == ErrorKind::NotFound || e.raw_os_error() == Some(libc::ESRCH) => continue,
             Err(source) => return Err(CollectError::Io { path, source }),
         };
+        if !stat_shape_ok(&bytes) {
+            let head: String = String::from_utf8_lossy(&bytes).chars().take(60).collect();
+            return Err(parse_err(&path, format!("expected \"pid (comm) state ...\", got {head:?}")));
+        }
         let stat = Stat::from_read(&bytes[..]).map_err(|e| {
             let head: String = String::from_utf8_lossy(&bytes).chars().take(60).collect();
             parse_err(&path, format!("{} in {head:?}", procfs_reason(&e)))

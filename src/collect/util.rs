@@ -26,20 +26,21 @@ pub(crate) fn parse_err(path: &Path, reason: impl Display) -> CollectError {
 
 /// Read `path` and parse it with one of procfs-core's parsers. We read the file
 /// ourselves (rather than `procfs::...::current()`) so the path honours the roots.
-/// `bad_line` finds the offending line for a readable error (procfs-core's own
-/// messages name neither line nor field); it returns `None` for a good line.
+///
+/// `bad_line` vets every line first and says what is wrong with it (`None` if
+/// fine). This gives errors naming line and field, which procfs-core's do not,
+/// and keeps input away from its parsers' byte slicing, which can panic on
+/// malformed text (e.g. `Meminfo` slicing off a key's last byte).
 pub(crate) fn parse_file<T: procfs::FromRead>(
     path: &Path,
     bad_line: impl Fn(&str) -> Option<String>,
 ) -> Result<T, CollectError> {
     let bytes = read(path)?;
-    T::from_read(&bytes[..]).map_err(|e| {
-        let text = String::from_utf8_lossy(&bytes);
-        match text.lines().enumerate().find_map(|(n, l)| bad_line(l).map(|why| (n + 1, why))) {
-            Some((n, why)) => parse_err(path, format!("line {n}: {why}")),
-            None => parse_err(path, procfs_reason(&e)),
-        }
-    })
+    let text = std::str::from_utf8(&bytes).map_err(|e| parse_err(path, format!("not UTF-8: {e}")))?;
+    if let Some((n, why)) = text.lines().enumerate().find_map(|(n, l)| bad_line(l).map(|why| (n + 1, why))) {
+        return Err(parse_err(path, format!("line {n}: {why}")));
+    }
+    T::from_read(&bytes[..]).map_err(|e| parse_err(path, procfs_reason(&e)))
 }
 
 /// procfs-core reports malformed input as an "internal error ... please report
