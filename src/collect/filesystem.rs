@@ -164,6 +164,7 @@ impl Filesystem {
     fn stat_all(&self, roots: &Roots, mounts: &[Mount]) -> Vec<Option<FsStats>> {
         let mut results = vec![None; mounts.len()];
         let (tx, rx) = mpsc::channel();
+        let mut pending = vec![false; mounts.len()];
         let mut waiting = 0;
         for (i, m) in mounts.iter().enumerate() {
             let path = under_root(&roots.rootfs, &m.mountpoint);
@@ -178,7 +179,10 @@ impl Filesystem {
                 let _ = tx.send((i, r)); // receiver gone after a timeout: nothing to do
             });
             match spawned {
-                Ok(_) => waiting += 1,
+                Ok(_) => {
+                    pending[i] = true;
+                    waiting += 1;
+                }
                 Err(e) => {
                     lock(&self.in_flight).remove(&under_root(&roots.rootfs, &m.mountpoint));
                     tracing::warn!(mountpoint = %m.mountpoint, error = %e, "cannot spawn statvfs thread");
@@ -189,12 +193,17 @@ impl Filesystem {
         while waiting > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
-                Ok((i, Ok(s))) => results[i] = Some(s),
-                Ok((i, Err(e))) => {
-                    tracing::debug!(mountpoint = %mounts[i].mountpoint, error = %e, "statvfs failed");
+                Ok((i, r)) => {
+                    pending[i] = false;
+                    match r {
+                        Ok(s) => results[i] = Some(s),
+                        Err(e) => tracing::debug!(mountpoint = %mounts[i].mountpoint, error = %e, "statvfs failed"),
+                    }
                 }
                 Err(_) => {
-                    tracing::warn!(pending = waiting, timeout = ?self.timeout, "statvfs timed out; marking device_error");
+                    let stuck: Vec<&str> =
+                        mounts.iter().zip(&pending).filter(|(_, &p)| p).map(|(m, _)| m.mountpoint.as_str()).collect();
+                    tracing::warn!(?stuck, timeout = ?self.timeout, "statvfs timed out; reporting device_error");
                     break;
                 }
             }
