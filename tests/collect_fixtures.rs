@@ -217,6 +217,14 @@ fn hwmon_chip_names_and_temperatures() {
     assert_eq!(val(&f, "node_hwmon_temp_max_celsius", &c), 100.0);
     assert_eq!(val(&f, "node_hwmon_temp_crit_celsius", &c), 105.0);
     assert_eq!(f["node_hwmon_temp_max_celsius"].samples.len(), 1);
+    assert_eq!(val(&f, "node_hwmon_chip_names", &[("chip", "platform_coretemp_0"), ("chip_name", "coretemp")]), 1.0);
+    assert_eq!(
+        val(&f, "node_hwmon_chip_names", &[("chip", "acpi_thermal_zone"), ("chip_name", "acpi_thermal_zone")]),
+        1.0
+    );
+    let l = [("chip", "platform_coretemp_0"), ("label", "Package id 0"), ("sensor", "temp1")];
+    assert_eq!(val(&f, "node_hwmon_sensor_label", &l), 1.0);
+    assert_eq!(f["node_hwmon_sensor_label"].samples.len(), 1);
 }
 
 #[test]

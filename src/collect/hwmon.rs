@@ -47,17 +47,23 @@ fn chip_name(dir: &Path) -> Option<String> {
     (!n.is_empty()).then_some(n)
 }
 
-/// `temp3_max` → ("temp3", "max"); only temperature input/max/crit are exported.
+/// `temp3_max` → ("temp3", "max"); only temperature input/max/crit (and the
+/// sensor's label) are exported.
 fn split_temp(file: &str) -> Option<(&str, &str)> {
     let (sensor, prop) = file.split_once('_')?;
     let id = sensor.strip_prefix("temp")?;
-    let ok = !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && matches!(prop, "input" | "max" | "crit");
+    let ok =
+        !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && matches!(prop, "input" | "max" | "crit" | "label");
     ok.then_some((sensor, prop))
 }
 
-/// Temperatures in `dir` as (sensor, property, °C). Unreadable attributes are
-/// skipped (drivers return EIO/ENODATA for sensors that are off), as node_exporter does.
-fn read_temps(dir: &Path, found: &mut Vec<(String, String, f64)>) -> Result<(), CollectError> {
+/// Temperatures in `dir` as (sensor, property, °C), and sensor labels. Unreadable
+/// attributes are skipped (drivers return EIO/ENODATA for sensors that are off), as node_exporter does.
+fn read_temps(
+    dir: &Path,
+    found: &mut Vec<(String, String, f64)>,
+    labels: &mut Vec<(String, String)>,
+) -> Result<(), CollectError> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(());
     };
@@ -70,6 +76,10 @@ fn read_temps(dir: &Path, found: &mut Vec<(String, String, f64)>) -> Result<(), 
         let Ok(raw) = std::fs::read_to_string(&path) else {
             continue;
         };
+        if prop == "label" {
+            labels.push((sensor.to_string(), raw.trim().to_string()));
+            continue;
+        }
         let milli: i64 = raw
             .trim()
             .parse()
@@ -92,17 +102,27 @@ impl Collector for Hwmon {
             Err(source) => return Err(CollectError::Io { path: class, source }),
         };
         let mut rows = Vec::new();
+        // node_exporter's annotation series: chip → its `name`, (chip, sensor) → its label.
+        let mut names =
+            Family::new("node_hwmon_chip_names", "Annotation metric for human-readable chip names", Kind::Gauge);
+        let mut sensor_labels = Family::new("node_hwmon_sensor_label", "Label for given chip and sensor", Kind::Gauge);
+        let mut label_rows = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|source| CollectError::Io { path: class.clone(), source })?;
             let dir = entry.path();
             let Some(chip) = chip_name(&dir) else {
                 continue;
             };
-            let mut temps = Vec::new();
-            read_temps(&dir, &mut temps)?;
+            if let Some(n) = std::fs::read_to_string(dir.join("name")).ok().map(|n| clean(&n)).filter(|n| !n.is_empty())
+            {
+                names.push(&[("chip", &chip), ("chip_name", &n)], 1.0);
+            }
+            let (mut temps, mut labels) = (Vec::new(), Vec::new());
+            read_temps(&dir, &mut temps, &mut labels)?;
             // Pre-3.x drivers put their attributes on the parent device instead.
-            read_temps(&dir.join("device"), &mut temps)?;
+            read_temps(&dir.join("device"), &mut temps, &mut labels)?;
             rows.extend(temps.into_iter().map(|(s, p, v)| (chip.clone(), s, p, v)));
+            label_rows.extend(labels.into_iter().map(|(s, l)| (chip.clone(), s, l)));
         }
         rows.sort_by(|a, b| (&a.0, &a.1, &a.2).cmp(&(&b.0, &b.1, &b.2)));
         rows.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1 && a.2 == b.2);
@@ -117,7 +137,13 @@ impl Collector for Hwmon {
                 f.push(&[("chip", chip), ("sensor", sensor)], *v);
             }
         }
-        out.extend(fams.into_iter().map(|(_, f)| f).filter(|f| !f.samples.is_empty()));
+        label_rows.sort();
+        label_rows.dedup();
+        for (chip, sensor, label) in &label_rows {
+            sensor_labels.push(&[("chip", chip), ("label", label), ("sensor", sensor)], 1.0);
+        }
+        names.samples.sort_by(|a, b| a.labels.cmp(&b.labels));
+        out.extend(fams.into_iter().map(|(_, f)| f).chain([names, sensor_labels]).filter(|f| !f.samples.is_empty()));
         Ok(())
     }
 }
