@@ -281,3 +281,41 @@ impl Drop for Prometheus {
         let _ = self.child.wait();
     }
 }
+
+/// A keep-alive HTTP/1.1 connection (responses must carry Content-Length, as axum's do).
+pub struct KeepAlive {
+    reader: BufReader<TcpStream>,
+    addr: String,
+}
+
+impl KeepAlive {
+    pub fn connect(addr: &str) -> std::io::Result<KeepAlive> {
+        let s = TcpStream::connect(addr)?;
+        s.set_read_timeout(Some(Duration::from_secs(30)))?;
+        Ok(KeepAlive { reader: BufReader::new(s), addr: addr.to_string() })
+    }
+
+    pub fn get(&mut self, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
+        let req = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", self.addr);
+        self.reader.get_mut().write_all(req.as_bytes())?;
+        let mut status = String::new();
+        self.reader.read_line(&mut status)?;
+        let code = status.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let mut len = 0usize;
+        loop {
+            let mut line = String::new();
+            if self.reader.read_line(&mut line)? == 0 {
+                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed"));
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; len];
+        self.reader.read_exact(&mut body)?;
+        Ok((code, body))
+    }
+}
