@@ -1,0 +1,232 @@
+//! Everything that talks to sled: opening and validating a directory, the
+//! `meta` and `series` trees, and merged chunk views (sled + pending).
+
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+
+use super::codec::{self, Chunk};
+use super::layout::{chunk_key, key_start, Layout};
+use super::series::{Head, Pending};
+use super::{StoreError, Tier};
+
+const FORMAT_VERSION: u32 = 1;
+/// Written next to sled once the store is initialised. If it is there but
+/// sled comes back empty, sled lost its files and we say so instead of
+/// silently starting over.
+const MARKER: &str = "NODECAST_STORE";
+
+pub struct Sled {
+    pub db: sled::Db,
+    pub data: sled::Tree,
+    pub series: sled::Tree,
+    pub meta: sled::Tree,
+}
+
+pub struct Opened {
+    pub sled: Sled,
+    pub series: Vec<(String, u32)>,
+    pub next_id: u32,
+    pub now_ms: Option<i64>,
+}
+
+/// Opens and validates the directory. sled 0.34 panics on some damaged
+/// files instead of returning an error; such panics become `Corrupt`.
+pub fn open_checked(path: &Path, cache_bytes: u64, lay: &mut Layout) -> Result<Opened, StoreError> {
+    refuse_foreign_dir(path)?;
+    std::fs::create_dir_all(path).map_err(|source| StoreError::Io { path: path.to_path_buf(), source })?;
+    let result = catch_unwind(AssertUnwindSafe(|| open_inner(path, cache_bytes, lay)));
+    result.unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(StoreError::corrupt(path, format!("sled panicked while opening: {why}")))
+    })
+}
+
+/// Refuses a non-empty directory that is not ours, so a mistyped
+/// `--storage.path` cannot scatter sled files into (or later move aside) a
+/// directory full of other things.
+fn refuse_foreign_dir(path: &Path) -> Result<(), StoreError> {
+    let Ok(entries) = std::fs::read_dir(path) else { return Ok(()) };
+    let names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let ours = names.iter().any(|n| n == MARKER || n == "conf" || n == "db");
+    if names.is_empty() || ours {
+        Ok(())
+    } else {
+        Err(StoreError::Config(format!("{} is not empty and holds no nodecast store", path.display())))
+    }
+}
+
+fn open_inner(path: &Path, cache_bytes: u64, lay: &mut Layout) -> Result<Opened, StoreError> {
+    let sled_err = |e| StoreError::from_sled(path, e);
+    let db = sled::Config::new()
+        .path(path)
+        .cache_capacity(cache_bytes)
+        .mode(sled::Mode::LowSpace)
+        // Durability points are our flush() calls; sled's own 500 ms timer
+        // would only add writes (and SSD wear) between them.
+        .flush_every_ms(None)
+        .open()
+        .map_err(|e| match e {
+            sled::Error::Io(source) if source.to_string().contains("could not acquire lock") => {
+                StoreError::Locked { path: path.to_path_buf(), source }
+            }
+            sled::Error::Io(source) => StoreError::Io { path: path.to_path_buf(), source },
+            other => StoreError::corrupt(path, format!("sled refused to open it: {other:?}")),
+        })?;
+    let sled = Sled {
+        data: db.open_tree("data").map_err(sled_err)?,
+        series: db.open_tree("series").map_err(sled_err)?,
+        meta: db.open_tree("meta").map_err(sled_err)?,
+        db,
+    };
+    let marker = path.join(MARKER);
+    if sled.meta.is_empty() {
+        if marker.exists() || !sled.data.is_empty() || !sled.series.is_empty() {
+            return Err(StoreError::corrupt(path, "the meta tree is missing (sled files lost or damaged)"));
+        }
+        init_meta(&sled, path, lay)?;
+        std::fs::write(&marker, format!("nodecast store, format {FORMAT_VERSION}\n"))
+            .map_err(|source| StoreError::Io { path: marker.clone(), source })?;
+    }
+    check_meta(&sled, path, lay)?;
+    let mut series = Vec::new();
+    let mut max_id = None;
+    for kv in sled.series.iter() {
+        let (k, v) = kv.map_err(sled_err)?;
+        let key = String::from_utf8(k.to_vec()).map_err(|_| StoreError::corrupt(path, "series key is not UTF-8"))?;
+        let id = u32::from_be_bytes(
+            v.as_ref().try_into().map_err(|_| StoreError::corrupt(path, format!("series {key}: id is not 4 bytes")))?,
+        );
+        max_id = max_id.max(Some(id));
+        series.push((key, id));
+    }
+    let next_id = get_u64(&sled, path, "next_id")?.unwrap_or(0) as u32;
+    if max_id.is_some_and(|m| m >= next_id) {
+        return Err(StoreError::corrupt(path, format!("series id {max_id:?} is not below next_id {next_id}")));
+    }
+    let now_ms = get_u64(&sled, path, "now_ms")?.map(|v| v as i64);
+    Ok(Opened { sled, series, next_id, now_ms })
+}
+
+fn init_meta(sled: &Sled, path: &Path, lay: &Layout) -> Result<(), StoreError> {
+    let sled_err = |e| StoreError::from_sled(path, e);
+    for (k, v) in [
+        ("version", u64::from(FORMAT_VERSION)),
+        ("step_ms", lay.step_ms as u64),
+        ("ds_step_ms", lay.ds_step_ms as u64),
+        ("raw_chunk", lay.raw_chunk as u64),
+        ("ds_chunk", lay.ds_chunk as u64),
+        ("next_id", 0),
+    ] {
+        sled.meta.insert(k, &v.to_be_bytes()).map_err(sled_err)?;
+    }
+    sled.db.flush().map_err(sled_err)?;
+    Ok(())
+}
+
+/// Steps must match (else samples land at the wrong times); chunk lengths are
+/// taken from the store, since keys are chunk starts.
+fn check_meta(sled: &Sled, path: &Path, lay: &mut Layout) -> Result<(), StoreError> {
+    let need = |k: &str| get_u64(sled, path, k)?.ok_or_else(|| StoreError::corrupt(path, format!("meta key {k} missing")));
+    let version = need("version")?;
+    if version != u64::from(FORMAT_VERSION) {
+        return Err(StoreError::Version { path: path.to_path_buf(), found: version as u32, expected: FORMAT_VERSION });
+    }
+    for (what, key, configured) in [("step", "step_ms", lay.step_ms), ("downsample step", "ds_step_ms", lay.ds_step_ms)] {
+        let stored = need(key)?;
+        if stored != configured as u64 {
+            return Err(StoreError::StepMismatch { path: path.to_path_buf(), what, stored_ms: stored, configured_ms: configured as u64 });
+        }
+    }
+    let (raw_chunk, ds_chunk) = (need("raw_chunk")? as i64, need("ds_chunk")? as i64);
+    if raw_chunk <= 0 || ds_chunk <= 0 || raw_chunk % lay.ratio != 0 || raw_chunk > 1 << 20 || ds_chunk > 1 << 20 {
+        return Err(StoreError::corrupt(path, format!("bad chunk lengths {raw_chunk}/{ds_chunk}")));
+    }
+    lay.raw_chunk = raw_chunk;
+    lay.ds_chunk = ds_chunk;
+    Ok(())
+}
+
+fn get_u64(sled: &Sled, path: &Path, key: &str) -> Result<Option<u64>, StoreError> {
+    let Some(v) = sled.meta.get(key).map_err(|e| StoreError::from_sled(path, e))? else { return Ok(None) };
+    let b: [u8; 8] = v.as_ref().try_into().map_err(|_| StoreError::corrupt(path, format!("meta key {key} is not 8 bytes")))?;
+    Ok(Some(u64::from_be_bytes(b)))
+}
+
+/// Series and meta changes first, then all chunk writes as one atomic batch,
+/// then fsync. After a crash sled recovers a prefix of this, so a chunk never
+/// exists without its series mapping.
+pub fn write_all(
+    sled: &Sled,
+    path: &Path,
+    next_id: u32,
+    now_ms: Option<i64>,
+    series_ops: &[(String, Option<u32>)],
+    batch: sled::Batch,
+) -> Result<(), StoreError> {
+    let sled_err = |e| StoreError::from_sled(path, e);
+    sled.meta.insert("next_id", &u64::from(next_id).to_be_bytes()).map_err(sled_err)?;
+    if let Some(now) = now_ms {
+        sled.meta.insert("now_ms", &(now as u64).to_be_bytes()).map_err(sled_err)?;
+    }
+    for (key, op) in series_ops {
+        match op {
+            Some(id) => sled.series.insert(key.as_bytes(), &id.to_be_bytes()).map(|_| ()),
+            None => sled.series.remove(key.as_bytes()).map(|_| ()),
+        }
+        .map_err(sled_err)?;
+    }
+    sled.data.apply_batch(batch).map_err(sled_err)?;
+    sled.db.flush().map_err(sled_err)?;
+    Ok(())
+}
+
+/// Encoded chunks of one series and tier with start in `[lo, hi]`, as the
+/// next flush would leave them (pending writes and deletes applied).
+pub fn chunks_in(sled: &Sled, pending: &Pending, path: &Path, id: u32, tier: Tier, lo: i64, hi: i64) -> Result<BTreeMap<i64, Vec<u8>>, StoreError> {
+    let (klo, khi) = (chunk_key(id, tier, lo), chunk_key(id, tier, hi));
+    let mut out = BTreeMap::new();
+    for kv in sled.data.range(klo..=khi) {
+        let (k, v) = kv.map_err(|e| StoreError::from_sled(path, e))?;
+        let start = key_start(&k).ok_or_else(|| StoreError::corrupt(path, "chunk key of wrong length"))?;
+        out.insert(start, v.to_vec());
+    }
+    for (k, v) in pending.range(klo..=khi) {
+        let Some(start) = key_start(k) else { continue };
+        match v {
+            Some(bytes) => out.insert(start, bytes.clone()),
+            None => out.remove(&start),
+        };
+    }
+    Ok(out)
+}
+
+pub fn decode(path: &Path, id: u32, tier: Tier, start: i64, bytes: &[u8]) -> Result<Chunk, StoreError> {
+    codec::decode(bytes).map_err(|why| StoreError::corrupt(path, format!("series id {id} {tier:?} chunk at slot {start}: {why}")))
+}
+
+/// The newest chunk of a series and tier, to reopen as its head.
+pub fn last_head(sled: &Sled, pending: &Pending, path: &Path, id: u32, tier: Tier) -> Result<Option<Head>, StoreError> {
+    let last_sled = sled
+        .data
+        .scan_prefix(super::layout::prefix(id, tier))
+        .keys()
+        .rev()
+        .find_map(|k| {
+            let k = k.ok()?;
+            let start = key_start(&k)?;
+            let key: [u8; 13] = k.as_ref().try_into().ok()?;
+            (!matches!(pending.get(&key), Some(None))).then_some(start)
+        });
+    let (lo, hi) = (chunk_key(id, tier, i64::MIN), chunk_key(id, tier, i64::MAX));
+    let last_pending = pending.range(lo..=hi).rev().find(|(_, v)| v.is_some()).and_then(|(k, _)| key_start(k));
+    let Some(start) = last_sled.max(last_pending) else { return Ok(None) };
+    let chunks = chunks_in(sled, pending, path, id, tier, start, start)?;
+    let Some(bytes) = chunks.get(&start) else { return Ok(None) };
+    let chunk = decode(path, id, tier, start, bytes)?;
+    Ok(Some(Head { start, chunk, dirty: false }))
+}
