@@ -12,6 +12,12 @@ use super::series::{Pending, SeriesState};
 use super::sled_io::{self, Sled};
 use super::{codec, AppendStats, StoreConfig, StoreError, StoreStats, Tier};
 
+/// Compaction is considered every this many flushes (hourly at the default
+/// 60 s flush interval): it reads every chunk once.
+const COMPACT_CHECK_EVERY: u32 = 60;
+pub const COMPACT_FACTOR: u64 = 3;
+pub const COMPACT_SLACK: u64 = 2 << 20;
+
 pub struct Store {
     pub(crate) path: PathBuf,
     pub(crate) lay: Layout,
@@ -32,6 +38,7 @@ pub(crate) struct Inner {
     pub now_ms: Option<i64>,
     /// Per tier, the cutoff chunk of the last retention sweep.
     swept: [Option<i64>; 2],
+    flushes_since_compact_check: u32,
     pub stats: StoreStats,
 }
 
@@ -48,6 +55,7 @@ impl Store {
             next_id: opened.next_id,
             now_ms: opened.now_ms,
             swept: [None, None],
+            flushes_since_compact_check: 0,
             stats: StoreStats::default(),
         };
         for (key, id) in opened.series {
@@ -136,17 +144,20 @@ impl Store {
         self.lay.max_chunks(tier) as u64
     }
 
-    /// Chunks in sled per tier `[raw, downsampled]`, for self-metrics and tests.
-    pub fn chunk_counts(&self) -> Result<[u64; 2], StoreError> {
+    /// Chunks in sled per tier `[raw, downsampled]` and the bytes of their
+    /// keys and values (what sled would hold with no overhead at all).
+    pub fn chunk_counts(&self) -> Result<([u64; 2], u64), StoreError> {
         let g = self.lock();
         let mut counts = [0u64; 2];
-        for k in g.sled(&self.path)?.data.iter().keys() {
-            let k = k.map_err(|e| StoreError::from_sled(&self.path, e))?;
+        let mut bytes = 0u64;
+        for kv in g.sled(&self.path)?.data.iter() {
+            let (k, v) = kv.map_err(|e| StoreError::from_sled(&self.path, e))?;
             if let Some(&t) = k.get(4) {
                 counts[usize::from(t.min(1))] += 1;
             }
+            bytes += (k.len() + v.len()) as u64;
         }
-        Ok(counts)
+        Ok((counts, bytes))
     }
 
     pub fn path(&self) -> &Path {
@@ -242,6 +253,33 @@ impl Inner {
         }
         self.stats.chunks_written += writes;
         self.stats.chunks_deleted += deletes;
+        self.flushes_since_compact_check += 1;
+        if self.flushes_since_compact_check >= COMPACT_CHECK_EVERY {
+            self.flushes_since_compact_check = 0;
+            self.maybe_compact(store)?;
+        }
+        Ok(())
+    }
+
+    /// Rewrites sled into a fresh generation when its files have grown past
+    /// `COMPACT_FACTOR` times the live bytes (plus slack for sled's fixed
+    /// segments). This, not sled's own cleaner, is what bounds the size.
+    fn maybe_compact(&mut self, store: &Store) -> Result<(), StoreError> {
+        let sled = self.sled(&store.path)?;
+        let mut live = 0u64;
+        for tree in [&sled.data, &sled.series, &sled.meta] {
+            for kv in tree.iter() {
+                let (k, v) = kv.map_err(|e| StoreError::from_sled(&store.path, e))?;
+                live += (k.len() + v.len()) as u64;
+            }
+        }
+        let size = super::dir_size(&sled_io::gen_dir(&store.path, sled.gen));
+        if size <= COMPACT_FACTOR * live + COMPACT_SLACK {
+            return Ok(());
+        }
+        let Some(old) = self.sled.take() else { return Ok(()) };
+        self.sled = Some(sled_io::compact(old, &store.path, store.cache_bytes)?);
+        self.stats.compactions += 1;
         Ok(())
     }
 

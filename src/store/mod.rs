@@ -108,6 +108,8 @@ pub struct StoreStats {
     pub chunks_deleted: u64,
     pub series_expired: u64,
     pub flushes: u64,
+    /// Rewrites of sled into a fresh generation (see docs/store.md).
+    pub compactions: u64,
     pub flush_errors: u64,
     /// Unix ms of the last successful flush, if any since open.
     pub last_flush_unix_ms: Option<i64>,
