@@ -18,6 +18,10 @@ const FLAG_BITMAP: u8 = 1;
 const MODE_XOR: u8 = 0;
 const MODE_DELTA: u8 = 0x10;
 const MODE_DOD: u8 = 0x20;
+/// Column 0 of a three-column chunk (the downsampled mean) XORed with
+/// `(min + max) / 2` at f32 precision: the mean sits between min and max, so
+/// the high bits usually match and a bucket costs one or two bytes, not five.
+const MODE_MID: u8 = 0x30;
 const MAX_DECIMALS: u32 = 4;
 
 /// Decoded chunk: `cols[c][i]` is column `c` at slot `start + i`; NaN is a gap.
@@ -77,9 +81,17 @@ pub fn encode(chunk: &Chunk) -> Vec<u8> {
         }
         out.extend_from_slice(&bits);
     }
-    for col in &chunk.cols {
-        let vals: Vec<f64> = (0..n).filter(|&i| present[i]).map(|i| col.get(i).copied().unwrap_or(f64::NAN)).collect();
-        let (mode, bytes) = encode_column(&vals);
+    let present_vals = |c: usize| -> Vec<f64> { (0..n).filter(|&i| present[i]).map(|i| chunk.get(c, i)).collect() };
+    // Last column first, so the mean can be predicted from min and max.
+    for c in (0..chunk.cols.len()).rev() {
+        let vals = present_vals(c);
+        let (mut mode, mut bytes) = encode_column(&vals);
+        if c == 0 && chunk.cols.len() == 3 {
+            let mid = encode_xor_with(&vals, &midpoints(&present_vals(1), &present_vals(2)));
+            if mid.len() < bytes.len() {
+                (mode, bytes) = (MODE_MID, mid);
+            }
+        }
         out.push(mode);
         put_varint(&mut out, bytes.len() as u64);
         out.extend_from_slice(&bytes);
@@ -116,11 +128,24 @@ pub fn decode(buf: &[u8]) -> Result<Chunk, String> {
         vec![true; n]
     };
     let count = present.iter().filter(|p| **p).count();
-    let mut chunk = Chunk::new(ncols);
-    for col in chunk.cols.iter_mut() {
+    let mut dense: Vec<Vec<f64>> = vec![Vec::new(); ncols];
+    for c in (0..ncols).rev() {
         let mode = r.byte()?;
         let len = r.varint()? as usize;
-        let vals = decode_column(mode, r.take(len)?, count)?;
+        let bytes = r.take(len)?;
+        dense[c] = if mode == MODE_MID && c == 0 && ncols == 3 {
+            let mut cr = Reader { buf: bytes, pos: 0 };
+            let vals = decode_xor_with(&mut cr, &midpoints(&dense[1], &dense[2]))?;
+            if cr.pos != bytes.len() {
+                return Err("column length does not match its values".into());
+            }
+            vals
+        } else {
+            decode_column(mode, bytes, count)?
+        };
+    }
+    let mut chunk = Chunk::new(ncols);
+    for (col, vals) in chunk.cols.iter_mut().zip(dense) {
         let mut it = vals.into_iter();
         *col = present.iter().map(|&p| if p { it.next().unwrap_or(f64::NAN) } else { f64::NAN }).collect();
     }
@@ -177,23 +202,47 @@ fn as_decimal(vals: &[f64]) -> Option<(u32, Vec<i64>)> {
     None
 }
 
+/// `first, gcd, then (delta or delta-of-delta) / gcd` as zigzag varints.
+/// Dividing by the common factor makes page-granular byte gauges (multiples
+/// of 4096) as cheap as small integers.
 fn encode_ints(ints: &[i64], dod: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(ints.len() * 2);
-    let (mut prev, mut prev_delta) = (0i64, 0i64);
-    for &k in ints {
+    let Some((&first, rest)) = ints.split_first() else { return out };
+    let mut diffs = Vec::with_capacity(rest.len());
+    let (mut prev, mut prev_delta) = (first, 0i64);
+    for &k in rest {
         let delta = k - prev;
-        put_varint(&mut out, zigzag(if dod { delta - prev_delta } else { delta }));
+        diffs.push(if dod { delta - prev_delta } else { delta });
         prev = k;
         prev_delta = delta;
+    }
+    let g = diffs.iter().fold(0u64, |g, d| gcd(g, d.unsigned_abs())).max(1);
+    put_varint(&mut out, zigzag(first));
+    put_varint(&mut out, g);
+    for d in diffs {
+        put_varint(&mut out, zigzag(d / g as i64));
     }
     out
 }
 
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
 fn decode_ints(r: &mut Reader, count: usize, dod: bool) -> Result<Vec<i64>, String> {
     let mut out = Vec::with_capacity(count);
-    let (mut prev, mut prev_delta) = (0i64, 0i64);
-    for _ in 0..count {
-        let z = unzigzag(r.varint()?);
+    if count == 0 {
+        return Ok(out);
+    }
+    let mut prev = unzigzag(r.varint()?);
+    let g = i64::try_from(r.varint()?).map_err(|_| "bad common factor")?;
+    out.push(prev);
+    let mut prev_delta = 0i64;
+    for _ in 1..count {
+        let z = unzigzag(r.varint()?).checked_mul(g).ok_or("diff overflow")?;
         let delta = if dod { prev_delta.checked_add(z) } else { Some(z) }.ok_or("delta overflow")?;
         prev = prev.checked_add(delta).ok_or("value overflow")?;
         prev_delta = delta;
@@ -206,29 +255,50 @@ fn encode_xor(vals: &[f64]) -> Vec<u8> {
     let mut out = Vec::with_capacity(vals.len() * 4);
     let mut prev = 0u64;
     for v in vals {
-        let bits = v.to_bits();
-        let x = bits ^ prev;
-        prev = bits;
-        let (lead, trail) = if x == 0 { (8, 0) } else { (x.leading_zeros() / 8, x.trailing_zeros() / 8) };
-        out.push(((lead << 4) | trail) as u8);
-        let bytes = x.to_be_bytes();
-        out.extend_from_slice(&bytes[lead as usize..8 - trail as usize]);
+        push_xor(&mut out, v.to_bits() ^ prev);
+        prev = v.to_bits();
     }
     out
+}
+
+fn midpoints(min: &[f64], max: &[f64]) -> Vec<f64> {
+    min.iter().zip(max).map(|(a, b)| ((a + b) / 2.0) as f32 as f64).collect()
+}
+
+fn encode_xor_with(vals: &[f64], preds: &[f64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(vals.len() * 2);
+    for (v, p) in vals.iter().zip(preds) {
+        push_xor(&mut out, v.to_bits() ^ p.to_bits());
+    }
+    out
+}
+
+fn decode_xor_with(r: &mut Reader, preds: &[f64]) -> Result<Vec<f64>, String> {
+    preds.iter().map(|p| Ok(f64::from_bits(read_xor(r)? ^ p.to_bits()))).collect()
+}
+
+fn push_xor(out: &mut Vec<u8>, x: u64) {
+    let (lead, trail) = if x == 0 { (8, 0) } else { (x.leading_zeros() / 8, x.trailing_zeros() / 8) };
+    out.push(((lead << 4) | trail) as u8);
+    out.extend_from_slice(&x.to_be_bytes()[lead as usize..8 - trail as usize]);
+}
+
+fn read_xor(r: &mut Reader) -> Result<u64, String> {
+    let h = r.byte()?;
+    let (lead, trail) = (usize::from(h >> 4), usize::from(h & 0x0F));
+    if lead + trail > 8 {
+        return Err(format!("bad xor header {h:#x}"));
+    }
+    let mut bytes = [0u8; 8];
+    bytes[lead..8 - trail].copy_from_slice(r.take(8 - lead - trail)?);
+    Ok(u64::from_be_bytes(bytes))
 }
 
 fn decode_xor(r: &mut Reader, count: usize) -> Result<Vec<f64>, String> {
     let mut out = Vec::with_capacity(count);
     let mut prev = 0u64;
     for _ in 0..count {
-        let h = r.byte()?;
-        let (lead, trail) = (usize::from(h >> 4), usize::from(h & 0x0F));
-        if lead + trail > 8 {
-            return Err(format!("bad xor header {h:#x}"));
-        }
-        let mut bytes = [0u8; 8];
-        bytes[lead..8 - trail].copy_from_slice(r.take(8 - lead - trail)?);
-        prev ^= u64::from_be_bytes(bytes);
+        prev ^= read_xor(r)?;
         out.push(f64::from_bits(prev));
     }
     Ok(out)
@@ -305,11 +375,24 @@ mod tests {
         let mut gappy = noisy.clone();
         gappy[3] = f64::NAN;
         gappy[100] = f64::NAN;
+        let pages: Vec<f64> = (0..240).map(|i| (8_000_000_000i64 + ((i * 7919) % 61 - 30) * 4096) as f64).collect();
+        assert!(round_trip(vec![pages]) < 240 * 2, "page-multiple gauge should cost about a byte per sample");
+        round_trip(vec![vec![-3.0, 5.0, -7.0, 1e15, -1e15, 0.0]]);
         let odd = vec![-0.0, 0.0, f64::INFINITY, -1e300, 5e-324, f64::MAX, 1.5];
         let counter_len = round_trip(vec![counter]);
         assert!(counter_len < 240 * 3, "decimal counter took {counter_len} bytes");
         assert!(round_trip(vec![vec![42.0; 240]]) < 260);
-        round_trip(vec![noisy.clone(), gappy.clone(), noisy]);
+        round_trip(vec![noisy.clone(), gappy.clone(), noisy.clone()]);
+        // downsampled counter buckets: mean close to the middle of min..max
+        let lo: Vec<f64> = (0..240).map(|i| 1000.0 + i as f64 * 1.5).collect();
+        let hi: Vec<f64> = lo.iter().map(|v| v + 1.25).collect();
+        let mean: Vec<f64> = (0..240).map(|i| ((lo[i] + hi[i]) / 2.0 + (i as f64).sin() * 0.001) as f32 as f64).collect();
+        let with_mid = round_trip(vec![mean.clone(), lo.clone(), hi.clone()]);
+        // same min/max streams shifted so their midpoint says nothing about the mean
+        let far_lo: Vec<f64> = lo.iter().map(|v| v + 65536.0).collect();
+        let far_hi: Vec<f64> = hi.iter().map(|v| v + 65536.0).collect();
+        let without = round_trip(vec![mean, far_lo, far_hi]);
+        assert!(with_mid + 240 * 2 < without, "midpoint prediction saves nothing: {with_mid} vs {without}");
         round_trip(vec![gappy]);
         round_trip(vec![odd]);
         round_trip(vec![vec![f64::NAN; 10]]);

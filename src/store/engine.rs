@@ -12,9 +12,6 @@ use super::series::{Pending, SeriesState};
 use super::sled_io::{self, Sled};
 use super::{codec, AppendStats, StoreConfig, StoreError, StoreStats, Tier};
 
-/// Compaction is considered every this many flushes (hourly at the default
-/// 60 s flush interval): it reads every chunk once.
-const COMPACT_CHECK_EVERY: u32 = 60;
 pub const COMPACT_FACTOR: u64 = 3;
 pub const COMPACT_SLACK: u64 = 2 << 20;
 
@@ -38,7 +35,10 @@ pub(crate) struct Inner {
     pub now_ms: Option<i64>,
     /// Per tier, the cutoff chunk of the last retention sweep.
     swept: [Option<i64>; 2],
-    flushes_since_compact_check: u32,
+    /// Live key+value bytes at the last count, and the generation's size
+    /// right after the last compaction (compaction thresholds).
+    live_bytes: u64,
+    size_after_compact: u64,
     pub stats: StoreStats,
 }
 
@@ -55,7 +55,8 @@ impl Store {
             next_id: opened.next_id,
             now_ms: opened.now_ms,
             swept: [None, None],
-            flushes_since_compact_check: 0,
+            live_bytes: 0,
+            size_after_compact: 0,
             stats: StoreStats::default(),
         };
         for (key, id) in opened.series {
@@ -253,19 +254,22 @@ impl Inner {
         }
         self.stats.chunks_written += writes;
         self.stats.chunks_deleted += deletes;
-        self.flushes_since_compact_check += 1;
-        if self.flushes_since_compact_check >= COMPACT_CHECK_EVERY {
-            self.flushes_since_compact_check = 0;
-            self.maybe_compact(store)?;
-        }
+        self.maybe_compact(store)?;
         Ok(())
     }
 
     /// Rewrites sled into a fresh generation when its files have grown past
-    /// `COMPACT_FACTOR` times the live bytes (plus slack for sled's fixed
-    /// segments). This, not sled's own cleaner, is what bounds the size.
+    /// `COMPACT_FACTOR` times the live bytes plus slack for sled's fixed
+    /// segments. This, not sled's own cleaner, is what bounds the size. The
+    /// size check is a few `stat`s; live bytes are only recounted (one read
+    /// of every chunk) when the size crosses the threshold of the last count.
     fn maybe_compact(&mut self, store: &Store) -> Result<(), StoreError> {
         let sled = self.sled(&store.path)?;
+        let dir = sled_io::gen_dir(&store.path, sled.gen);
+        let threshold = |live: u64, after: u64| (COMPACT_FACTOR * live + COMPACT_SLACK).max(after + after / 2);
+        if super::dir_size(&dir) <= threshold(self.live_bytes, self.size_after_compact) {
+            return Ok(());
+        }
         let mut live = 0u64;
         for tree in [&sled.data, &sled.series, &sled.meta] {
             for kv in tree.iter() {
@@ -273,12 +277,14 @@ impl Inner {
                 live += (k.len() + v.len()) as u64;
             }
         }
-        let size = super::dir_size(&sled_io::gen_dir(&store.path, sled.gen));
-        if size <= COMPACT_FACTOR * live + COMPACT_SLACK {
+        self.live_bytes = live;
+        if super::dir_size(&dir) <= threshold(live, self.size_after_compact) {
             return Ok(());
         }
         let Some(old) = self.sled.take() else { return Ok(()) };
-        self.sled = Some(sled_io::compact(old, &store.path, store.cache_bytes)?);
+        let new = sled_io::compact(old, &store.path, store.cache_bytes)?;
+        self.size_after_compact = super::dir_size(&sled_io::gen_dir(&store.path, new.gen));
+        self.sled = Some(new);
         self.stats.compactions += 1;
         Ok(())
     }

@@ -11,7 +11,7 @@ pub enum Kind {
     ByteCounter,
     /// e.g. MemTotal, filesystem size: never changes.
     Constant,
-    /// e.g. load average, temperature: smooth noise with decimals.
+    /// e.g. load average, PSI averages: noise with two decimals.
     NoisyGauge,
     /// e.g. MemAvailable, free bytes: integers drifting by page multiples.
     IntGauge,
@@ -51,7 +51,8 @@ impl Synth {
             Kind::CpuCounter => ((self.value * 100.0).round() + (r * 1500.0).floor()) / 100.0,
             Kind::ByteCounter => self.value + (r * r * 5e6).floor(),
             Kind::Constant => self.value,
-            Kind::NoisyGauge => (self.value * 0.9 + r * 0.4 + 0.1).max(0.0),
+            // procfs prints these with two decimals (loadavg, PSI averages)
+            Kind::NoisyGauge => ((self.value * 0.9 + r * 0.4 + 0.1).max(0.0) * 100.0).round() / 100.0,
             Kind::IntGauge => self.value + ((r - 0.5) * 64.0).round() * 4096.0,
         };
         self.value
