@@ -145,6 +145,21 @@ impl Store {
         self.lay.max_chunks(tier) as u64
     }
 
+    /// Hard bound on the store's size with `series` live series, from the
+    /// config alone: every chunk at its worst-case encoding (9 bytes a value),
+    /// times the compaction factor, plus slack for sled's open segment and
+    /// one flush of writes.
+    pub fn size_bound(&self, series: usize) -> u64 {
+        let worst_chunk = |tier: Tier| {
+            let len = self.lay.chunk_len(tier) as u64;
+            let cols = super::layout::tier_cols(tier) as u64;
+            13 + 16 + len / 8 + cols * (4 + 9 * len) + 4
+        };
+        let per_series: u64 =
+            [Tier::Raw, Tier::Downsampled].iter().map(|&t| self.lay.max_chunks(t) as u64 * worst_chunk(t)).sum::<u64>() + 256;
+        COMPACT_FACTOR * per_series * series as u64 + COMPACT_SLACK + (1 << 20)
+    }
+
     /// Chunks in sled per tier `[raw, downsampled]` and the bytes of their
     /// keys and values (what sled would hold with no overhead at all).
     pub fn chunk_counts(&self) -> Result<([u64; 2], u64), StoreError> {
@@ -216,6 +231,11 @@ impl Inner {
             let mut lay = store.lay;
             let opened = sled_io::open_checked(&store.path, store.cache_bytes, &mut lay)?;
             self.sled = Some(opened.sled);
+        }
+        if let Some(now) = self.now_ms {
+            for state in self.series.values_mut() {
+                state.close_stale_bucket(&store.lay, now, &mut self.pending);
+            }
         }
         self.sweep(store)?;
         let sled = self.sled(&store.path)?;

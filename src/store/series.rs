@@ -112,6 +112,17 @@ impl SeriesState {
         true
     }
 
+    /// Emits the bucket in progress once `now_ms` is a full bucket past its
+    /// end: a series that stopped reporting would otherwise never write its
+    /// last bucket (and never expire). The one-bucket grace lets a lagging
+    /// collector still complete it.
+    pub fn close_stale_bucket(&mut self, lay: &Layout, now_ms: i64, pending: &mut Pending) {
+        if let Some(b) = self.bucket.filter(|b| (b.slot + 2) * lay.ds_step_ms <= now_ms) {
+            self.bucket = None;
+            self.set(lay, Tier::Downsampled, b.slot, &b.values(), pending);
+        }
+    }
+
     /// Writes into the open chunk of `tier`, first closing it into `pending`
     /// when `slot` belongs to a later chunk.
     fn set(&mut self, lay: &Layout, tier: Tier, slot: i64, values: &[f64], pending: &mut Pending) {

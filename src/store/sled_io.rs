@@ -66,7 +66,9 @@ fn refuse_foreign_dir(path: &Path) -> Result<(), StoreError> {
     }
 }
 
-fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
+/// Errors name the store directory (`path`), not the generation inside it:
+/// that is what an operator moves aside.
+fn open_db(path: &Path, dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
     sled::Config::new()
         .path(dir)
         .cache_capacity(cache_bytes)
@@ -77,10 +79,10 @@ fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
         .open()
         .map_err(|e| match e {
             sled::Error::Io(source) if source.to_string().contains("could not acquire lock") => {
-                StoreError::Locked { path: dir.to_path_buf(), source }
+                StoreError::Locked { path: path.to_path_buf(), source }
             }
-            sled::Error::Io(source) => StoreError::Io { path: dir.to_path_buf(), source },
-            other => StoreError::corrupt(dir, format!("sled refused to open it: {other:?}")),
+            sled::Error::Io(source) => StoreError::Io { path: path.to_path_buf(), source },
+            other => StoreError::corrupt(path, format!("sled refused to open {}: {other:?}", dir.display())),
         })
 }
 
@@ -136,7 +138,7 @@ fn open_inner(path: &Path, cache_bytes: u64, lay: &mut Layout) -> Result<Opened,
     if current.is_some() && !gen_dir(path, gen).join("db").exists() {
         return Err(StoreError::corrupt(path, format!("generation gen-{gen} named by CURRENT has no sled db")));
     }
-    let db = open_db(&gen_dir(path, gen), cache_bytes)?;
+    let db = open_db(path, &gen_dir(path, gen), cache_bytes)?;
     remove_stale_gens(path, gen);
     let sled = Sled {
         gen,
@@ -302,8 +304,8 @@ pub fn compact(old: Sled, path: &Path, cache_bytes: u64) -> Result<Sled, StoreEr
     if dir.exists() {
         let _ = std::fs::remove_dir_all(&dir);
     }
-    let db = open_db(&dir, cache_bytes)?;
-    let sled_err = |e| StoreError::from_sled(&dir, e);
+    let db = open_db(path, &dir, cache_bytes)?;
+    let sled_err = |e| StoreError::from_sled(path, e);
     let new = Sled {
         gen,
         data: db.open_tree("data").map_err(sled_err)?,
