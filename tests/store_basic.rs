@@ -1,6 +1,6 @@
 //! Round trips, reopen, identity, downsampling, clock steps, backfill.
 
-#[path = "store_common.rs"]
+#[path = "store_common/mod.rs"]
 mod common;
 
 use common::*;

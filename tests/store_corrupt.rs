@@ -1,7 +1,7 @@
 //! Damaged directories give typed errors (or a consistent prefix), never a
 //! panic or garbled values; `move_aside` keeps the damaged copy.
 
-#[path = "store_common.rs"]
+#[path = "store_common/mod.rs"]
 mod common;
 
 use std::fs::OpenOptions;

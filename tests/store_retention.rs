@@ -1,7 +1,7 @@
 //! Many retention cycles: chunk count and size stay under bounds derived
 //! from the config, old data is gone, series that stop are forgotten.
 
-#[path = "store_common.rs"]
+#[path = "store_common/mod.rs"]
 mod common;
 
 use common::*;
