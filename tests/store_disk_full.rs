@@ -28,7 +28,7 @@ fn flush_fails_typed_then_recovers_when_space_returns() {
     let keys: Vec<String> = (0..40).map(|i| format!("disk{{n=\"{i}\"}}")).collect();
     let value = |s: i64, i: usize| (s * 1000 + i as i64) as f64 / 7.0;
     let mut s = 0i64;
-    let mut append_round = |store: &Store, s: &mut i64| {
+    let append_round = |store: &Store, s: &mut i64| {
         let row: Vec<(&str, f64)> = keys.iter().enumerate().map(|(i, k)| (k.as_str(), value(*s, i))).collect();
         assert_eq!(store.append(*s * 1000, &row).unwrap().stored, keys.len() as u64);
         *s += 1;
@@ -55,7 +55,14 @@ fn flush_fails_typed_then_recovers_when_space_returns() {
     for _ in 0..5 {
         append_round(&store, &mut s);
     }
+    // reads keep working on the old handle until the next flush reopens sled
+    let first = keys[0].as_str();
+    assert_values(&raw(&store, first, 0, 3), &[value(0, 0), value(1, 0), value(2, 0)]);
+    assert_values(&raw(&store, first, s - 1, s), &[value(s - 1, 0)]);
     assert!(store.flush().is_err(), "flush should keep failing while full");
+    for _ in 0..3 {
+        append_round(&store, &mut s);
+    }
     set_fsize_limit(libc::RLIM_INFINITY);
     store.flush().expect("flush after space returned");
     assert!(store.stats().flush_errors >= 2);

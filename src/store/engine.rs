@@ -24,9 +24,11 @@ pub struct Store {
 }
 
 pub(crate) struct Inner {
-    /// `None` after a failed flush: sled keeps I/O errors sticky, so it is
-    /// reopened before the next write.
+    /// `None` only while a reopen or compaction failed half-way.
     pub sled: Option<Sled>,
+    /// Set by a failed flush: sled keeps I/O errors sticky, so it is reopened
+    /// before the next write. Reads keep using the old handle meanwhile.
+    broken: bool,
     pub series: HashMap<String, SeriesState>,
     pub pending: Pending,
     /// Series tree changes not yet in sled: `Some(id)` inserts, `None` removes.
@@ -49,6 +51,7 @@ impl Store {
         let opened = sled_io::open_checked(&path, cfg.cache_bytes, &mut lay)?;
         let mut inner = Inner {
             sled: Some(opened.sled),
+            broken: false,
             series: HashMap::new(),
             pending: Pending::new(),
             series_ops: Vec::new(),
@@ -114,7 +117,7 @@ impl Store {
             }
             Err(e) => {
                 g.stats.flush_errors += 1;
-                g.sled = None;
+                g.broken = true;
                 Err(e)
             }
         }
@@ -215,8 +218,14 @@ impl Inner {
             return Ok(true);
         }
         let sled = self.sled(&store.path)?;
-        let raw = sled_io::last_head(sled, &self.pending, &store.path, state.id, Tier::Raw)?;
-        let ds = sled_io::last_head(sled, &self.pending, &store.path, state.id, Tier::Downsampled)?;
+        // An unreadable newest chunk must not stop collection for the series:
+        // it starts a fresh head (which replaces that chunk on flush).
+        let head = |tier| match sled_io::last_head(sled, &self.pending, &store.path, state.id, tier) {
+            Err(StoreError::Corrupt { .. }) => Ok((None, 1)),
+            other => other.map(|h| (h, 0)),
+        };
+        let ((raw, bad_raw), (ds, bad_ds)) = (head(Tier::Raw)?, head(Tier::Downsampled)?);
+        self.stats.chunks_corrupt += bad_raw + bad_ds;
         if let Some(state) = self.series.get_mut(key) {
             state.raw = raw;
             state.ds = ds;
@@ -227,10 +236,13 @@ impl Inner {
     }
 
     fn flush_inner(&mut self, store: &Store) -> Result<(), StoreError> {
-        if self.sled.is_none() {
+        if self.broken || self.sled.is_none() {
+            // The old handle holds sled's file lock: it must be gone first.
+            self.sled = None;
             let mut lay = store.lay;
             let opened = sled_io::open_checked(&store.path, store.cache_bytes, &mut lay)?;
             self.sled = Some(opened.sled);
+            self.broken = false;
         }
         if let Some(now) = self.now_ms {
             for state in self.series.values_mut() {

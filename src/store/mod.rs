@@ -106,6 +106,8 @@ pub struct StoreStats {
     pub backfill_dropped: u64,
     pub chunks_written: u64,
     pub chunks_deleted: u64,
+    /// Newest chunks that failed their checksum when a series was loaded.
+    pub chunks_corrupt: u64,
     pub series_expired: u64,
     pub flushes: u64,
     /// Rewrites of sled into a fresh generation (see docs/store.md).
