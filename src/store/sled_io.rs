@@ -69,6 +69,24 @@ fn refuse_foreign_dir(path: &Path) -> Result<(), StoreError> {
 /// Errors name the store directory (`path`), not the generation inside it:
 /// that is what an operator moves aside.
 fn open_db(path: &Path, dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
+    // A dropped sled Db lets go of its file lock only when its background
+    // threads finish, so reopening right after a drop (restart in-process,
+    // recovery after a failed flush) can briefly see our own lock.
+    let mut tries = 0;
+    loop {
+        match open_db_once(path, dir, cache_bytes) {
+            Err(StoreError::Locked { .. }) if tries < LOCK_RETRIES => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
+const LOCK_RETRIES: u32 = 40;
+
+fn open_db_once(path: &Path, dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
     sled::Config::new()
         .path(dir)
         .cache_capacity(cache_bytes)
