@@ -92,6 +92,9 @@ if bad:
 print(f"ok: {len(variants)} rules in {len(silent)} alerts, all covered")
 PY
 
+echo "== dashboard JSON matches its generator"
+python3 deploy/grafana/build-dashboard.py --check
+
 echo "== dashboard structure"
 python3 - "$DASH" <<'PY'
 import json, re, sys
