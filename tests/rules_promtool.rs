@@ -47,7 +47,10 @@ fn test_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if name.ends_with(".yml") && !name.ends_with(".rules.yml") {
             files.push(path);
         }
@@ -62,7 +65,9 @@ fn test_files(dir: &Path) -> Result<Vec<PathBuf>> {
 #[test]
 fn shipped_rules_pass_promtool_check() -> Result<()> {
     let rules = repo().join(RULES);
-    let reference = repo().join(TESTS_DIR).join("node-mixin-reference.rules.yml");
+    let reference = repo()
+        .join(TESTS_DIR)
+        .join("node-mixin-reference.rules.yml");
     let (ok, out) = run_promtool(&[&rules, &reference], &["check", "rules"])?;
     if !ok {
         bail!("promtool check rules failed:\n{out}");
@@ -93,7 +98,8 @@ fn mutated_run(test_file: &str, mutate: impl Fn(&str) -> Result<String>) -> Resu
     let rules_dir = tmp.path().join("rules");
     let tests_dir = rules_dir.join("tests");
     fs::create_dir_all(&tests_dir)?;
-    let original = fs::read_to_string(repo().join(RULES)).with_context(|| format!("reading {RULES}"))?;
+    let original =
+        fs::read_to_string(repo().join(RULES)).with_context(|| format!("reading {RULES}"))?;
     let mutated = mutate(&original)?;
     if mutated == original {
         bail!("mutation changed nothing");
@@ -126,7 +132,10 @@ fn sawtooth_test_fails_if_our_rule_extrapolates_like_node_mixin() -> Result<()> 
         // Swap the expression of the first (warning) filesystem rule for
         // node-mixin's predict_linear one.
         let head = "- alert: NodecastFilesystemSpaceFillingUp\n        expr: |\n";
-        let start = rules.find(head).ok_or_else(|| anyhow!("filesystem rule not found"))? + head.len();
+        let start = rules
+            .find(head)
+            .ok_or_else(|| anyhow!("filesystem rule not found"))?
+            + head.len();
         let end = start
             + rules[start..]
                 .find("        for:")
@@ -158,7 +167,11 @@ fn steady_fill_test_fails_without_the_already_full_clause() -> Result<()> {
 #[test]
 fn steady_fill_test_fails_when_read_only_filesystems_are_not_excluded() -> Result<()> {
     let out = mutated_run("filesystem_steady_fill.yml", |rules| {
-        replace_all(rules, "node_filesystem_readonly == 0", "node_filesystem_readonly >= 0")
+        replace_all(
+            rules,
+            "node_filesystem_readonly == 0",
+            "node_filesystem_readonly >= 0",
+        )
     })?;
     if !out.contains("read-only") {
         bail!("the read-only case did not fail:\n{out}");
@@ -169,7 +182,10 @@ fn steady_fill_test_fails_when_read_only_filesystems_are_not_excluded() -> Resul
 #[test]
 fn hysteresis_tests_fail_without_keep_firing_for() -> Result<()> {
     let strip = |rules: &str| -> Result<String> {
-        let kept: Vec<&str> = rules.lines().filter(|l| !l.trim_start().starts_with("keep_firing_for:")).collect();
+        let kept: Vec<&str> = rules
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("keep_firing_for:"))
+            .collect();
         Ok(kept.join("\n") + "\n")
     };
     let fs_out = mutated_run("filesystem_steady_fill.yml", strip)?;
@@ -186,10 +202,21 @@ fn hysteresis_tests_fail_without_keep_firing_for() -> Result<()> {
 #[test]
 fn resource_tests_fail_without_the_probability_gate() -> Result<()> {
     let out = mutated_run("resources.yml", |rules| {
-        let r = replace_all(rules, "_ratio{resource=\"memory\"} >= 0.5", "_ratio{resource=\"memory\"} >= 0")?;
-        replace_all(&r, "_ratio{resource=\"pids\"} >= 0.5", "_ratio{resource=\"pids\"} >= 0")
+        let r = replace_all(
+            rules,
+            "_ratio{resource=\"memory\"} >= 0.5",
+            "_ratio{resource=\"memory\"} >= 0",
+        )?;
+        replace_all(
+            &r,
+            "_ratio{resource=\"pids\"} >= 0.5",
+            "_ratio{resource=\"pids\"} >= 0",
+        )
     })?;
-    for alert in ["NodecastMemoryExhaustionPredicted", "NodecastPidsExhaustionPredicted"] {
+    for alert in [
+        "NodecastMemoryExhaustionPredicted",
+        "NodecastPidsExhaustionPredicted",
+    ] {
         if !out.contains(alert) {
             bail!("{alert} did not fail without its probability gate:\n{out}");
         }
