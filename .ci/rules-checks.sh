@@ -22,9 +22,15 @@ if ! command -v promtool >/dev/null 2>&1; then
   echo "== installing prometheus (for promtool)"
   apt_install prometheus
 fi
-if ! python3 -c 'import yaml' >/dev/null 2>&1; then
-  echo "== installing python3-yaml"
-  apt_install python3-yaml
+# A python3 earlier on PATH (pyenv, venv) does not see Debian's python3-yaml,
+# so fall back to the system interpreter after installing it.
+PY=python3
+if ! "$PY" -c 'import yaml' >/dev/null 2>&1; then
+  PY=/usr/bin/python3
+  if ! "$PY" -c 'import yaml' >/dev/null 2>&1; then
+    echo "== installing python3-yaml"
+    apt_install python3 python3-yaml
+  fi
 fi
 
 echo "== promtool version"
@@ -51,7 +57,7 @@ fi
 promtool test rules "${tests[@]}"
 
 echo "== every alert has a firing and a silent test case"
-python3 - "$RULES/nodecast.rules.yml" "${tests[@]}" <<'PY'
+"$PY" - "$RULES/nodecast.rules.yml" "${tests[@]}" <<'PY'
 import sys, yaml
 
 rules_file, test_files = sys.argv[1], sys.argv[2:]
@@ -93,10 +99,10 @@ print(f"ok: {len(variants)} rules in {len(silent)} alerts, all covered")
 PY
 
 echo "== dashboard JSON matches its generator"
-python3 deploy/grafana/build-dashboard.py --check
+"$PY" deploy/grafana/build-dashboard.py --check
 
 echo "== dashboard structure"
-python3 - "$DASH" <<'PY'
+"$PY" - "$DASH" <<'PY'
 import json, re, sys
 
 path = sys.argv[1]
@@ -218,9 +224,9 @@ trap 'rm -rf "$tmp"' EXIT
 # promtool has no standalone PromQL parser; wrapping every query (panel
 # targets, variable selectors, annotations) in a recording rule makes
 # `promtool check rules` parse it.
-python3 deploy/grafana/extract-queries.py --instance 'node1.example.net:9847' --job nodecast \
+"$PY" deploy/grafana/extract-queries.py --instance 'node1.example.net:9847' --job nodecast \
   --horizon 1h --format json > "$tmp/queries.json"
-python3 - "$tmp/queries.json" "$DASH" > "$tmp/queries.rules.yml" <<'PY'
+"$PY" - "$tmp/queries.json" "$DASH" > "$tmp/queries.rules.yml" <<'PY'
 import json, re, sys
 queries = [q["expr"] for q in json.load(open(sys.argv[1], encoding="utf-8"))]
 d = json.load(open(sys.argv[2], encoding="utf-8"))
@@ -242,20 +248,27 @@ PY
 promtool check rules "$tmp/queries.rules.yml"
 
 echo "== extract-queries.py rejects a variable it cannot fill"
-python3 - "$DASH" > "$tmp/bad.json" <<'PY'
+"$PY" - "$DASH" > "$tmp/bad.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1], encoding="utf-8"))
 d["panels"][1]["targets"][0]["expr"] = "up{x=\"$undeclared\"}"
 json.dump(d, sys.stdout)
 PY
-if python3 deploy/grafana/extract-queries.py --dashboard "$tmp/bad.json" --instance i --job j >/dev/null 2>"$tmp/err"; then
+if "$PY" deploy/grafana/extract-queries.py --dashboard "$tmp/bad.json" --instance i --job j >/dev/null 2>"$tmp/err"; then
   echo "FAIL: extract-queries.py accepted an undeclared variable" >&2
   exit 1
 fi
 grep -q 'undeclared' "$tmp/err" || { echo "FAIL: error does not name the variable:" >&2; cat "$tmp/err" >&2; exit 1; }
 
+echo "== extract-queries.py escapes multi-value variables like Grafana"
+# Grafana regex-escapes values of multi-value variables (inside a PromQL
+# string, so the backslash is doubled); an unescaped '.' would match more.
+"$PY" deploy/grafana/extract-queries.py --instance i --job j --mountpoint /srv/a.b > "$tmp/escaped"
+grep -qF 'mountpoint=~"/srv/a\\.b"' "$tmp/escaped" || {
+  echo "FAIL: --mountpoint /srv/a.b not escaped as /srv/a\\.b:" >&2; grep mountpoint "$tmp/escaped" >&2; exit 1; }
+
 echo "== provisioning files"
-python3 - deploy/grafana/provisioning/datasources/*.yml deploy/grafana/provisioning/dashboards/*.yml \
+"$PY" - deploy/grafana/provisioning/datasources/*.yml deploy/grafana/provisioning/dashboards/*.yml \
   deploy/prometheus/file_sd/*.yml <<'PY'
 import sys, yaml
 for path in sys.argv[1:]:

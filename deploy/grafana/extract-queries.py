@@ -23,13 +23,19 @@ from pathlib import Path
 
 DEFAULT_DASHBOARD = Path(__file__).resolve().parent / "dashboards" / "nodecast.json"
 
-# Grafana's own escaping for multi-value/"All" variables in Prometheus
-# queries: regex metacharacters, with the backslash doubled because it sits
-# inside a PromQL string literal.
-_REGEX_META = re.compile(r"[\\^$*+?.()|\[\]{}]")
+# Grafana's own escaping of variable values in Prometheus queries
+# (prometheusRegularEscape / prometheusSpecialRegexEscape): every value sits
+# inside a PromQL string, so backslashes double; values of multi-value or
+# "All" variables are also regex-escaped, since they go into =~ matchers.
+_REGEX_META = re.compile(r"[$^*{}\[\]'+?.()|]")
+
+
+def grafana_regular_escape(value):
+    return value.replace("\\", "\\\\").replace("'", "\\\\'")
 
 
 def grafana_regex_escape(value):
+    value = value.replace("\\", "\\\\\\\\")
     return _REGEX_META.sub(lambda m: "\\\\" + m.group(0), value)
 
 
@@ -49,7 +55,9 @@ def variable_values(dashboard, given):
             continue
         if name in given:
             raw = given[name]
-            if (var.get("multi") or var.get("includeAll")) and raw != var.get("allValue"):
+            if not (var.get("multi") or var.get("includeAll")):
+                raw = grafana_regular_escape(raw)
+            elif raw != var.get("allValue"):
                 raw = grafana_regex_escape(raw)
             values[name] = raw
         elif var.get("includeAll") and var.get("allValue"):
