@@ -8,3 +8,5 @@ pub struct BacktestArgs {}
 pub fn run(_args: &BacktestArgs) -> i32 {
     0
 }
+
+pub mod data;

@@ -1,1 +1,178 @@
 //! Forecasting: pure functions, numbers in and numbers out (no I/O, no clocks).
+//!
+//! [`forecast`] is the entry point: it trims and fills gaps ([`gapfill`]), picks the
+//! candidate seasons ([`season`]), and runs one model. Every model implements augurs'
+//! `Fit`/`Predict`, so they also compose with the rest of augurs.
+
+pub mod auto;
+pub mod gapfill;
+pub mod mstl;
+pub mod naive2;
+pub mod score;
+pub mod season;
+pub mod ses;
+pub mod snaive;
+pub mod stats;
+pub mod theta;
+
+use std::{fmt, str::FromStr};
+
+use augurs::{Fit, Forecast, Predict};
+
+/// A series on a regular grid as the store returns it.
+#[derive(Debug, Clone, Copy)]
+pub struct SeriesInput<'a> {
+    /// Regular grid, NaN = gap.
+    pub values: &'a [f64],
+    pub step_secs: f64,
+    /// Known periods in steps; `None` derives one day / one week from the step.
+    pub seasons: Option<&'a [usize]>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModelKind {
+    /// Per-series choice by rolling-origin validation on the series' own history.
+    Auto,
+    SNaive,
+    Theta,
+    Naive2,
+    /// MSTL decomposition (all seasons) with an AutoETS trend, from augurs.
+    Mstl,
+}
+
+impl ModelKind {
+    pub const ALL: [ModelKind; 5] =
+        [ModelKind::Auto, ModelKind::SNaive, ModelKind::Theta, ModelKind::Naive2, ModelKind::Mstl];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Auto => "auto",
+            ModelKind::SNaive => "snaive",
+            ModelKind::Theta => "theta",
+            ModelKind::Naive2 => "naive2",
+            ModelKind::Mstl => "mstl",
+        }
+    }
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ModelKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim().to_ascii_lowercase();
+        ModelKind::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| {
+            let names: Vec<_> = ModelKind::ALL.iter().map(|k| k.name()).collect();
+            format!("unknown model {s:?} (expected one of {})", names.join(", "))
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The model actually used (`Auto` resolves to its choice).
+    pub model: ModelKind,
+    /// Point forecast and intervals at the requested level.
+    pub forecast: Forecast,
+    pub imputed_fraction: f64,
+    /// Points the model was fitted on (after trimming the leading gap).
+    pub history_len: usize,
+    /// Main season used, in steps.
+    pub season: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ForecastError {
+    #[error("not enough history: have {have} points, need {need}")]
+    NotEnoughHistory { have: usize, need: usize },
+    #[error("series is mostly missing ({:.0}% gaps)", missing_fraction * 100.0)]
+    MostlyMissing { missing_fraction: f64 },
+    #[error("model failed: {0}")]
+    Model(String),
+}
+
+/// Error type of the models' `Fit`/`Predict` implementations.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct ModelFailure(pub String);
+
+impl augurs::ModelError for ModelFailure {}
+
+/// Fewest observed points any model is fitted on.
+pub const MIN_HISTORY: usize = 16;
+/// Above this fraction of gaps a series is reported rather than forecast.
+pub const MAX_MISSING: f64 = 0.5;
+
+/// Forecasts `horizon` steps after the end of `input.values` with intervals at `level`.
+pub fn forecast(input: &SeriesInput, horizon: usize, level: f64, model: ModelKind) -> Result<Outcome, ForecastError> {
+    if horizon == 0 {
+        return Err(ForecastError::Model("horizon must be at least one step".into()));
+    }
+    if !(level > 0.0 && level < 1.0) {
+        return Err(ForecastError::Model(format!("level must be in (0, 1), got {level}")));
+    }
+    let v = input.values;
+    let Some(first) = v.iter().position(|x| x.is_finite()) else {
+        return Err(ForecastError::MostlyMissing { missing_fraction: 1.0 });
+    };
+    let span = v.len() - first;
+    let missing = v[first..].iter().filter(|x| !x.is_finite()).count();
+    let observed = span - missing;
+    if observed < MIN_HISTORY {
+        return Err(ForecastError::NotEnoughHistory { have: observed, need: MIN_HISTORY });
+    }
+    let missing_fraction = missing as f64 / span as f64;
+    if missing_fraction > MAX_MISSING {
+        return Err(ForecastError::MostlyMissing { missing_fraction });
+    }
+    let seasons = usable_seasons(input, span);
+    let main = seasons.first().copied();
+    let filled = gapfill::fill(&v[first..], main, gapfill::default_max_linear(main));
+    let y = &filled.values;
+    let (used, fc) = match model {
+        ModelKind::Auto => auto::forecast(y, &seasons, horizon, level)?,
+        k => (k, fit_predict(k, y, &seasons, horizon, level).map_err(|e| ForecastError::Model(e.0))?),
+    };
+    Ok(Outcome {
+        model: used,
+        forecast: fc,
+        imputed_fraction: filled.imputed_fraction(),
+        history_len: y.len(),
+        season: main,
+    })
+}
+
+/// Seasons with at least two full cycles of history, shortest first.
+fn usable_seasons(input: &SeriesInput, len: usize) -> Vec<usize> {
+    let mut s: Vec<usize> = match input.seasons {
+        Some(s) => s.to_vec(),
+        None => season::candidate_periods(input.step_secs, len),
+    };
+    s.retain(|m| *m >= 2 && len >= 2 * m);
+    s.sort_unstable();
+    s.dedup();
+    s
+}
+
+/// Fits one concrete model on a gap-free series and predicts. `seasons` are sorted,
+/// shortest first; single-season models use the shortest.
+pub fn fit_predict(
+    kind: ModelKind,
+    y: &[f64],
+    seasons: &[usize],
+    horizon: usize,
+    level: f64,
+) -> Result<Forecast, ModelFailure> {
+    let main = seasons.first().copied();
+    match kind {
+        ModelKind::SNaive => snaive::SNaive { period: main.unwrap_or(1) }.fit(y)?.predict(horizon, level),
+        ModelKind::Theta => theta::Theta { period: main }.fit(y)?.predict(horizon, level),
+        ModelKind::Naive2 => naive2::Naive2 { period: main }.fit(y)?.predict(horizon, level),
+        ModelKind::Mstl => mstl::fit_predict(y, seasons, horizon, level),
+        ModelKind::Auto => Err(ModelFailure("auto is resolved by auto::forecast".into())),
+    }
+}
