@@ -14,14 +14,19 @@ pub fn smape(actual: &[f64], forecast: &[f64]) -> f64 {
     s / n as f64
 }
 
-/// In-sample MAE of the seasonal naive at lag `m`: MASE's scale.
+/// In-sample MAE of the seasonal naive at lag `m`: MASE's scale. Pairs with a gap
+/// (NaN) on either side are left out.
 pub fn mase_scale(insample: &[f64], m: usize) -> f64 {
     let m = m.max(1);
-    if insample.len() <= m {
-        return f64::NAN;
+    let (mut s, mut c) = (0.0, 0usize);
+    for (a, b) in insample.iter().skip(m).zip(insample) {
+        let d = (a - b).abs();
+        if d.is_finite() {
+            s += d;
+            c += 1;
+        }
     }
-    let s: f64 = insample[m..].iter().zip(insample).map(|(a, b)| (a - b).abs()).sum();
-    s / (insample.len() - m) as f64
+    if c == 0 { f64::NAN } else { s / c as f64 }
 }
 
 /// Mean absolute scaled error against the in-sample seasonal naive at lag `m`.
