@@ -11,6 +11,7 @@ pub mod naive2;
 pub mod score;
 pub mod season;
 pub mod ses;
+pub mod smean;
 pub mod snaive;
 pub mod stats;
 pub mod theta;
@@ -38,11 +39,34 @@ pub enum ModelKind {
     Naive2,
     /// MSTL decomposition (all seasons) with an AutoETS trend, from augurs.
     Mstl,
+    /// Mean of the last 7 days at the same phase.
+    SMean,
+    /// `SMean` shifted to the level of the last day.
+    SMeanLevel,
+    /// Seasonal naive on the weekly season.
+    SNaiveWeek,
+    /// Mean of the last 2 weeks at the same phase.
+    SMeanWeek,
+    /// `SMeanWeek` shifted to the level of the last day.
+    SMeanWeekLevel,
+    /// Theta with the weekly season.
+    ThetaWeek,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 5] =
-        [ModelKind::Auto, ModelKind::SNaive, ModelKind::Theta, ModelKind::Naive2, ModelKind::Mstl];
+    pub const ALL: [ModelKind; 11] = [
+        ModelKind::Auto,
+        ModelKind::SNaive,
+        ModelKind::Theta,
+        ModelKind::Naive2,
+        ModelKind::Mstl,
+        ModelKind::SMean,
+        ModelKind::SMeanLevel,
+        ModelKind::SNaiveWeek,
+        ModelKind::SMeanWeek,
+        ModelKind::SMeanWeekLevel,
+        ModelKind::ThetaWeek,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -51,6 +75,12 @@ impl ModelKind {
             ModelKind::Theta => "theta",
             ModelKind::Naive2 => "naive2",
             ModelKind::Mstl => "mstl",
+            ModelKind::SMean => "smean",
+            ModelKind::SMeanLevel => "smean-level",
+            ModelKind::SNaiveWeek => "snaive-week",
+            ModelKind::SMeanWeek => "smean-week",
+            ModelKind::SMeanWeekLevel => "smean-week-level",
+            ModelKind::ThetaWeek => "theta-week",
         }
     }
 }
@@ -159,7 +189,7 @@ fn usable_seasons(input: &SeriesInput, len: usize) -> Vec<usize> {
 }
 
 /// Fits one concrete model on a gap-free series and predicts. `seasons` are sorted,
-/// shortest first; single-season models use the shortest.
+/// shortest first: the first is the daily season, the second (if any) the weekly one.
 pub fn fit_predict(
     kind: ModelKind,
     y: &[f64],
@@ -167,12 +197,24 @@ pub fn fit_predict(
     horizon: usize,
     level: f64,
 ) -> Result<Forecast, ModelFailure> {
-    let main = seasons.first().copied();
+    use smean::SeasonalMean;
+    let day = seasons.first().copied();
+    let week = || {
+        seasons.get(1).copied().ok_or_else(|| ModelFailure(format!("{kind} needs a weekly season")))
+    };
+    let d = day.unwrap_or(1);
+    let mean = |period, seasons_back, level_window| SeasonalMean { period, seasons_back, level_window };
     match kind {
-        ModelKind::SNaive => snaive::SNaive { period: main.unwrap_or(1) }.fit(y)?.predict(horizon, level),
-        ModelKind::Theta => theta::Theta { period: main }.fit(y)?.predict(horizon, level),
-        ModelKind::Naive2 => naive2::Naive2 { period: main }.fit(y)?.predict(horizon, level),
+        ModelKind::SNaive => snaive::SNaive { period: d }.fit(y)?.predict(horizon, level),
+        ModelKind::Theta => theta::Theta { period: day }.fit(y)?.predict(horizon, level),
+        ModelKind::Naive2 => naive2::Naive2 { period: day }.fit(y)?.predict(horizon, level),
         ModelKind::Mstl => mstl::fit_predict(y, seasons, horizon, level),
+        ModelKind::SMean => mean(d, 7, None).fit(y)?.predict(horizon, level),
+        ModelKind::SMeanLevel => mean(d, 7, Some(d)).fit(y)?.predict(horizon, level),
+        ModelKind::SNaiveWeek => snaive::SNaive { period: week()? }.fit(y)?.predict(horizon, level),
+        ModelKind::SMeanWeek => mean(week()?, 2, None).fit(y)?.predict(horizon, level),
+        ModelKind::SMeanWeekLevel => mean(week()?, 2, Some(d)).fit(y)?.predict(horizon, level),
+        ModelKind::ThetaWeek => theta::Theta { period: Some(week()?) }.fit(y)?.predict(horizon, level),
         ModelKind::Auto => Err(ModelFailure("auto is resolved by auto::forecast".into())),
     }
 }
