@@ -76,6 +76,9 @@ pub fn run(args: &BacktestArgs) -> i32 {
 /// One series to score: training values, actuals after them, grid step.
 struct Case {
     train: Vec<f64>,
+    /// Training values before --drop-fraction/--outage: Naive2 and the MASE scale come
+    /// from these so that OWA stays against the same benchmark with or without gaps.
+    clean: Vec<f64>,
     actual: Vec<f64>,
     step_secs: f64,
 }
@@ -101,6 +104,7 @@ fn run_inner(args: &BacktestArgs) -> Result<(), String> {
     }
     let mut rng = args.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     for c in &mut cases {
+        c.clean = c.train.clone();
         punch_gaps(&mut c.train, args.drop_fraction, args.outage, &mut rng);
     }
     let level = args.level / 100.0;
@@ -109,10 +113,10 @@ fn run_inner(args: &BacktestArgs) -> Result<(), String> {
     let progress = cases.len() > 50 && std::io::stderr().is_terminal();
     for (i, c) in cases.iter().enumerate() {
         let day = (86_400.0 / c.step_secs).round().max(1.0) as usize;
-        let scale = score::mase_scale(&c.train, day);
-        score_one(ModelKind::Naive2, c, level, scale, &mut naive2);
+        let scale = score::mase_scale(&c.clean, day);
+        score_one(ModelKind::Naive2, &c.clean, c, level, scale, &mut naive2);
         for (m, t) in models.iter().zip(tallies.iter_mut()) {
-            score_one(*m, c, level, scale, t);
+            score_one(*m, &c.train, c, level, scale, t);
         }
         if progress {
             eprint!("\r{}/{} series", i + 1, cases.len());
@@ -126,8 +130,8 @@ fn run_inner(args: &BacktestArgs) -> Result<(), String> {
         .map_err(|e| format!("writing the report: {e}"))
 }
 
-fn score_one(model: ModelKind, c: &Case, level: f64, scale: f64, t: &mut Tally) {
-    let input = SeriesInput { values: &c.train, step_secs: c.step_secs, seasons: None };
+fn score_one(model: ModelKind, train: &[f64], c: &Case, level: f64, scale: f64, t: &mut Tally) {
+    let input = SeriesInput { values: train, step_secs: c.step_secs, seasons: None };
     let start = Instant::now();
     let out = forecast(&input, c.actual.len(), level, model);
     let secs = start.elapsed().as_secs_f64();
@@ -164,7 +168,7 @@ fn m4_cases(train: &Path, test: &Path, args: &BacktestArgs) -> Result<Vec<Case>,
         if a.len() < horizon {
             return Err(format!("{}: series {tid} has {} test values, fewer than --horizon {horizon}", test.display(), a.len()));
         }
-        out.push(Case { train: y, actual: a[..horizon].to_vec(), step_secs });
+        out.push(Case { train: y, clean: Vec::new(), actual: a[..horizon].to_vec(), step_secs });
     }
     Ok(out)
 }
@@ -192,6 +196,7 @@ fn csv_cases(input: &Path, args: &BacktestArgs) -> Result<Vec<Case>, String> {
             let Some(origin) = g.values.len().checked_sub(k * h) else { continue };
             out.push(Case {
                 train: g.values[..origin].to_vec(),
+                clean: Vec::new(),
                 actual: g.values[origin..origin + h].to_vec(),
                 step_secs: g.step_secs as f64,
             });
