@@ -26,13 +26,13 @@ pub fn acf(x: &[f64], max_lag: usize) -> Vec<f64> {
     let n = x.len();
     let mean = x.iter().sum::<f64>() / n as f64;
     let d: Vec<f64> = x.iter().map(|v| v - mean).collect();
-    let c0: f64 = d.iter().map(|v| v * v).sum();
+    let c0 = super::stats::dot(&d, &d);
     (1..=max_lag.min(n.saturating_sub(1)))
         .map(|k| {
             if c0 == 0.0 {
                 return 0.0;
             }
-            d[..n - k].iter().zip(&d[k..]).map(|(a, b)| a * b).sum::<f64>() / c0
+            super::stats::dot(&d[..n - k], &d[k..]) / c0
         })
         .collect()
 }
