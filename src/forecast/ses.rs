@@ -24,22 +24,51 @@ fn profile(y: &[f64], alpha: f64) -> (f64, f64) {
     let b = 1.0 - alpha;
     let (mut l, mut w) = (0.0, 1.0);
     let (mut see, mut sew, mut sww) = (0.0, 0.0, 0.0);
-    for &v in y {
-        let e = v - l;
+    // While ℓ₀'s weight (1−α)^t still matters; once it would turn subnormal (slow
+    // arithmetic, no effect on the sums) the rest runs without it.
+    let mut t = 0;
+    while t < y.len() && w > 1e-150 {
+        let e = y[t] - l;
         see += e * e;
         sew += e * w;
         sww += w * w;
         l += alpha * e;
         w *= b;
+        t += 1;
+    }
+    for &v in &y[t..] {
+        let e = v - l;
+        see += e * e;
+        l += alpha * e;
     }
     let l0 = if sww > 0.0 { sew / sww } else { 0.0 };
     (see - sew * l0, l0)
 }
 
+/// SSE for several α in one pass: independent recursions interleave in the pipeline,
+/// so the whole grid costs about as much as two single evaluations.
+fn profile_grid<const K: usize>(y: &[f64], alphas: [f64; K]) -> [f64; K] {
+    let b = alphas.map(|a| 1.0 - a);
+    let (mut l, mut w) = ([0.0; K], [1.0; K]);
+    let (mut see, mut sew, mut sww) = ([0.0; K], [0.0; K], [0.0; K]);
+    for &v in y {
+        for k in 0..K {
+            let e = v - l[k];
+            see[k] += e * e;
+            sew[k] += e * w[k];
+            sww[k] += w[k] * w[k];
+            l[k] += alphas[k] * e;
+            // Flush ℓ₀'s weight to zero before it turns subnormal (slow, no effect).
+            w[k] = if w[k] > 1e-150 { w[k] * b[k] } else { 0.0 };
+        }
+    }
+    std::array::from_fn(|k| see[k] - if sww[k] > 0.0 { sew[k] * sew[k] / sww[k] } else { 0.0 })
+}
+
 pub fn fit(y: &[f64]) -> Ses {
     const GRID: [f64; 12] = [ALPHA_MIN, 0.003, 0.01, 0.03, 0.07, 0.15, 0.25, 0.4, 0.55, 0.7, 0.85, ALPHA_MAX];
     let sse = |a: f64| profile(y, a).0;
-    let vals: Vec<f64> = GRID.iter().map(|a| sse(*a)).collect();
+    let vals = profile_grid(y, GRID);
     let best = (0..GRID.len()).min_by(|a, b| vals[*a].total_cmp(&vals[*b])).unwrap_or(0);
     let lo = GRID[best.saturating_sub(1)];
     let hi = GRID[(best + 1).min(GRID.len() - 1)];
@@ -64,7 +93,7 @@ fn brent(f: impl Fn(f64) -> f64, mut a: f64, mut b: f64, x0: f64, fx0: f64) -> (
     let (mut d, mut e) = (0.0f64, 0.0f64);
     for _ in 0..60 {
         let m = 0.5 * (a + b);
-        let tol = 1e-7 * x.abs() + 1e-10;
+        let tol = 1e-6 * x.abs() + 1e-9;
         if (x - m).abs() <= 2.0 * tol - 0.5 * (b - a) {
             break;
         }
@@ -136,6 +165,9 @@ mod tests {
             let a = (s.alpha + da).clamp(ALPHA_MIN, ALPHA_MAX);
             assert!(profile(&y, a).0 >= s.sse - 1e-9);
         }
+        let grid = profile_grid(&y, [0.1, 0.5]);
+        assert!((grid[0] - profile(&y, 0.1).0).abs() < 1e-9 * grid[0]);
+        assert!((grid[1] - profile(&y, 0.5).0).abs() < 1e-9 * grid[1]);
         let direct: f64 = fitted(&y, &s).iter().zip(&y).map(|(f, v)| (v - f).powi(2)).sum();
         assert!((direct - s.sse).abs() < 1e-6 * s.sse.max(1.0));
     }
