@@ -30,15 +30,23 @@ pub fn candidates(seasons: &[usize], n: usize, horizon: usize) -> Vec<ModelKind>
     c
 }
 
-pub fn forecast(y: &[f64], seasons: &[usize], horizon: usize, level: f64) -> Result<(ModelKind, Forecast), ForecastError> {
-    let chosen = choose(y, seasons, horizon);
+/// `observed` marks the points that were not gap-filled; validation scores only those,
+/// so a model is not rewarded for reproducing the imputation.
+pub fn forecast(
+    y: &[f64],
+    observed: &[bool],
+    seasons: &[usize],
+    horizon: usize,
+    level: f64,
+) -> Result<(ModelKind, Forecast), ForecastError> {
+    let chosen = choose(y, observed, seasons, horizon);
     let f = fit_predict(chosen, y, seasons, horizon, level).map_err(|e| ForecastError::Model(e.0))?;
     Ok((chosen, f))
 }
 
 /// The candidate with the lowest summed validation OWA; the seasonal naive (or Theta
 /// without a season) when the history is too short to validate.
-pub fn choose(y: &[f64], seasons: &[usize], horizon: usize) -> ModelKind {
+pub fn choose(y: &[f64], observed: &[bool], seasons: &[usize], horizon: usize) -> ModelKind {
     let n = y.len();
     let fallback = if seasons.is_empty() { ModelKind::Theta } else { ModelKind::SNaive };
     let min_train = seasons.first().map_or(super::MIN_HISTORY, |d| 2 * d).max(super::MIN_HISTORY);
@@ -49,15 +57,25 @@ pub fn choose(y: &[f64], seasons: &[usize], horizon: usize) -> ModelKind {
     let mut total = vec![0.0; cands.len()];
     for k in 1..=ORIGINS {
         let o = n - k * horizon;
-        let (train, actual) = (&y[..o], &y[o..o + horizon]);
+        let train = &y[..o];
+        let keep: Vec<usize> = (o..o + horizon).filter(|&t| observed.get(t).copied().unwrap_or(true)).collect();
+        if keep.is_empty() {
+            continue;
+        }
+        let actual: Vec<f64> = keep.iter().map(|&t| y[t]).collect();
+        let pick = |f: &Forecast| keep.iter().map(|&t| f.point[t - o]).collect::<Vec<f64>>();
         let Ok(base) = fit_predict(ModelKind::Naive2, train, seasons, horizon, 0.95) else {
             return fallback;
         };
-        let s2 = score::smape(actual, &base.point).max(1e-9);
-        let m2 = mae(actual, &base.point).max(1e-12);
+        let base = pick(&base);
+        let s2 = score::smape(&actual, &base).max(1e-9);
+        let m2 = mae(&actual, &base).max(1e-12);
         for (c, t) in cands.iter().zip(total.iter_mut()) {
             *t += match fit_predict(*c, train, seasons, horizon, 0.95) {
-                Ok(f) => score::owa(score::smape(actual, &f.point), mae(actual, &f.point), s2, m2),
+                Ok(f) => {
+                    let p = pick(&f);
+                    score::owa(score::smape(&actual, &p), mae(&actual, &p), s2, m2)
+                }
                 Err(_) => f64::INFINITY,
             };
         }

@@ -16,6 +16,8 @@ pub struct Filled {
     pub imputed: usize,
     /// Leading missing points removed.
     pub trimmed: usize,
+    /// Whether each point of `values` was observed (false: filled in).
+    pub observed: Vec<bool>,
 }
 
 impl Filled {
@@ -61,7 +63,7 @@ pub fn fill(values: &[f64], season: Option<usize>, max_linear: usize) -> Filled 
         }
         t = b;
     }
-    Filled { values: y, imputed, trimmed: start }
+    Filled { values: y, imputed, trimmed: start, observed }
 }
 
 /// Repeats the last full season before the gap, shifted by `c` per season elapsed, where

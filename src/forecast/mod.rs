@@ -164,7 +164,7 @@ pub fn forecast(input: &SeriesInput, horizon: usize, level: f64, model: ModelKin
     let filled = gapfill::fill(&v[first..], main, gapfill::default_max_linear(main));
     let y = &filled.values;
     let (used, fc) = match model {
-        ModelKind::Auto => auto::forecast(y, &seasons, horizon, level)?,
+        ModelKind::Auto => auto::forecast(y, &filled.observed, &seasons, horizon, level)?,
         k => (k, fit_predict(k, y, &seasons, horizon, level).map_err(|e| ForecastError::Model(e.0))?),
     };
     Ok(Outcome {

@@ -50,3 +50,39 @@ pub fn r_reference() -> RRef {
     }
     RRef { cols, by_id }
 }
+
+use nodecast::forecast::{forecast, score, ModelKind, SeriesInput};
+
+/// Mean sMAPE and MASE of `model` over M4 hourly (horizon 48, day = 24 steps), with
+/// `punch` applied to each training series first (Naive2 and scales stay clean).
+pub fn m4_scores(model: ModelKind, punch: impl Fn(usize, &mut Vec<f64>)) -> (f64, f64) {
+    let (train, test) = m4();
+    let (mut s, mut m) = (0.0, 0.0);
+    for (i, ((_, y), (_, a))) in train.iter().zip(&test).enumerate() {
+        let mut holed = y.clone();
+        punch(i, &mut holed);
+        let input = SeriesInput { values: &holed, step_secs: 3600.0, seasons: None };
+        let out = forecast(&input, 48, 0.95, model).unwrap_or_else(|e| panic!("series {i}: {e}"));
+        s += score::smape(&a[..48], &out.forecast.point);
+        m += score::mase(y, &a[..48], &out.forecast.point, 24);
+    }
+    (s / train.len() as f64, m / train.len() as f64)
+}
+
+/// OWA of (sMAPE, MASE) against Naive2 on the clean M4 hourly training data.
+pub fn m4_owa(scores: (f64, f64)) -> f64 {
+    let n2 = m4_scores(ModelKind::Naive2, |_, _| {});
+    score::owa(scores.0, scores.1, n2.0, n2.1)
+}
+
+/// Deterministic xorshift so the gap pattern is the same on every run.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn unit(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
