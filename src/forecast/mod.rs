@@ -159,9 +159,18 @@ pub fn forecast(input: &SeriesInput, horizon: usize, level: f64, model: ModelKin
     if missing_fraction > MAX_MISSING {
         return Err(ForecastError::MostlyMissing { missing_fraction });
     }
-    let seasons = usable_seasons(input, span);
-    let main = seasons.first().copied();
-    let filled = gapfill::fill(&v[first..], main, gapfill::default_max_linear(main));
+    let mut seasons = usable_seasons(input, span);
+    let mut main = seasons.first().copied();
+    let mut filled = gapfill::fill(&v[first..], main, gapfill::default_max_linear(main));
+    if main.is_none() && input.seasons.is_none() {
+        // No day in the step: let the periodogram propose a period, then refill the
+        // gaps seasonally with it.
+        if let Some(p) = season::periodogram_hint(&filled.values).filter(|p| span >= 2 * p) {
+            seasons = vec![p];
+            main = Some(p);
+            filled = gapfill::fill(&v[first..], main, gapfill::default_max_linear(main));
+        }
+    }
     let y = &filled.values;
     let (used, fc) = match model {
         ModelKind::Auto => auto::forecast(y, &filled.observed, &seasons, horizon, level)?,

@@ -21,6 +21,26 @@ pub fn candidate_periods(step_secs: f64, len: usize) -> Vec<usize> {
     out
 }
 
+/// A period hinted by augurs' Welch periodogram, for series whose step gives no daily
+/// season (odd steps, or explicit seasons absent); the ACF test still decides whether
+/// a model uses it.
+pub fn periodogram_hint(y: &[f64]) -> Option<usize> {
+    use augurs::seasons::{Detector as _, PeriodogramDetector};
+    if y.len() < 32 || y.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let max = (y.len() / 3).min(u32::MAX as usize) as u32;
+    let detector = PeriodogramDetector::builder().min_period(2).max_period(max).build();
+    // The strongest peak may be a harmonic (a period of 12 often shows as 4 or 6): the
+    // period is the shortest multiple of it at which the series repeats about as well
+    // as at any multiple.
+    let p = (*detector.detect(y).first()? as usize).max(2);
+    let multiples: Vec<usize> = (1..=12).map(|k| k * p).filter(|q| *q <= y.len() / 3).collect();
+    let r = acf(y, *multiples.last()?);
+    let best = multiples.iter().map(|q| r[q - 1]).fold(f64::NEG_INFINITY, f64::max);
+    multiples.into_iter().find(|q| r[q - 1] >= best - 0.05).filter(|q| is_seasonal(y, *q))
+}
+
 /// Sample autocorrelations r_1..=r_max_lag, with R's `acf` normalisation (sums over n).
 pub fn acf(x: &[f64], max_lag: usize) -> Vec<f64> {
     let n = x.len();
@@ -176,5 +196,11 @@ mod tests {
             })
             .collect();
         assert!(!is_seasonal(&noise, 24));
+    }
+
+    #[test]
+    fn periodogram_hints_an_unlabelled_cycle() {
+        let x: Vec<f64> = (0..360).map(|t| 5.0 + [0.0, 3.0, 1.0, 4.0, 2.0, 6.0, 1.0, 0.5, 2.5, 3.5, 1.5, 0.2][t % 12]).collect();
+        assert_eq!(periodogram_hint(&x), Some(12));
     }
 }
