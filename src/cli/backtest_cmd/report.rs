@@ -82,18 +82,18 @@ pub fn print(rows: &[Row], json: bool, level: f64, out: &mut impl Write) -> std:
     }
     writeln!(
         out,
-        "{:<8} {:>9} {:>8} {:>7} {:>9} {:>12} {:>7} {:>6}",
+        "{:<16} {:>9} {:>8} {:>7} {:>9} {:>12} {:>7} {:>6}",
         "model", "sMAPE", "MASE", "OWA", format!("cov{:.0}%", level * 100.0), "s/series", "scored", "failed"
     )?;
     for r in rows {
         writeln!(
             out,
-            "{:<8} {:>9.3} {:>8.3} {:>7.3} {:>9.3} {:>12.6} {:>7} {:>6}",
+            "{:<16} {:>9.3} {:>8.3} {:>7.3} {:>9.3} {:>12.6} {:>7} {:>6}",
             r.model, r.smape, r.mase, r.owa, r.coverage, r.secs_per_series, r.scored, r.failed
         )?;
         if !r.chosen.is_empty() {
             let c: Vec<String> = r.chosen.iter().map(|(k, v)| format!("{k}:{v}")).collect();
-            writeln!(out, "         auto chose {}", c.join(" "))?;
+            writeln!(out, "                 auto chose {}", c.join(" "))?;
         }
     }
     Ok(())
