@@ -40,12 +40,20 @@ fn theta_matches_r() {
     let mut worst_bound = 0.0f64;
     let mut bounds_within = 0usize;
     for ((id, y), (_, actual)) in train.iter().zip(&test) {
-        let f = Theta { period: Some(24) }.fit(y).unwrap().predict(48, 0.95).unwrap();
+        let fitted = Theta { period: Some(24) }.fit(y).unwrap();
+        let f = fitted.predict(48, 0.95).unwrap();
+        let f80 = fitted.predict(48, 0.80).unwrap();
         let iv = f.intervals.as_ref().unwrap();
+        let iv80 = f80.intervals.as_ref().unwrap();
         let mut series_bound = 0.0f64;
         let wp = f.point.iter().zip(r.col(id, "theta")).map(|(a, b)| rel(*a, b)).fold(0.0, f64::max);
         worst_point.push((wp, id.clone()));
-        for (ours, name) in [(&iv.lower, "theta_lo95"), (&iv.upper, "theta_hi95")] {
+        for (ours, name) in [
+            (&iv.lower, "theta_lo95"),
+            (&iv.upper, "theta_hi95"),
+            (&iv80.lower, "theta_lo80"),
+            (&iv80.upper, "theta_hi80"),
+        ] {
             let mean = r.col(id, "theta");
             for ((a, b), m) in ours.iter().zip(r.col(id, name)).zip(mean) {
                 // Relative to R's bound; a bound near zero has no relative error of its
@@ -66,7 +74,7 @@ fn theta_matches_r() {
     let q = |p: f64| worst_point[((worst_point.len() - 1) as f64 * p) as usize].0;
     println!(
         "theta: sMAPE {smape:.4} MASE {mase:.4}; series with all points within 1% of R: {within}/414; \
-         max relative point error per series: median {:.2e}, p95 {:.2e}, max {:.2e} ({}); series with all 95% bounds within 2%: {bounds_within}/414, worst {:.2e}",
+         max relative point error per series: median {:.2e}, p95 {:.2e}, max {:.2e} ({}); series with all 80% and 95% bounds within 2%: {bounds_within}/414, worst {:.2e}",
         q(0.5), q(0.95), q(1.0), worst_point[worst_point.len() - 1].1, worst_bound
     );
     assert!(rel(smape, 18.138) <= 0.005, "sMAPE {smape}");

@@ -105,8 +105,8 @@ mod tests {
             *v = f64::NAN;
         }
         let f = fill(&holed, Some(4), 1);
-        for t in 12..16 {
-            assert!((f.values[t] - truth[t]).abs() < 1e-9, "t={t}: {} vs {}", f.values[t], truth[t]);
+        for (t, (got, want)) in f.values.iter().zip(&truth).enumerate().skip(12).take(4) {
+            assert!((got - want).abs() < 1e-9, "t={t}: {got} vs {want}");
         }
         assert!((f.imputed_fraction() - 4.0 / 24.0).abs() < 1e-12);
     }

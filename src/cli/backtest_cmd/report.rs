@@ -21,7 +21,7 @@ impl Tally {
     /// Adds one forecast scored against `actual` (NaN actuals are skipped).
     pub fn add(&mut self, insample_scale: f64, actual: &[f64], point: &[f64], lower: &[f64], upper: &[f64], secs: f64) {
         let keep: Vec<usize> = (0..actual.len()).filter(|&i| actual[i].is_finite()).collect();
-        if keep.is_empty() || !(insample_scale > 0.0) {
+        if keep.is_empty() || insample_scale.is_nan() || insample_scale <= 0.0 {
             return;
         }
         let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<f64>>();
