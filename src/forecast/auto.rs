@@ -13,6 +13,8 @@ use super::{fit_predict, score, ForecastError, ModelKind};
 
 /// Validation origins: two horizons back and one horizon back.
 const ORIGINS: usize = 2;
+/// Bound on points × weekly period for the validation fits (see `choose`).
+const VALIDATION_BUDGET: usize = 8_000_000;
 
 /// Candidates usable on `n` points given the seasons (daily first, weekly second).
 pub fn candidates(seasons: &[usize], n: usize, horizon: usize) -> Vec<ModelKind> {
@@ -55,9 +57,13 @@ pub fn choose(y: &[f64], observed: &[bool], seasons: &[usize], horizon: usize) -
     }
     let cands = candidates(seasons, n, horizon);
     let mut total = vec![0.0; cands.len()];
+    // The weekly Theta's seasonality test costs O(n·week): on 35 days at 5 minutes it
+    // dominates. Validation fits therefore see at most VALIDATION_BUDGET / week points,
+    // but never less than three weeks; short weeks (M4's 168 hours) are not capped.
+    let window = seasons.get(1).map_or(usize::MAX, |w| (3 * w + ORIGINS * horizon).max(VALIDATION_BUDGET / w));
     for k in 1..=ORIGINS {
         let o = n - k * horizon;
-        let train = &y[..o];
+        let train = &y[o.saturating_sub(window)..o];
         let keep: Vec<usize> = (o..o + horizon).filter(|&t| observed.get(t).copied().unwrap_or(true)).collect();
         if keep.is_empty() {
             continue;
