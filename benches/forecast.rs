@@ -75,5 +75,57 @@ fn five_minute(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, m4_all, five_minute);
+/// statsforecast's Theta on the same 414 series, timed by Python in this run, when it
+/// is installed (`pip install statsforecast`); prints the ratio to ours.
+const STATSFORECAST: &str = r#"
+import sys, time
+import numpy as np
+from statsforecast.models import Theta
+series = []
+with open(sys.argv[1]) as f:
+    next(f)
+    for line in f:
+        cells = [c.strip().strip('"') for c in line.split(',')[1:]]
+        series.append(np.array([float(c) for c in cells if c not in ('', 'NA')]))
+model = Theta(season_length=24)
+model.forecast(series[0], h=48, level=[95])  # JIT warm-up, not timed
+t = time.perf_counter()
+for y in series:
+    model.forecast(y, h=48, level=[95])
+print(time.perf_counter() - t)
+"#;
+
+fn peer_ratio(_c: &mut Criterion) {
+    let path = data_dir().join("m4-hourly/Hourly-train.csv");
+    let train = read_m4(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut ours = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        for (_, y) in &train {
+            black_box(Theta { period: Some(24) }.fit(y).unwrap().predict(48, 0.95).unwrap());
+        }
+        ours.push(t.elapsed().as_secs_f64());
+    }
+    ours.sort_by(f64::total_cmp);
+    let ours = ours[2];
+    let out = std::process::Command::new("python3").arg("-c").arg(STATSFORECAST).arg(&path).output();
+    let peer = match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().parse::<f64>().ok(),
+        Ok(o) => {
+            let err = String::from_utf8_lossy(&o.stderr);
+            println!("statsforecast not run: {}", err.lines().last().unwrap_or("python3 failed"));
+            None
+        }
+        Err(e) => {
+            println!("statsforecast not run: python3: {e}");
+            None
+        }
+    };
+    match peer {
+        Some(p) => println!("theta over 414 M4 hourly series: nodecast {ours:.4} s, statsforecast {p:.4} s, ratio {:.0}x", p / ours),
+        None => println!("theta over 414 M4 hourly series: nodecast {ours:.4} s (no peer)"),
+    }
+}
+
+criterion_group!(benches, m4_all, five_minute, peer_ratio);
 criterion_main!(benches);
