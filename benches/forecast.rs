@@ -76,7 +76,8 @@ fn five_minute(c: &mut Criterion) {
 }
 
 /// statsforecast's Theta on the same 414 series, timed by Python in this run, when it
-/// is installed (`pip install statsforecast`); prints the ratio to ours.
+/// is installed (`pip install statsforecast`; `$NODECAST_PEER_PYTHON` names the
+/// interpreter, default `python3`); prints the ratio to ours.
 const STATSFORECAST: &str = r#"
 import sys, time
 import numpy as np
@@ -108,7 +109,8 @@ fn peer_ratio(_c: &mut Criterion) {
     }
     ours.sort_by(f64::total_cmp);
     let ours = ours[2];
-    let out = std::process::Command::new("python3").arg("-c").arg(STATSFORECAST).arg(&path).output();
+    let python = std::env::var("NODECAST_PEER_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = std::process::Command::new(python).arg("-c").arg(STATSFORECAST).arg(&path).output();
     let peer = match out {
         Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().parse::<f64>().ok(),
         Ok(o) => {
