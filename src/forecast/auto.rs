@@ -20,9 +20,9 @@ const VALIDATION_BUDGET: usize = 8_000_000;
 pub fn candidates(seasons: &[usize], n: usize, horizon: usize) -> Vec<ModelKind> {
     use ModelKind::*;
     let Some(&day) = seasons.first() else {
-        return vec![SNaive, Theta];
+        return vec![SNaive, Theta, SNaiveDrift];
     };
-    let mut c = vec![SNaive, SMean, SMeanLevel, Theta];
+    let mut c = vec![SNaive, SMean, SMeanLevel, Theta, SNaiveDrift];
     // Weekly models need two weeks before the earliest validation origin.
     if let Some(&week) = seasons.get(1) {
         if n >= 2 * week + ORIGINS * horizon + day {

@@ -9,6 +9,7 @@ pub mod gapfill;
 pub mod mstl;
 pub mod naive2;
 pub mod score;
+pub mod sdrift;
 pub mod season;
 pub mod ses;
 pub mod smean;
@@ -51,10 +52,11 @@ pub enum ModelKind {
     SMeanWeekLevel,
     /// Theta with the weekly season.
     ThetaWeek,
+    SNaiveDrift,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 11] = [
+    pub const ALL: [ModelKind; 12] = [
         ModelKind::Auto,
         ModelKind::SNaive,
         ModelKind::Theta,
@@ -66,6 +68,7 @@ impl ModelKind {
         ModelKind::SMeanWeek,
         ModelKind::SMeanWeekLevel,
         ModelKind::ThetaWeek,
+        ModelKind::SNaiveDrift,
     ];
 
     pub fn name(self) -> &'static str {
@@ -81,6 +84,7 @@ impl ModelKind {
             ModelKind::SMeanWeek => "smean-week",
             ModelKind::SMeanWeekLevel => "smean-week-level",
             ModelKind::ThetaWeek => "theta-week",
+            ModelKind::SNaiveDrift => "snaive-drift",
         }
     }
 }
@@ -224,6 +228,7 @@ pub fn fit_predict(
         ModelKind::SMeanWeek => mean(week()?, 2, None).fit(y)?.predict(horizon, level),
         ModelKind::SMeanWeekLevel => mean(week()?, 2, Some(d)).fit(y)?.predict(horizon, level),
         ModelKind::ThetaWeek => theta::Theta { period: Some(week()?) }.fit(y)?.predict(horizon, level),
+        ModelKind::SNaiveDrift => sdrift::SDrift { period: d }.fit(y)?.predict(horizon, level),
         ModelKind::Auto => Err(ModelFailure("auto is resolved by auto::forecast".into())),
     }
 }
