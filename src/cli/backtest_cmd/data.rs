@@ -102,6 +102,9 @@ fn parse_time(s: &str) -> Option<i64> {
     Some(d.as_secs() as i64)
 }
 
+/// Largest regular grid a CSV may expand to (about 95 years at 5 minutes).
+pub const MAX_GRID_POINTS: usize = 10_000_000;
+
 /// Reads a NAB-style CSV with a header naming `timestamp` and `value` columns. The step
 /// is the median spacing; samples snap to the nearest grid point (later ones win).
 pub fn read_timestamp_value(path: &Path) -> Result<Grid, InputError> {
@@ -141,7 +144,12 @@ pub fn read_timestamp_value(path: &Path) -> Result<Grid, InputError> {
     gaps.sort_unstable();
     let step = gaps[gaps.len() / 2];
     let start = pts[0].0;
-    let n = ((pts[pts.len() - 1].0 - start) as f64 / step as f64).round() as usize + 1;
+    let span_steps = (pts[pts.len() - 1].0 - start) as f64 / step as f64;
+    // A few stray timestamps decades apart would otherwise ask for a grid of billions.
+    if span_steps > MAX_GRID_POINTS as f64 {
+        return Err(err(path, 0, format!("timestamps span {span_steps:.0} steps of {step} s; at most {MAX_GRID_POINTS} supported")));
+    }
+    let n = span_steps.round() as usize + 1;
     let mut values = vec![f64::NAN; n];
     for (t, v) in pts {
         let i = (((t - start) as f64 / step as f64).round() as usize).min(n - 1);
