@@ -5,7 +5,8 @@
 
 use augurs::{Fit, Forecast, ForecastIntervals, Predict};
 
-use super::{stats::z_for_level, ModelFailure};
+use super::stats::{constant_band, z_for_level};
+use super::ModelFailure;
 
 /// Seasons the drift is averaged over: long enough to smooth a noisy day, short
 /// enough to follow a change in fill rate within a week.
@@ -70,14 +71,7 @@ impl Predict for FittedSDrift {
     fn predict_in_sample_inplace(&self, level: Option<f64>, f: &mut Forecast) -> Result<(), ModelFailure> {
         let m = self.period;
         f.point = (0..self.y.len()).map(|t| if t >= m { self.y[t - m] + self.growth } else { f64::NAN }).collect();
-        if let Some(level) = level {
-            let w = z_for_level(level) * self.sigma2.sqrt();
-            f.intervals = Some(ForecastIntervals {
-                level,
-                lower: f.point.iter().map(|p| p - w).collect(),
-                upper: f.point.iter().map(|p| p + w).collect(),
-            });
-        }
+        f.intervals = level.map(|level| constant_band(&f.point, level, self.sigma2.sqrt()));
         Ok(())
     }
 

@@ -6,7 +6,8 @@
 
 use augurs::{Fit, Forecast, ForecastIntervals, Predict};
 
-use super::{stats::z_for_level, ModelFailure};
+use super::stats::{constant_band, z_for_level};
+use super::ModelFailure;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SeasonalMean {
@@ -99,14 +100,7 @@ impl Predict for FittedSeasonalMean {
         f.point = (0..self.y.len())
             .map(|t| if t >= m { self.spec.point(&self.y, t, 0, self.spec.k_for(t)) } else { f64::NAN })
             .collect();
-        f.intervals = level.map(|level| {
-            let w = z_for_level(level) * self.sigma2.sqrt();
-            ForecastIntervals {
-                level,
-                lower: f.point.iter().map(|p| p - w).collect(),
-                upper: f.point.iter().map(|p| p + w).collect(),
-            }
-        });
+        f.intervals = level.map(|level| constant_band(&f.point, level, self.sigma2.sqrt()));
         Ok(())
     }
 

@@ -62,6 +62,16 @@ pub fn z_for_level(level: f64) -> f64 {
     qnorm(0.5 + level / 2.0)
 }
 
+/// A band of constant half-width `z(level)·sigma` around `point` (in-sample intervals).
+pub fn constant_band(point: &[f64], level: f64, sigma: f64) -> augurs::ForecastIntervals {
+    let w = z_for_level(level) * sigma;
+    augurs::ForecastIntervals {
+        level,
+        lower: point.iter().map(|p| p - w).collect(),
+        upper: point.iter().map(|p| p + w).collect(),
+    }
+}
+
 /// Slope of the least-squares line of `y` on 0..n−1 (R's `lsfit(0:(n-1), y)`).
 pub fn ols_slope(y: &[f64]) -> f64 {
     let n = y.len() as f64;
