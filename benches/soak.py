@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Accelerated soak: nodecast with 1 s collection, 2 s flushes, a 10 s downsampled
-tier and a forecast cycle every 10 s (so 30 minutes hold ~180 cycles, about 15 hours
+tier kept 20 minutes and a forecast cycle every 10 s (so 30 minutes hold ~180 cycles, about 15 hours
 of default-cadence forecasting), scraped by 8 clients continuously. Prints RSS every
 minute and the growth between the second minute and the end.
 
@@ -37,7 +37,7 @@ def main():
     tmp = tempfile.mkdtemp(); port = free_port()
     p = subprocess.Popen([a.binary, f"--web.listen-address=127.0.0.1:{port}", f"--storage.path={tmp}/store",
                           "--collect.interval=1s", "--storage.flush-interval=2s", "--storage.downsample-step=10s",
-                          "--storage.raw-retention=10m", "--storage.downsample-retention=6h",
+                          "--storage.raw-retention=10m", "--storage.downsample-retention=20m",
                           "--forecast.interval=10s", "--forecast.min-history=1m", "--log.level=warn"])
     stop = threading.Event(); counts = {"ok": 0, "bad": 0}
     try:
