@@ -150,6 +150,36 @@ fn predicted_full_alert_fires_before_disk_is_full_and_dashboard_has_data() {
     }
     assert!(empty.is_empty(), "panel queries without data: {empty:#?}");
     eprintln!("all {} dashboard queries returned data", queries.len());
+    // Forecast series keep the source labels and carry the configured horizons.
+    let m = agent.scrape();
+    let mp = format!("mountpoint=\"{mountpoint}\"");
+    for h in ["1m", "5m"] {
+        let hl = format!("horizon=\"{h}\"");
+        for name in ["nodecast_forecast", "nodecast_forecast_lower", "nodecast_forecast_upper"] {
+            assert!(sample(&m, name, &["metric=\"node_filesystem_avail_bytes\"", &mp, "fstype=\"tmpfs\"", &hl]).is_some(), "{name} {h}");
+        }
+    }
+    assert!(sample(&m, "nodecast_forecast_model_info", &[&mp]).is_some());
+
+    // Fill it up: time to exhaustion becomes 0 and the alert keeps firing.
+    {
+        let mut f = std::fs::OpenOptions::new().append(true).open(mnt.join("growing.log")).unwrap();
+        let chunk = vec![b'y'; 1 << 20];
+        while f.write_all(&chunk).is_ok() {}
+    }
+    let start = Instant::now();
+    let tte_q = format!("nodecast_time_to_exhaustion_seconds{{resource=\"filesystem_space\",mountpoint=\"{mountpoint}\"}}");
+    let mut tte = f64::NAN;
+    while start.elapsed() < Duration::from_secs(30) {
+        tte = prom.query(&tte_q).first().and_then(|r| r["value"][1].as_str().and_then(|v| v.parse().ok())).unwrap_or(f64::NAN);
+        if tte == 0.0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(tte, 0.0, "a full filesystem reports time to exhaustion 0");
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(firing(&prom, "NodecastFilesystemSpaceFillingUp", &mountpoint), "alert must keep firing once full");
     drop(prom);
     assert_eq!(agent.stop().code(), Some(0));
 }
