@@ -9,6 +9,7 @@
 //!
 //! [`config`] and [`cli`] wire them together; [`daemon`] runs the loops.
 
+pub mod backfill;
 pub mod cli;
 pub mod collect;
 pub mod config;

@@ -1,1 +1,7 @@
-//! export stage.
+//! Export: Prometheus exposition of current values, self-metrics and forecasts,
+//! and the HTTP server (`/`, `/metrics`, `/healthz`, `/readyz`, `/api/v1/*`).
+
+pub mod api;
+pub mod exposition;
+pub mod http;
+pub mod self_metrics;

@@ -1,1 +1,46 @@
-//! predict stage.
+//! Predict: what the forecasts mean for the node — time to exhaustion of a
+//! resource and the chance it runs out within the horizon.
+
+pub mod exhaustion;
+
+use std::sync::{Arc, RwLock};
+
+use serde::Serialize;
+
+/// One series' forecast as the daemon publishes it (API and metrics).
+#[derive(Clone, Debug, Serialize)]
+pub struct SeriesForecast {
+    /// Canonical store key of the forecast series.
+    pub series: String,
+    pub metric: String,
+    pub labels: Vec<(String, String)>,
+    pub model: String,
+    /// Timestamp (ms) of the first forecast step.
+    pub start_ms: i64,
+    pub step_ms: i64,
+    pub level: f64,
+    pub mean: Vec<f64>,
+    pub lower: Vec<f64>,
+    pub upper: Vec<f64>,
+    pub history_seconds: f64,
+    pub imputed_ratio: f64,
+    /// Set for series that measure how much of a resource is left.
+    pub resource: Option<String>,
+    pub time_to_exhaustion_seconds: Option<f64>,
+    pub exhaustion_probability: Option<f64>,
+}
+
+/// The latest forecast cycle's results, replaced wholesale each cycle.
+pub type SharedForecasts = Arc<RwLock<Arc<Vec<SeriesForecast>>>>;
+
+pub fn shared_forecasts() -> SharedForecasts {
+    Arc::new(RwLock::new(Arc::new(Vec::new())))
+}
+
+/// Snapshot without holding the lock (a poisoned lock still holds the last good value).
+pub fn snapshot(shared: &SharedForecasts) -> Arc<Vec<SeriesForecast>> {
+    match shared.read() {
+        Ok(g) => Arc::clone(&g),
+        Err(p) => Arc::clone(&p.into_inner()),
+    }
+}

@@ -1,0 +1,148 @@
+//! The collection loop: on its own thread, so slow procfs/sysfs reads never stall
+//! HTTP workers. Each cycle runs the enabled collectors, publishes the families for
+//! `/metrics`, appends them to the store, and flushes the store when due.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::collect::{Collector, Family, Roots};
+use crate::export::exposition::SharedFamilies;
+use crate::export::self_metrics::{collector_label, SelfMetrics};
+use crate::store::Store;
+
+use super::derived::Deriver;
+
+pub struct CollectLoop {
+    pub collectors: Vec<Box<dyn Collector>>,
+    pub roots: Roots,
+    pub interval: Duration,
+    pub flush_interval: Duration,
+    pub store: Arc<Store>,
+    pub families: SharedFamilies,
+    pub metrics: SelfMetrics,
+    pub ready: Arc<AtomicBool>,
+    /// Unix ms of the last finished cycle, for the systemd watchdog.
+    pub heartbeat: Arc<AtomicI64>,
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Logs a storage error at most once a minute, so a full disk does not flood the journal.
+struct Throttle {
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl Throttle {
+    fn warn(&mut self, what: &str, err: &dyn std::fmt::Display) {
+        let due = self.last.is_none_or(|t| t.elapsed() >= Duration::from_secs(60));
+        if due {
+            tracing::warn!(error = %err, suppressed = self.suppressed, "{what} failed");
+            self.last = Some(Instant::now());
+            self.suppressed = 0;
+        } else {
+            self.suppressed += 1;
+        }
+    }
+}
+
+impl CollectLoop {
+    /// Runs until `stop` receives a message or its sender is dropped; flushes on the way out.
+    pub fn run(mut self, stop: Receiver<()>) {
+        let step_ms = self.interval.as_millis().max(1) as i64;
+        let mut failing = vec![false; self.collectors.len()];
+        let mut deriver = Deriver::default();
+        let mut throttle = Throttle { last: None, suppressed: 0 };
+        let mut last_flush = Instant::now();
+        loop {
+            // Align to the grid so each cycle lands in its own slot of the store.
+            let now = now_ms();
+            let next = (now / step_ms + 1) * step_ms;
+            let wait = Duration::from_millis((next - now).max(0) as u64);
+            match stop.recv_timeout(wait) {
+                Err(RecvTimeoutError::Timeout) => {}
+                _ => break,
+            }
+            let fams = self.collect_all(&mut failing);
+            let mut samples: Vec<(String, f64)> = Vec::with_capacity(512);
+            for f in fams.iter() {
+                for s in &f.samples {
+                    samples.push((crate::store::series_key(&f.name, &s.labels), s.value));
+                }
+            }
+            samples.extend(deriver.derive(next, &fams).into_iter().map(|(n, v)| (crate::store::series_key(&n, &[]), v)));
+            *self.families.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fams);
+            let refs: Vec<(&str, f64)> = samples.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+            match self.store.append(next, &refs) {
+                Ok(st) => {
+                    self.metrics.samples_stored.inc_by(st.stored);
+                    self.metrics.samples_dropped.inc_by(st.dropped);
+                }
+                Err(e) => {
+                    self.metrics.store_errors.inc();
+                    self.metrics.samples_dropped.inc_by(refs.len() as u64);
+                    throttle.warn("store append", &e);
+                }
+            }
+            if last_flush.elapsed() >= self.flush_interval {
+                self.flush(&mut throttle);
+                last_flush = Instant::now();
+            }
+            self.metrics.store_series.set(self.store.series_keys().len() as i64);
+            if !self.ready.swap(true, Ordering::AcqRel) {
+                tracing::info!(series = samples.len(), "first collection done; ready");
+                super::notify::notify("READY=1");
+            }
+            self.heartbeat.store(now_ms(), Ordering::Release);
+        }
+        self.flush(&mut throttle);
+    }
+
+    fn flush(&self, throttle: &mut Throttle) {
+        match self.store.flush() {
+            Ok(()) => {
+                self.metrics.store_last_flush.set(now_ms() as f64 / 1000.0);
+            }
+            Err(e) => {
+                self.metrics.store_errors.inc();
+                throttle.warn("store flush", &e);
+            }
+        }
+        self.metrics.store_size.set(self.store.size_on_disk() as i64);
+    }
+
+    fn collect_all(&mut self, failing: &mut [bool]) -> Vec<Family> {
+        let mut out = Vec::with_capacity(64);
+        for (i, c) in self.collectors.iter_mut().enumerate() {
+            let label = collector_label(c.name());
+            let start = Instant::now();
+            let mut fams = Vec::new();
+            let result = c.collect(&self.roots, &mut fams);
+            self.metrics.collector_duration.get_or_create(&label).set(start.elapsed().as_secs_f64());
+            match result {
+                Ok(()) => {
+                    if failing[i] {
+                        tracing::info!(collector = c.name(), "collector recovered");
+                        failing[i] = false;
+                    }
+                    self.metrics.collector_success.get_or_create(&label).set(1);
+                    out.extend(fams);
+                }
+                Err(e) => {
+                    // Log the first failure only; the error counter tells how often it recurs.
+                    if !failing[i] {
+                        tracing::warn!(collector = c.name(), error = %e, "collector failed; skipping it until it recovers");
+                        failing[i] = true;
+                    }
+                    self.metrics.collector_success.get_or_create(&label).set(0);
+                    self.metrics.collector_errors.get_or_create(&label).inc();
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,190 @@
+//! The forecast loop: on its own low-priority thread, every `--forecast.interval` it
+//! forecasts each selected series from the downsampled tier and publishes the
+//! results as a snapshot. Scrapes only read the last snapshot, so a slow cycle
+//! never delays `/metrics`.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::collect::Family;
+use crate::config::ForecastSettings;
+use crate::export::exposition::SharedFamilies;
+use crate::export::self_metrics::SelfMetrics;
+use crate::forecast::{forecast, ForecastError, SeriesInput};
+use crate::predict::exhaustion::assess;
+use crate::predict::{SeriesForecast, SharedForecasts};
+use crate::store::{parse_series_key, series_key, Agg, Store, Tier};
+
+use super::collect_loop::now_ms;
+use super::forecast_metrics::families_for;
+
+/// Messages to the forecast thread.
+pub enum Wake {
+    /// Run a cycle now (new history arrived, e.g. from a backfill).
+    Now,
+    Stop,
+}
+
+pub struct ForecastLoop {
+    pub store: Arc<Store>,
+    pub settings: ForecastSettings,
+    pub downsample_step: Duration,
+    pub downsample_retention: Duration,
+    /// The latest collection, for current values and read-only flags.
+    pub current: SharedFamilies,
+    pub out_families: SharedFamilies,
+    pub out_forecasts: SharedForecasts,
+    pub metrics: SelfMetrics,
+}
+
+/// Which resource a remaining-quantity metric measures.
+pub fn resource_of(metric: &str) -> Option<&'static str> {
+    Some(match metric {
+        "node_filesystem_avail_bytes" => "filesystem_space",
+        "node_filesystem_files_free" => "filesystem_inodes",
+        "node_memory_MemAvailable_bytes" => "memory",
+        "node_memory_SwapFree_bytes" => "swap",
+        "node_filefd_available" => "file_descriptors",
+        "node_processes_available" => "pids",
+        _ => return None,
+    })
+}
+
+/// Forecasting runs behind collection and serving: nice it down on Linux.
+fn lower_thread_priority() {
+    // SAFETY: setpriority on our own thread id; failure only leaves the default priority.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
+}
+
+impl ForecastLoop {
+    pub fn run(self, wake: Receiver<Wake>) {
+        lower_thread_priority();
+        // The first cycle waits for a little data; later ones keep the interval.
+        let mut wait = Duration::from_secs(2).min(self.settings.interval);
+        loop {
+            match wake.recv_timeout(wait) {
+                Err(RecvTimeoutError::Timeout) | Ok(Wake::Now) => {}
+                Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+            }
+            let started = Instant::now();
+            let (results, failed) = self.cycle();
+            let fams = families_for(&results, &self.settings);
+            self.metrics.forecast_series.set(results.len() as i64);
+            self.metrics.forecast_errors.inc_by(failed);
+            *self.out_families.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fams);
+            *self.out_forecasts.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(results);
+            self.metrics.forecast_cycles.inc();
+            self.metrics.forecast_cycle_duration.set(started.elapsed().as_secs_f64());
+            self.metrics.forecast_last_run.set(now_ms() as f64 / 1000.0);
+            wait = self.settings.interval.saturating_sub(started.elapsed()).max(Duration::from_millis(100));
+        }
+    }
+
+    /// Series to forecast this cycle: selected by name, not excluded, not read-only,
+    /// resources first, at most `max_series`.
+    fn selected(&self, current: &[Family]) -> Vec<(String, String, Vec<(String, String)>)> {
+        let readonly: Vec<&Vec<(String, String)>> = current
+            .iter()
+            .filter(|f| f.name == "node_filesystem_readonly")
+            .flat_map(|f| f.samples.iter().filter(|s| s.value > 0.0).map(|s| &s.labels))
+            .collect();
+        let no_swap = current
+            .iter()
+            .find(|f| f.name == "node_memory_SwapTotal_bytes")
+            .and_then(|f| f.samples.first())
+            .is_some_and(|s| s.value <= 0.0);
+        let mut picked: Vec<_> = self
+            .store
+            .series_keys()
+            .into_iter()
+            .filter(|k| !self.settings.exclude.is_match(k))
+            .filter_map(|k| parse_series_key(&k).map(|(n, l)| (k, n, l)))
+            .filter(|(_, n, l)| self.settings.metrics.is_match(n) && !readonly.iter().any(|r| *r == l))
+            .filter(|(_, n, _)| !(no_swap && n == "node_memory_SwapFree_bytes"))
+            .collect();
+        picked.sort_by_key(|(k, n, _)| (resource_of(n).is_none(), k.clone()));
+        picked.truncate(self.settings.max_series);
+        picked
+    }
+
+    fn cycle(&self) -> (Vec<SeriesForecast>, u64) {
+        let current = crate::export::exposition::snapshot(&self.current);
+        let latest: HashMap<String, f64> = current
+            .iter()
+            .flat_map(|f| f.samples.iter().map(move |s| (series_key(&f.name, &s.labels), s.value)))
+            .collect();
+        let now = now_ms();
+        let step_ms = self.downsample_step.as_millis().max(1) as i64;
+        let start = now - self.downsample_retention.as_millis() as i64;
+        let mut out = Vec::new();
+        let mut failed = 0;
+        for (key, metric, labels) in self.selected(&current) {
+            let window = match self.store.read(&key, Tier::Downsampled, Agg::Mean, start, now) {
+                Ok(w) => w,
+                Err(e) => {
+                    tracing::debug!(series = %key, error = %e, "store read failed");
+                    failed += 1;
+                    continue;
+                }
+            };
+            let Some(first) = window.values.iter().position(|v| v.is_finite()) else { continue };
+            let Some(last) = window.values.iter().rposition(|v| v.is_finite()) else { continue };
+            let values = &window.values[first..=last];
+            let history_secs = values.len() as f64 * step_ms as f64 / 1000.0;
+            if history_secs < self.settings.min_history.as_secs_f64() {
+                continue;
+            }
+            let last_ts = window.start_ms + last as i64 * window.step_ms;
+            // Cover now + horizon even though the newest bucket may still be open.
+            let lag_steps = ((now - last_ts) as f64 / window.step_ms as f64).ceil().max(0.0) as usize;
+            let horizon = (self.settings.horizon.as_millis() as f64 / window.step_ms as f64).ceil() as usize + lag_steps;
+            let input = SeriesInput { values, step_secs: window.step_ms as f64 / 1000.0, seasons: None };
+            let outcome = match forecast(&input, horizon.max(1), self.settings.level, self.settings.model) {
+                Ok(o) => o,
+                Err(ForecastError::NotEnoughHistory { .. } | ForecastError::MostlyMissing { .. }) => continue,
+                Err(e) => {
+                    tracing::debug!(series = %key, error = %e, "forecast failed");
+                    failed += 1;
+                    continue;
+                }
+            };
+            let fc = outcome.forecast;
+            let (lower, upper) = match fc.intervals {
+                Some(iv) => (iv.lower, iv.upper),
+                None => (fc.point.clone(), fc.point.clone()),
+            };
+            let resource = resource_of(&metric);
+            let (mut tte, mut prob) = (None, None);
+            if resource.is_some() {
+                let cur = latest.get(&key).copied().unwrap_or(values[values.len() - 1]);
+                let e = assess(cur, &fc.point, &lower, &upper, window.step_ms as f64 / 1000.0, self.settings.level);
+                let lag = (now - last_ts) as f64 / 1000.0;
+                tte = Some(if cur <= 0.0 { 0.0 } else { (e.time_to_exhaustion_seconds - lag).max(0.0) });
+                prob = Some(e.probability);
+            }
+            out.push(SeriesForecast {
+                series: key,
+                metric,
+                labels,
+                model: outcome.model.to_string(),
+                start_ms: last_ts + window.step_ms,
+                step_ms: window.step_ms,
+                level: self.settings.level,
+                mean: fc.point,
+                lower,
+                upper,
+                history_seconds: history_secs,
+                imputed_ratio: outcome.imputed_fraction,
+                resource: resource.map(str::to_string),
+                time_to_exhaustion_seconds: tte,
+                exhaustion_probability: prob,
+            });
+        }
+        (out, failed)
+    }
+}

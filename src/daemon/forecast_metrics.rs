@@ -1,0 +1,88 @@
+//! Forecast results as metric families. The source series' labels are kept so a
+//! Grafana panel can overlay `node_…` and `nodecast_forecast{metric="node_…"}`.
+
+use std::time::Duration;
+
+use crate::collect::{Family, Kind, Sample};
+use crate::config::ForecastSettings;
+use crate::predict::SeriesForecast;
+
+/// `15m`, `1h`, `24h`: the shortest exact spelling, stable for use in queries.
+pub fn horizon_label(d: Duration) -> String {
+    let s = d.as_secs();
+    if s > 0 && s % 3600 == 0 {
+        format!("{}h", s / 3600)
+    } else if s > 0 && s % 60 == 0 {
+        format!("{}m", s / 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+fn gauge(name: &str, help: &str) -> Family {
+    Family { name: name.into(), help: help.into(), kind: Kind::Gauge, samples: Vec::new() }
+}
+
+fn with(first: &[(&str, &str)], source: &[(String, String)], last: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut l: Vec<(String, String)> = first.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    l.extend(source.iter().cloned());
+    l.extend(last.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    l
+}
+
+/// Value of a forecast path at `offset` after now (nearest step).
+fn at(path: &[f64], f: &SeriesForecast, now_ms: i64, offset: Duration) -> Option<f64> {
+    let target = now_ms + offset.as_millis() as i64;
+    let idx = ((target - f.start_ms) as f64 / f.step_ms as f64).round();
+    (idx >= 0.0).then(|| path.get(idx as usize).copied()).flatten().filter(|v| v.is_finite())
+}
+
+pub fn families_for(results: &[SeriesForecast], s: &ForecastSettings) -> Vec<Family> {
+    let now = super::collect_loop::now_ms();
+    let mut point = gauge("nodecast_forecast", "Forecast of the series named by label metric, at now + horizon, in its own units");
+    let mut lower = gauge("nodecast_forecast_lower", "Lower bound of the forecast's prediction interval (see nodecast_forecast_level_ratio)");
+    let mut upper = gauge("nodecast_forecast_upper", "Upper bound of the forecast's prediction interval (see nodecast_forecast_level_ratio)");
+    let mut level = gauge("nodecast_forecast_level_ratio", "Coverage of the prediction intervals");
+    let mut tte = gauge(
+        "nodecast_time_to_exhaustion_seconds",
+        "Seconds until the resource is forecast to run out: 0 when exhausted, +Inf when not within the horizon",
+    );
+    let mut prob = gauge("nodecast_exhaustion_probability_ratio", "Probability that the resource runs out within the forecast horizon");
+    let mut model = gauge("nodecast_forecast_model_info", "Model used for each forecast series");
+    let mut history = gauge("nodecast_forecast_history_seconds", "History the forecast of each series was trained on");
+    let mut imputed = gauge("nodecast_forecast_imputed_ratio", "Share of that history filled in by gap filling");
+    level.samples.push(Sample { labels: vec![], value: s.level });
+    for f in results {
+        let id = [("metric", f.metric.as_str())];
+        for h in &s.horizons {
+            let hl = horizon_label(*h);
+            let labels = with(&id, &f.labels, &[("horizon", &hl)]);
+            for (fam, path) in [(&mut point, &f.mean), (&mut lower, &f.lower), (&mut upper, &f.upper)] {
+                if let Some(v) = at(path, f, now, *h) {
+                    fam.samples.push(Sample { labels: labels.clone(), value: v });
+                }
+            }
+        }
+        if let (Some(r), Some(t), Some(p)) = (&f.resource, f.time_to_exhaustion_seconds, f.exhaustion_probability) {
+            let labels = with(&[("resource", r)], &f.labels, &[]);
+            tte.samples.push(Sample { labels: labels.clone(), value: t });
+            prob.samples.push(Sample { labels, value: p });
+        }
+        model.samples.push(Sample { labels: with(&id, &f.labels, &[("model", &f.model)]), value: 1.0 });
+        history.samples.push(Sample { labels: with(&id, &f.labels, &[]), value: f.history_seconds });
+        imputed.samples.push(Sample { labels: with(&id, &f.labels, &[]), value: f.imputed_ratio });
+    }
+    vec![point, lower, upper, level, tte, prob, model, history, imputed]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn horizon_labels() {
+        assert_eq!(horizon_label(Duration::from_secs(900)), "15m");
+        assert_eq!(horizon_label(Duration::from_secs(86400)), "24h");
+        assert_eq!(horizon_label(Duration::from_secs(90)), "90s");
+    }
+}

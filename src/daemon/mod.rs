@@ -1,0 +1,244 @@
+//! The agent: opens the store, starts the collection and forecast threads and the
+//! HTTP server, and shuts all of it down cleanly on SIGTERM/SIGINT.
+//!
+//! Threads are few and fixed: one for collection, one for forecasts, one HTTP
+//! worker pool of [`HTTP_WORKERS`], plus sled's own background thread.
+
+mod collect_loop;
+mod derived;
+mod forecast_loop;
+mod forecast_metrics;
+mod logging;
+mod notify;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::registry::Registry;
+
+use crate::config::Config;
+use crate::export::exposition::{shared_families, FamiliesCollector};
+use crate::export::http::{router, AppState};
+use crate::export::self_metrics::SelfMetrics;
+use crate::store::{Store, StoreConfig, StoreError};
+
+pub use collect_loop::now_ms;
+
+pub const HTTP_WORKERS: usize = 2;
+
+/// Exit code when the agent cannot start (store unusable, address in use).
+pub const EXIT_START_FAILED: i32 = 1;
+
+/// `:9847` means every address, as in Go's net package that node_exporter users know.
+pub fn parse_listen(addr: &str) -> Result<SocketAddr, String> {
+    let full = if addr.starts_with(':') { format!("[::]{addr}") } else { addr.to_string() };
+    full.parse().map_err(|e| format!("invalid --web.listen-address {addr:?}: {e}"))
+}
+
+fn open_store(cfg: &Config) -> Result<Store, String> {
+    let s = &cfg.storage;
+    let store_cfg = StoreConfig {
+        path: s.path.clone(),
+        step: cfg.collect_interval,
+        raw_retention: s.raw_retention,
+        downsample_step: s.downsample_step,
+        downsample_retention: s.downsample_retention,
+        cache_bytes: s.cache_bytes,
+        max_series: s.max_series,
+    };
+    match Store::open(store_cfg.clone()) {
+        Ok(store) => Ok(store),
+        Err(StoreError::Corrupt { path, reason }) if s.reset_on_corruption => {
+            let aside = crate::store::move_aside(&path).map_err(|e| format!("store {} is corrupt ({reason}) and could not be moved aside: {e}", path.display()))?;
+            tracing::warn!(corrupt = %path.display(), moved_to = %aside.display(), %reason, "store was corrupt; moved it aside and starting fresh");
+            Store::open(store_cfg).map_err(|e| format!("store {}: {e}", s.path.display()))
+        }
+        Err(e @ StoreError::Corrupt { .. }) => Err(format!(
+            "{e}; the data is left untouched. Start with --storage.reset-on-corruption to move it aside and start fresh"
+        )),
+        Err(e) => Err(format!("store {}: {e}", s.path.display())),
+    }
+}
+
+/// Runs the agent until SIGTERM/SIGINT; returns the exit code.
+pub fn run(cfg: Config) -> i32 {
+    logging::init(&cfg.log_level, &cfg.log_format);
+    let addr = match parse_listen(&cfg.listen_address) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("nodecast: {e}");
+            return crate::cli::EXIT_USAGE;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(HTTP_WORKERS).max_blocking_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the async runtime");
+            return EXIT_START_FAILED;
+        }
+    };
+    rt.block_on(serve(cfg, addr))
+}
+
+async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), store = %cfg.storage.path.display(), listen = %addr, "starting nodecast");
+    let store = match open_store(&cfg) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            tracing::error!("{e}");
+            return EXIT_START_FAILED;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, address = %addr, "cannot listen");
+            return EXIT_START_FAILED;
+        }
+    };
+
+    if let Ok(local) = listener.local_addr() {
+        tracing::info!(address = %local, "listening");
+    }
+    let metrics = SelfMetrics::default();
+    let families = shared_families();
+    let forecast_families = shared_families();
+    let forecasts = crate::predict::shared_forecasts();
+    let mut registry = Registry::default();
+    metrics.register(&mut registry);
+    for (tier, d) in [("raw", cfg.storage.raw_retention), ("downsampled", cfg.storage.downsample_retention)] {
+        metrics.store_retention.get_or_create(&vec![("tier".to_string(), tier.to_string())]).set(d.as_secs_f64());
+    }
+    registry.register_collector(Box::new(FamiliesCollector(families.clone())));
+    registry.register_collector(Box::new(FamiliesCollector(forecast_families.clone())));
+
+    let ready = Arc::new(AtomicBool::new(false));
+    let heartbeat = Arc::new(AtomicI64::new(now_ms()));
+    let collectors = crate::collect::REGISTRY
+        .iter()
+        .filter(|r| cfg.collectors.get(r.name).copied().unwrap_or(false))
+        .map(|r| (r.build)(&cfg.collect_options))
+        .collect();
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    let collect = collect_loop::CollectLoop {
+        collectors,
+        roots: cfg.roots.clone(),
+        interval: cfg.collect_interval,
+        flush_interval: cfg.storage.flush_interval,
+        store: store.clone(),
+        families: families.clone(),
+        metrics: metrics.clone(),
+        ready: ready.clone(),
+        heartbeat: heartbeat.clone(),
+    };
+    let collect_thread = match std::thread::Builder::new().name("collect".into()).spawn(move || collect.run(stop_rx)) {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the collection thread");
+            return EXIT_START_FAILED;
+        }
+    };
+    let (fstop_tx, fstop_rx) = std::sync::mpsc::channel::<forecast_loop::Wake>();
+    let forecaster = forecast_loop::ForecastLoop {
+        store: store.clone(),
+        settings: cfg.forecast.clone(),
+        downsample_step: cfg.storage.downsample_step,
+        downsample_retention: cfg.storage.downsample_retention,
+        current: families,
+        out_families: forecast_families,
+        out_forecasts: forecasts.clone(),
+        metrics: metrics.clone(),
+    };
+    let forecast_thread = match std::thread::Builder::new().name("forecast".into()).spawn(move || forecaster.run(fstop_rx)) {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the forecast thread");
+            return EXIT_START_FAILED;
+        }
+    };
+    if let Some(period) = notify::watchdog_interval() {
+        tokio::spawn(watchdog(period, heartbeat.clone(), cfg.collect_interval));
+    }
+
+    if let (Some(url), Some(selector)) = (cfg.backfill.prometheus_url.clone(), cfg.backfill.selector.clone()) {
+        let plan = crate::backfill::Plan {
+            url,
+            selector,
+            step: cfg.storage.downsample_step,
+            lookback: cfg.storage.downsample_retention,
+            timeout: cfg.backfill.timeout,
+            retries: 3,
+        };
+        tokio::spawn(backfill(plan, store.clone(), fstop_tx.clone()));
+    }
+    let app = router(AppState { registry: Arc::new(registry), ready, forecasts, telemetry_path: cfg.telemetry_path.clone() });
+    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal());
+    let code = match server.await {
+        Ok(()) => 0,
+        Err(e) => {
+            tracing::error!(error = %e, "HTTP server failed");
+            EXIT_START_FAILED
+        }
+    };
+    notify::notify("STOPPING=1");
+    drop(stop_tx);
+    let _ = fstop_tx.send(forecast_loop::Wake::Stop);
+    if forecast_thread.join().is_err() {
+        tracing::error!("forecast thread panicked");
+    }
+    if collect_thread.join().is_err() {
+        tracing::error!("collection thread panicked");
+        return EXIT_START_FAILED;
+    }
+    drop(store);
+    tracing::info!("stopped; store flushed");
+    code
+}
+
+/// A week of local history is enough to see weekly cycles; with less, pull history.
+const BACKFILL_WHEN_SHORTER: Duration = Duration::from_secs(7 * 86400);
+
+async fn backfill(plan: crate::backfill::Plan, store: Arc<Store>, wake: std::sync::mpsc::Sender<forecast_loop::Wake>) {
+    let have = crate::backfill::local_history_seconds(&store, plan.step, plan.lookback, now_ms());
+    if have >= BACKFILL_WHEN_SHORTER.as_secs_f64() {
+        tracing::info!(local_history_seconds = have, "local history is long enough; no backfill");
+        return;
+    }
+    tracing::info!(url = %plan.url, selector = %plan.selector, local_history_seconds = have, "backfilling history from Prometheus");
+    match crate::backfill::run(&plan, store, now_ms()).await {
+        Ok(r) => {
+            tracing::info!(queries = r.queries, series = r.series, stored = r.stored, skipped = r.skipped, "backfill done");
+            let _ = wake.send(forecast_loop::Wake::Now);
+        }
+        Err(e) => tracing::error!(error = %e, "backfill failed; forecasts will wait for local history"),
+    }
+}
+
+/// Pets the systemd watchdog only while the collection loop is alive, so a hung
+/// loop gets the service restarted instead of serving stale metrics forever.
+async fn watchdog(period: Duration, heartbeat: Arc<AtomicI64>, interval: Duration) {
+    let stale_after = (interval * 3).max(period).as_millis() as i64;
+    let mut tick = tokio::time::interval(period / 2);
+    loop {
+        tick.tick().await;
+        if now_ms() - heartbeat.load(Ordering::Acquire) <= stale_after {
+            notify::notify("WATCHDOG=1");
+        } else {
+            tracing::warn!("collection loop stalled; withholding the watchdog ping");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        tracing::error!("cannot install signal handlers; stop with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received; shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT received; shutting down"),
+    }
+}

@@ -1,0 +1,193 @@
+//! Rendering `/metrics`: prometheus-client encodes OpenMetrics; the classic text
+//! format (0.0.4) is derived from it so both formats always carry the same samples.
+
+use std::sync::{Arc, RwLock};
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+
+use crate::collect::{Family, Kind};
+
+/// A set of families replaced wholesale by its producer (a collection or a forecast cycle)
+/// and read by every scrape without copying.
+pub type SharedFamilies = Arc<RwLock<Arc<Vec<Family>>>>;
+
+pub fn shared_families() -> SharedFamilies {
+    Arc::new(RwLock::new(Arc::new(Vec::new())))
+}
+
+/// The current families without holding the lock (a poisoned lock still holds the last good value).
+pub fn snapshot(shared: &SharedFamilies) -> Arc<Vec<Family>> {
+    match shared.read() {
+        Ok(guard) => Arc::clone(&guard),
+        Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+    }
+}
+
+/// Exposes a [`SharedFamilies`] through prometheus-client's registry.
+#[derive(Debug)]
+pub struct FamiliesCollector(pub SharedFamilies);
+
+impl Collector for FamiliesCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let families = snapshot(&self.0);
+        for fam in families.iter().filter(|f| !f.samples.is_empty()) {
+            match fam.kind {
+                Kind::Gauge => {
+                    let mut metric = encoder.encode_descriptor(&fam.name, &fam.help, None, MetricType::Gauge)?;
+                    if let [only] = fam.samples.as_slice() {
+                        // Unlabelled series print as `name value`, not `name{} value`.
+                        if only.labels.is_empty() {
+                            ConstGauge::new(only.value).encode(metric)?;
+                            continue;
+                        }
+                    }
+                    for s in &fam.samples {
+                        ConstGauge::new(s.value).encode(metric.encode_family(&s.labels)?)?;
+                    }
+                }
+                Kind::Counter => {
+                    // prometheus-client appends `_total` itself.
+                    let base = fam.name.strip_suffix("_total").unwrap_or(&fam.name);
+                    let mut metric = encoder.encode_descriptor(base, &fam.help, None, MetricType::Counter)?;
+                    if let [only] = fam.samples.as_slice() {
+                        if only.labels.is_empty() {
+                            ConstCounter::new(only.value).encode(metric)?;
+                            continue;
+                        }
+                    }
+                    for s in &fam.samples {
+                        ConstCounter::new(s.value).encode(metric.encode_family(&s.labels)?)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Whether the `Accept` header asks for OpenMetrics (Prometheus sends it first when it supports it).
+pub fn wants_openmetrics(accept: Option<&str>) -> bool {
+    accept.is_some_and(|a| {
+        a.split(',').any(|part| {
+            let mut fields = part.split(';').map(str::trim);
+            let media = fields.next().unwrap_or("");
+            let q_zero = fields.any(|f| f.replace(' ', "") == "q=0");
+            media.eq_ignore_ascii_case("application/openmetrics-text") && !q_zero
+        })
+    })
+}
+
+/// Renders the registry in the negotiated format: (content type, body).
+pub fn render(registry: &Registry, openmetrics: bool) -> Result<(&'static str, String), std::fmt::Error> {
+    let mut om = String::with_capacity(64 * 1024);
+    prometheus_client::encoding::text::encode(&mut om, registry)?;
+    if openmetrics {
+        Ok((OPENMETRICS_CONTENT_TYPE, om))
+    } else {
+        Ok((TEXT_CONTENT_TYPE, openmetrics_to_classic(&om)))
+    }
+}
+
+/// Converts OpenMetrics text to the classic format: counters' HELP/TYPE name the
+/// `_total` series, `# UNIT` and `# EOF` go, `unknown` becomes `untyped`, and
+/// infinities use Go's spelling.
+pub fn openmetrics_to_classic(om: &str) -> String {
+    let mut out = String::with_capacity(om.len());
+    let mut pending_help: Option<&str> = None;
+    for line in om.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            pending_help = Some(rest);
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, typ) = rest.rsplit_once(' ').unwrap_or((rest, "untyped"));
+            let (name, typ) = match typ {
+                "counter" => (format!("{name}_total"), "counter"),
+                "unknown" => (name.to_string(), "untyped"),
+                "info" => (format!("{name}_info"), "gauge"),
+                t => (name.to_string(), t),
+            };
+            if let Some(help) = pending_help.take() {
+                let text = help.split_once(' ').map(|(_, t)| t).unwrap_or("");
+                out.push_str(&format!("# HELP {name} {text}\n"));
+            }
+            out.push_str(&format!("# TYPE {name} {typ}\n"));
+            continue;
+        }
+        out.push_str(&fix_infinity(line));
+        out.push('\n');
+    }
+    out
+}
+
+fn fix_infinity(sample: &str) -> std::borrow::Cow<'_, str> {
+    match sample.rsplit_once(' ') {
+        Some((head, "inf")) => format!("{head} +Inf").into(),
+        Some((head, "-inf")) => format!("{head} -Inf").into(),
+        _ => sample.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::Sample;
+
+    fn registry_with(f: Vec<Family>) -> Registry {
+        let mut r = Registry::default();
+        let shared = shared_families();
+        *shared.write().unwrap() = Arc::new(f);
+        r.register_collector(Box::new(FamiliesCollector(shared)));
+        r
+    }
+
+    #[test]
+    fn counter_and_gauge_in_both_formats() {
+        let r = registry_with(vec![
+            Family {
+                name: "node_cpu_seconds_total".into(),
+                help: "Seconds the CPUs spent in each mode.".into(),
+                kind: Kind::Counter,
+                samples: vec![Sample { labels: vec![("cpu".into(), "0".into()), ("mode".into(), "idle".into())], value: 12.5 }],
+            },
+            Family {
+                name: "nodecast_time_to_exhaustion_seconds".into(),
+                help: "h".into(),
+                kind: Kind::Gauge,
+                samples: vec![Sample { labels: vec![], value: f64::INFINITY }],
+            },
+        ]);
+        let (ct, om) = render(&r, true).unwrap();
+        assert!(ct.starts_with("application/openmetrics-text"));
+        assert!(om.contains("# TYPE node_cpu_seconds counter\n"), "{om}");
+        assert!(om.contains("node_cpu_seconds_total{cpu=\"0\",mode=\"idle\"} 12.5\n"), "{om}");
+        assert!(om.ends_with("# EOF\n"));
+        let (ct, text) = render(&r, false).unwrap();
+        assert!(ct.starts_with("text/plain; version=0.0.4"));
+        assert!(text.contains("# HELP node_cpu_seconds_total Seconds the CPUs spent in each mode.\n"), "{text}");
+        assert!(text.contains("# TYPE node_cpu_seconds_total counter\n"), "{text}");
+        assert!(text.contains("nodecast_time_to_exhaustion_seconds +Inf\n"), "{text}");
+        assert!(!text.contains("# EOF"));
+    }
+
+    #[test]
+    fn negotiation() {
+        assert!(wants_openmetrics(Some(
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+        )));
+        assert!(!wants_openmetrics(Some("text/plain")));
+        assert!(!wants_openmetrics(None));
+        assert!(!wants_openmetrics(Some("application/openmetrics-text;q=0")));
+    }
+}

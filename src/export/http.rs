@@ -1,0 +1,66 @@
+//! The HTTP server. Handlers only read snapshots that the loops publish, so a
+//! scrape never waits for a collection or a forecast.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use prometheus_client::registry::Registry;
+
+use super::exposition::{render, wants_openmetrics};
+use crate::predict::SharedForecasts;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub registry: Arc<Registry>,
+    /// True once the store is open and one collection has finished.
+    pub ready: Arc<AtomicBool>,
+    pub forecasts: SharedForecasts,
+    pub telemetry_path: String,
+}
+
+pub fn router(state: AppState) -> Router {
+    let path = if state.telemetry_path.starts_with('/') { state.telemetry_path.clone() } else { format!("/{}", state.telemetry_path) };
+    Router::new()
+        .route("/", get(landing))
+        .route(&path, get(metrics))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/api/v1/series", get(super::api::series))
+        .route("/api/v1/forecast", get(super::api::forecast))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .with_state(state)
+}
+
+async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    match render(&st.registry, wants_openmetrics(accept)) {
+        Ok((ctype, body)) => ([(header::CONTENT_TYPE, ctype)], body).into_response(),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "encoding metrics failed\n").into_response(),
+    }
+}
+
+async fn readyz(State(st): State<AppState>) -> Response {
+    if st.ready.load(Ordering::Acquire) {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready: store opening or first collection pending\n").into_response()
+    }
+}
+
+async fn landing(State(st): State<AppState>) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html><head><title>nodecast</title></head><body>\
+         <h1>nodecast {}</h1><p>Node metrics with forecasts and predicted exhaustion.</p><ul>\
+         <li><a href=\"{p}\">{p}</a> (Prometheus metrics)</li>\
+         <li><a href=\"/api/v1/series\">/api/v1/series</a> (forecast series, JSON)</li>\
+         <li><a href=\"/healthz\">/healthz</a> (liveness)</li>\
+         <li><a href=\"/readyz\">/readyz</a> (readiness)</li></ul></body></html>\n",
+        env!("CARGO_PKG_VERSION"),
+        p = st.telemetry_path
+    ))
+}

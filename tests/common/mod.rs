@@ -1,0 +1,215 @@
+//! Test harness: starts the real `nodecast` binary on a free port with a
+//! temporary store and talks plain HTTP/1.1 to it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_nodecast");
+
+pub struct Agent {
+    pub child: Child,
+    pub addr: String,
+    pub store: PathBuf,
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+/// Flags that make a test agent fast: 1 s collection and flush.
+pub fn fast_flags() -> Vec<String> {
+    ["--collect.interval=1s", "--storage.flush-interval=1s", "--forecast.interval=2s"].iter().map(|s| s.to_string()).collect()
+}
+
+impl Agent {
+    /// Starts the agent with `--storage.path store` plus `extra`, waits until it is ready.
+    pub fn start(store: &Path, extra: &[String]) -> Agent {
+        Self::start_env(store, extra, &[])
+    }
+
+    /// As [`Agent::start`], with extra environment variables for the child only.
+    pub fn start_env(store: &Path, extra: &[String], env: &[(&str, &str)]) -> Agent {
+        let agent = Self::spawn_env(store, extra, env);
+        agent.wait_ready(Duration::from_secs(30));
+        agent
+    }
+
+    /// Starts the agent and waits only for its listening address.
+    pub fn spawn(store: &Path, extra: &[String]) -> Agent {
+        Self::spawn_env(store, extra, &[])
+    }
+
+    pub fn spawn_env(store: &Path, extra: &[String], env: &[(&str, &str)]) -> Agent {
+        let mut cmd = Command::new(BIN);
+        cmd.envs(env.iter().copied());
+        cmd.arg("--web.listen-address=127.0.0.1:0")
+            .arg(format!("--storage.path={}", store.display()))
+            .arg("--log.format=json")
+            .args(extra)
+            .env_remove("NOTIFY_SOCKET")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn nodecast");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let log2 = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("\"listening\"") {
+                    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                        if let Some(a) = v["fields"]["address"].as_str() {
+                            let _ = tx.send(a.to_string());
+                        }
+                    }
+                }
+                log2.lock().unwrap().push(line);
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(a) => a,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("nodecast did not start listening; log:\n{}", log.lock().unwrap().join("\n"));
+            }
+        };
+        Agent { child, addr, store: store.to_path_buf(), log }
+    }
+
+    pub fn wait_ready(&self, timeout: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Ok((200, _)) = http_get(&self.addr, "/readyz") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("nodecast not ready after {timeout:?}; log:\n{}", self.log_text());
+    }
+
+    pub fn get(&self, path: &str) -> (u16, String) {
+        http_get(&self.addr, path).unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    pub fn scrape(&self) -> String {
+        let (code, body) = self.get("/metrics");
+        assert_eq!(code, 200, "{body}");
+        body
+    }
+
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: plain kill(2) on our own child's pid.
+        let rc = unsafe { libc::kill(self.child.id() as i32, sig) };
+        assert_eq!(rc, 0, "kill({sig})");
+    }
+
+    /// SIGTERM and wait; returns the exit status.
+    pub fn stop(mut self) -> ExitStatus {
+        self.signal(libc::SIGTERM);
+        wait_timeout(&mut self.child, Duration::from_secs(30))
+    }
+
+    pub fn kill9(mut self) {
+        self.signal(libc::SIGKILL);
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn wait_timeout(child: &mut Child, timeout: Duration) -> ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            return st;
+        }
+        if start.elapsed() > timeout {
+            let _ = child.kill();
+            panic!("process did not exit within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Minimal HTTP/1.1 GET: (status, body).
+pub fn http_get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
+    http_request(addr, &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"))
+}
+
+pub fn http_request(addr: &str, raw: &str) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    s.write_all(raw.as_bytes())?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf)?;
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let code = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = match text.split_once("\r\n\r\n") {
+        Some((head, body)) if head.to_ascii_lowercase().contains("transfer-encoding: chunked") => dechunk(body),
+        Some((_, body)) => body.to_string(),
+        None => String::new(),
+    };
+    Ok((code, body))
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Value of the first sample line of `name` with all of `labels` (`k="v"` strings).
+pub fn sample(body: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    body.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+        let (series, value) = l.rsplit_once(' ')?;
+        let metric = series.split('{').next()?;
+        (metric == name && labels.iter().all(|lv| series.contains(lv))).then(|| value.parse().ok())?
+    })
+}
+
+/// Every sample line of a metric name.
+pub fn samples<'a>(body: &'a str, name: &str) -> Vec<&'a str> {
+    body.lines().filter(|l| !l.starts_with('#') && l.split(['{', ' ']).next() == Some(name)).collect()
+}
+
+pub fn run_cli(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).output().expect("run nodecast");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+/// The repository's data directory (`../shared/data`, or NODECAST_DATA_DIR).
+pub fn data_dir() -> PathBuf {
+    std::env::var_os("NODECAST_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"))
+}
+
+/// A required external tool; tests fail loudly rather than skip when it is missing
+/// (`.ci/run` installs it).
+pub fn require_tool(name: &str) -> PathBuf {
+    for dir in std::env::var("PATH").unwrap_or_default().split(':') {
+        let p = Path::new(dir).join(name);
+        if p.is_file() {
+            return p;
+        }
+    }
+    panic!("{name} not found on PATH; .ci/run installs it (apt-get install prometheus)");
+}
