@@ -3,7 +3,7 @@
 
   promq.py vector  < /api/v1/query response   -> "<node> <value>" per sample
   promq.py metric NAME [LABEL=VALUE...] < /metrics text -> value of first match
-  promq.py keys    < /api/v1/series response  -> one series key per line
+  promq.py series  < /api/v1/series response  -> "<history_seconds>\t<key>" per series
 """
 import json
 import re
@@ -41,43 +41,28 @@ def metric(name, wanted):
     fail("metric %s%r not found" % (name, wanted))
 
 
-def keys():
-    # The series listing is walked rather than assumed: any string found
-    # under a "key"/"series"/"name" field, or a bare list of strings, is a key.
+def series():
+    # /api/v1/series: {"status": "success", "data": [{"series": KEY,
+    # "history_seconds": S, ...}]}; one "S<TAB>KEY" line per entry.
     try:
         doc = json.load(sys.stdin)
     except ValueError as e:
         fail("series response is not JSON: %s" % e)
-    found = set()
-
-    def walk(v):
-        if isinstance(v, dict):
-            for k, x in v.items():
-                if k in ("key", "series", "name") and isinstance(x, str):
-                    found.add(x)
-                else:
-                    walk(x)
-        elif isinstance(v, list):
-            for x in v:
-                if isinstance(x, str):
-                    found.add(x)
-                else:
-                    walk(x)
-
-    walk(doc)
-    for k in sorted(found):
-        print(k)
+    if doc.get("status") != "success" or not isinstance(doc.get("data"), list):
+        fail("unexpected series response: %.200r" % (doc,))
+    for e in doc["data"]:
+        print("%s\t%s" % (float(e["history_seconds"]), e["series"]))
 
 
 if __name__ == "__main__":
     if len(sys.argv) < 2:
-        fail("usage: promq.py vector|metric|keys ...")
+        fail("usage: promq.py vector|metric|series ...")
     cmd = sys.argv[1]
     if cmd == "vector":
         vector()
     elif cmd == "metric":
         metric(sys.argv[2], dict(a.split("=", 1) for a in sys.argv[3:]))
-    elif cmd == "keys":
-        keys()
+    elif cmd == "series":
+        series()
     else:
         fail("unknown command " + cmd)

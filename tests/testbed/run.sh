@@ -93,9 +93,12 @@ start_node() {
         --storage.path="$work/node$n/store" \
         --collect.interval=1s \
         --storage.flush-interval=1s \
+        --storage.downsample-step=1s \
         --forecast.interval=2s \
         --forecast.min-history=5s \
-        --log.level=debug \
+        --forecast.horizon=2m \
+        --forecast.horizons=1m \
+        --log.level=info \
         >>"$work/node$n.log" 2>&1 &
     pid[$n]=$!
 }
@@ -155,18 +158,21 @@ log "all three nodes up in Prometheus"
 
 # ---- history on the victim before the kill ----------------------------------
 v="node$victim"
-# Let history build up so "intact" is distinguishable from "starts over".
-sleep 15
+# api_series NODE -> "<history_seconds>\t<key>" per forecast series
+api_series() { curl -fsS --max-time 5 "http://$(addr "$1"):9847/api/v1/series" | python3 "$promq" series; }
+# Build up enough history that "kept" and "started over" are far apart: a
+# store that starts over needs the same warm-up again before /api/v1/series
+# lists anything, and then reports less history than this.
+history_min=45
+long_history() { api_series "$victim" | awk -v m="$history_min" '$1 >= m { f = 1 } END { exit !f }'; }
+wait_for "$v forecast series with >= ${history_min}s history" 240 long_history
+api_series "$victim" | sort -k2 >"$work/series-before"
 series_before="$(scrape "$victim" nodecast_store_series)"
-size_before="$(scrape "$victim" nodecast_store_size_bytes)"
-curl -fsS --max-time 5 "http://$(addr "$victim"):9847/api/v1/series" | python3 "$promq" keys >"$work/keys-before"
-[[ -s "$work/keys-before" ]] || die "$v /api/v1/series lists no series"
-hist_before="$(scrape "$victim" nodecast_forecast_history_seconds metric=node_load1 || true)"
 # A flush strictly after the snapshot, so SIGKILL cannot lose what we compare.
 snap="$(date +%s)"
 flushed_after_snap() { gt "$(scrape "$victim" nodecast_store_last_flush_timestamp_seconds)" "$snap"; }
 wait_for "$v flushed after snapshot" 30 flushed_after_snap
-log "$v before kill: store_series=$series_before size_bytes=$size_before series_keys=$(wc -l <"$work/keys-before") load1_history_s=${hist_before:-absent}"
+log "$v before kill: store_series=$series_before forecast_series=$(wc -l <"$work/series-before") max_history_s=$(sort -g "$work/series-before" | tail -n1 | cut -f1)"
 
 # Footprint figures for sizing the K3s requests/limits (printed, not asserted).
 for n in "${nodes[@]}"; do
@@ -197,18 +203,32 @@ grep -qi "panic" "$work/node$victim.log" && die "$v panicked (see log)"
 
 series_after="$(scrape "$victim" nodecast_store_series)"
 ge "$series_after" "$series_before" || die "$v store_series dropped: $series_before -> $series_after"
-size_after="$(scrape "$victim" nodecast_store_size_bytes)"
-ge "$size_after" "$size_before" || die "$v store shrank across restart: $size_before -> $size_after bytes"
-curl -fsS --max-time 5 "http://$(addr "$victim"):9847/api/v1/series" | python3 "$promq" keys >"$work/keys-after"
-missing="$(comm -23 "$work/keys-before" "$work/keys-after" | head -5)"
-[[ -z "$missing" ]] || die "$v lost series across restart, e.g.: $missing"
-if [[ -n "$hist_before" ]]; then
-    # History length after restart covers what was there before the kill;
-    # a wiped store would report only the seconds since the restart.
-    hist_ok() { ge "$(scrape "$victim" nodecast_forecast_history_seconds metric=node_load1)" "$hist_before"; }
-    wait_for "$v node_load1 history >= ${hist_before}s after restart" 30 hist_ok
-fi
-log "$v after restart: store_series=$series_after size_bytes=$size_after series_keys=$(wc -l <"$work/keys-after") (all keys kept)"
+# The first forecast cycle after the restart is the evidence: compare it as
+# soon as it lists anything, never poll until the numbers happen to fit.
+listed() { [[ -n "$(api_series "$victim")" ]]; }
+wait_for "$v lists forecast series after restart" 120 listed
+api_series "$victim" | sort -k2 >"$work/series-after"
+# Every series forecast before the kill is forecast again, from at least as
+# much history as it had then.
+python3 - "$work/series-before" "$work/series-after" <<'PY' || die "$v history not intact across SIGKILL + restart"
+import sys
+def load(p):
+    out = {}
+    for line in open(p):
+        h, k = line.rstrip("\n").split("\t", 1)
+        out[k] = float(h)
+    return out
+before, after = load(sys.argv[1]), load(sys.argv[2])
+bad = 0
+for k, h in sorted(before.items()):
+    if k not in after:
+        print("  missing after restart: %s (had %.0fs history)" % (k, h)); bad += 1
+    elif after[k] < h:
+        print("  history shrank: %s %.0fs -> %.0fs" % (k, h, after[k])); bad += 1
+print("  %d series compared, %d lost or shortened" % (len(before), bad))
+sys.exit(1 if bad or not before else 0)
+PY
+log "$v after restart: store_series=$series_after forecast_series=$(wc -l <"$work/series-after") min_history_s=$(sort -g "$work/series-after" | head -n1 | cut -f1) (history intact)"
 
 if ! is_up node1 || ! is_up node3; then die "survivors went down"; fi
 ok=1
