@@ -10,7 +10,8 @@
 #             cargo: cargo-deb). CI passes it.
 #   --no-deb  skip building the .deb (slow: a cargo build of its own profile)
 # Env: NODECAST_BIN  binary whose `run --help` is the flag reference
-#                    (default: target/debug/nodecast, built if missing)
+#                    (default: target/release/nodecast if built, else
+#                    target/debug/nodecast, built if missing)
 set -uo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -71,7 +72,14 @@ install_deps() {
 }
 ((deps)) && install_deps
 
-bin="${NODECAST_BIN:-$repo/target/debug/nodecast}"
+# Whatever the test run already built, so no extra compile.
+if [[ -n "${NODECAST_BIN:-}" ]]; then
+    bin="$NODECAST_BIN"
+elif [[ -x "$repo/target/release/nodecast" ]]; then
+    bin="$repo/target/release/nodecast"
+else
+    bin="$repo/target/debug/nodecast"
+fi
 if [[ ! -x "$bin" ]]; then
     echo "deploy-checks: building $bin"
     cargo build -q --bin nodecast || { echo "deploy-checks: cargo build failed" >&2; exit 1; }
@@ -183,9 +191,11 @@ check "Vagrant auto-deploy manifests render and validate" rendered_testbed
 
 # ---- Debian package ------------------------------------------------------------
 deb_package() {
-    # The dev profile keeps CI to one compile; the layout and maintainer
-    # scripts are the same as for `cargo deb` (release).
-    cargo deb --profile dev --fast -o "$tmp/deb/" || return 1
+    # Reuse the profile the tests already compiled; the layout and
+    # maintainer scripts are the same as for a `--profile dist` package.
+    local profile=dev
+    [[ -x "$repo/target/release/nodecast" ]] && profile=release
+    cargo deb --profile "$profile" --fast -o "$tmp/deb/" || return 1
     local pkg
     pkg="$(ls "$tmp"/deb/*.deb)"
     dpkg-deb -c "$pkg" | tee "$tmp/contents"
