@@ -117,6 +117,15 @@ flag_check() {
     python3 .ci/deploy-manifests.py flags "$tmp/help.txt" "$repo"
 }
 check "every deployment flag exists in \`nodecast run --help\`" flag_check
+config_defaults() {
+    # Shown defaults match the binary, and the file is valid both as shipped
+    # (all comments) and with every key line uncommented.
+    python3 .ci/deploy-manifests.py defaults "$tmp/help.txt" systemd/nodecast.toml &&
+        "$bin" check-config systemd/nodecast.toml &&
+        sed -E 's/^# ("[a-z][a-z0-9_.-]+" = )/\1/' systemd/nodecast.toml >"$tmp/uncommented.toml" &&
+        "$bin" check-config "$tmp/uncommented.toml"
+}
+check "default config: defaults match the binary, check-config passes" config_defaults
 
 # ---- Kubernetes ----------------------------------------------------------------
 generated_up_to_date() {

@@ -4,6 +4,10 @@
   deploy-manifests.py flags HELP_FILE REPO
       every nodecast flag passed by the unit, the DaemonSet, the test bed and
       the keys of the default config must appear in `nodecast run --help`
+  deploy-manifests.py defaults HELP_FILE CONFIG
+      every commented `# "key" = value` line of the default config, unless
+      the comment line above it says "example:", equals the [default: ...]
+      that `nodecast run --help` prints for --key
   deploy-manifests.py crds OUTDIR FILE...
       structural checks of ServiceMonitor / PrometheusRule (no CRD schemas
       offline); writes each PrometheusRule's spec to OUTDIR/NAME.rules.yml
@@ -103,6 +107,37 @@ def cmd_flags(help_file, repo):
             print("  ok    %-48s %s" % (fl, used[fl]))
         else:
             err("%s (used in %s) is not a flag of `nodecast run`" % (fl, used[fl]))
+
+
+def cmd_defaults(help_file, conf):
+    import tomllib
+    with open(help_file) as f:
+        help_text = f.read()
+    # "--flag <V>\n   description ... [default: X]" (description may wrap)
+    defaults = {}
+    for m in re.finditer(r"^\s+--([a-z][a-z0-9_.-]*)(?: <[^>]+>)?\n(.*?)(?=^\s+-|\Z)", help_text, re.S | re.M):
+        d = re.search(r"\[default: (.*?)\](?: \[env|\s*$)", m.group(2).strip(), re.S)
+        if d:
+            defaults[m.group(1)] = d.group(1)
+    if not defaults:
+        err("%s: no [default: ...] found" % help_file)
+        return
+    prev = ""
+    checked = 0
+    with open(conf) as f:
+        for n, line in enumerate(f, 1):
+            m = re.match(r'^#\s*("[a-z][a-z0-9_.-]+"\s*=.*)$', line)
+            if m and "example:" not in prev:
+                key, value = next(iter(tomllib.loads(m.group(1)).items()))
+                want = defaults.get(key)
+                if want is None:
+                    err("%s:%d: %s shown as a default, but --help prints no default for it" % (conf, n, key))
+                elif str(value) != want:
+                    err("%s:%d: %s = %r, but the binary's default is %r" % (conf, n, key, value, want))
+                else:
+                    checked += 1
+            prev = line
+    print("  ok    %d defaults in %s match `nodecast run --help`" % (checked, conf))
 
 
 def need(d, path, keys, where):
@@ -207,6 +242,7 @@ if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     {"flags": lambda: cmd_flags(*args),
      "crds": lambda: cmd_crds(*args),
+     "defaults": lambda: cmd_defaults(*args),
      "kustomization": lambda: cmd_kustomization(*args),
      "promconfig": lambda: cmd_promconfig(*args),
      "extract": lambda: cmd_extract(*args)}[cmd]()
