@@ -87,13 +87,17 @@ start_node() {
     local n="$1"
     mkdir -p "$work/node$n"
     # ip netns exec execs in place, so $! is nodecast itself: the SIGKILL
-    # below hits the daemon, not a wrapper.
+    # below hits the daemon, not a wrapper. A 1 s grid keeps the test short;
+    # retention is cut to match because the forecaster reads the whole
+    # downsampled window (35 d of 1 s buckets would be ~24 MiB per series).
     ip netns exec "nc$id-$n" "$bin" run \
         --web.listen-address="$(addr "$n"):9847" \
         --storage.path="$work/node$n/store" \
         --collect.interval=1s \
         --storage.flush-interval=1s \
         --storage.downsample-step=1s \
+        --storage.raw-retention=10m \
+        --storage.downsample-retention=10m \
         --forecast.interval=2s \
         --forecast.min-history=5s \
         --forecast.horizon=2m \
