@@ -2,8 +2,33 @@
 //!
 //! Every collector reads below [`Roots`] so that a container with the host's
 //! `/proc`, `/sys` and `/` bind-mounted elsewhere reports the host, not itself.
+//!
+//! Names, labels (sorted by name, as node_exporter's client library emits them),
+//! units and HELP texts follow node_exporter so node-mixin queries work unchanged.
+//! Things to know when deploying:
+//! - `netdev` reads `<procfs>/net/dev`, which the kernel resolves through
+//!   `self`, i.e. our network namespace: run with host networking to see the host's NICs.
+//! - `filesystem` statvfs'es each mount in a helper thread and waits at most
+//!   [`filesystem::MOUNT_TIMEOUT`] (5 s, node_exporter's default), so `collect`
+//!   may block that long; a mount that hangs reports device_error=1 and is not
+//!   retried until its earlier call returns.
+//! - `hwmon` and `thermal_zone` return no families (and no error) where sysfs
+//!   has no such class, as on VMs; `pressure` fails where the kernel lacks PSI.
 
 use std::path::PathBuf;
+
+pub mod cpu;
+pub mod diskstats;
+pub mod filefd;
+pub mod filesystem;
+pub mod hwmon;
+pub mod loadavg;
+pub mod meminfo;
+pub mod netdev;
+pub mod pressure;
+pub mod processes;
+pub mod thermal_zone;
+mod util;
 
 /// Where the host's procfs, sysfs and root filesystem are visible to us.
 #[derive(Clone, Debug)]
@@ -83,4 +108,62 @@ pub struct Registration {
 }
 
 /// Every collector, in one place. `--collector.<name>` / `--no-collector.<name>` refer to these names.
-pub const REGISTRY: &[Registration] = &[];
+pub const REGISTRY: &[Registration] = &[
+    reg("cpu", "Exposes CPU statistics", cpu::build),
+    reg("meminfo", "Exposes memory statistics", meminfo::build),
+    reg("filesystem", "Exposes filesystem statistics, such as disk space used", filesystem::build),
+    reg("diskstats", "Exposes disk I/O statistics", diskstats::build),
+    reg("netdev", "Exposes network interface statistics such as bytes transferred", netdev::build),
+    reg("loadavg", "Exposes load average", loadavg::build),
+    reg("pressure", "Exposes pressure stall statistics from /proc/pressure/", pressure::build),
+    reg("filefd", "Exposes file descriptor statistics from /proc/sys/fs/file-nr", filefd::build),
+    reg("processes", "Exposes aggregate process statistics from /proc", processes::build),
+    reg("hwmon", "Expose hardware monitoring and sensor data from /sys/class/hwmon/", hwmon::build),
+    reg(
+        "thermal_zone",
+        "Exposes thermal zone & cooling device statistics from /sys/class/thermal",
+        thermal_zone::build,
+    ),
+];
+
+const fn reg(name: &'static str, help: &'static str, build: fn(&CollectOptions) -> Box<dyn Collector>) -> Registration {
+    Registration { name, default_enabled: true, help, build }
+}
+
+/// node_exporter's default `--collector.filesystem.mount-points-exclude`.
+pub const DEFAULT_FS_MOUNT_POINTS_EXCLUDE: &str =
+    "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)";
+/// node_exporter's default `--collector.filesystem.fs-types-exclude`.
+pub const DEFAULT_FS_TYPES_EXCLUDE: &str = "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|erofs|sysfs|tracefs)$";
+/// node_exporter's default `--collector.diskstats.device-exclude`.
+pub const DEFAULT_DISKSTATS_DEVICE_EXCLUDE: &str = r"^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$";
+/// Loopback carries no node traffic worth forecasting (node_exporter keeps it by default).
+pub const DEFAULT_NETDEV_DEVICE_EXCLUDE: &str = "^lo$";
+
+impl Default for CollectOptions {
+    fn default() -> Self {
+        CollectOptions {
+            fs_mount_points_exclude: DEFAULT_FS_MOUNT_POINTS_EXCLUDE.into(),
+            fs_types_exclude: DEFAULT_FS_TYPES_EXCLUDE.into(),
+            netdev_device_exclude: DEFAULT_NETDEV_DEVICE_EXCLUDE.into(),
+            diskstats_device_exclude: DEFAULT_DISKSTATS_DEVICE_EXCLUDE.into(),
+        }
+    }
+}
+
+impl CollectOptions {
+    /// Check every regex, so a bad flag fails at startup rather than as a
+    /// collector that errors every cycle.
+    pub fn validate(&self) -> Result<(), String> {
+        util::compile("--collector.filesystem.mount-points-exclude", &self.fs_mount_points_exclude)?;
+        util::compile("--collector.filesystem.fs-types-exclude", &self.fs_types_exclude)?;
+        util::compile("--collector.netdev.device-exclude", &self.netdev_device_exclude)?;
+        util::compile("--collector.diskstats.device-exclude", &self.diskstats_device_exclude)?;
+        Ok(())
+    }
+}
+
+/// Build every registered collector whose name `enabled` accepts, in registry order.
+pub fn build_enabled(opts: &CollectOptions, enabled: impl Fn(&Registration) -> bool) -> Vec<Box<dyn Collector>> {
+    REGISTRY.iter().filter(|r| enabled(r)).map(|r| (r.build)(opts)).collect()
+}

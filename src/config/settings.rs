@@ -41,12 +41,9 @@ use ValueKind::*;
 /// no exporter in common use (node, blackbox, process, cadvisor, …) listens there.
 pub const DEFAULT_LISTEN: &str = ":9847";
 
-// node_exporter's defaults, so the same hosts report the same filesystems and devices.
-pub const DEFAULT_FS_MOUNT_POINTS_EXCLUDE: &str =
-    "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)";
-pub const DEFAULT_FS_TYPES_EXCLUDE: &str = "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|erofs|sysfs|tracefs)$";
-pub const DEFAULT_NETDEV_DEVICE_EXCLUDE: &str = "^lo$";
-pub const DEFAULT_DISKSTATS_DEVICE_EXCLUDE: &str = "^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$";
+use crate::collect::{
+    DEFAULT_DISKSTATS_DEVICE_EXCLUDE, DEFAULT_FS_MOUNT_POINTS_EXCLUDE, DEFAULT_FS_TYPES_EXCLUDE, DEFAULT_NETDEV_DEVICE_EXCLUDE,
+};
 
 /// Resources that run out, plus the load and pressure signals operators watch.
 pub const DEFAULT_FORECAST_METRICS: &str = "^(node_filesystem_avail_bytes|node_filesystem_files_free|node_memory_MemAvailable_bytes|node_memory_SwapFree_bytes|node_filefd_available|node_processes_available|node_cpu_utilisation_ratio|node_load1_per_cpu|node_pressure_(cpu|memory|io)_waiting_ratio|node_hwmon_temp_celsius|node_thermal_zone_temp)$";

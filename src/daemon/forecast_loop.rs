@@ -144,7 +144,10 @@ impl ForecastLoop {
             let lag_steps = ((now - last_ts) as f64 / window.step_ms as f64).ceil().max(0.0) as usize;
             let horizon = (self.settings.horizon.as_millis() as f64 / window.step_ms as f64).ceil() as usize + lag_steps;
             let input = SeriesInput { values, step_secs: window.step_ms as f64 / 1000.0, seasons: None };
-            let outcome = match forecast(&input, horizon.max(1), self.settings.level, self.settings.model) {
+            // A model bug on one odd series must cost that series, not the agent.
+            let (level, model) = (self.settings.level, self.settings.model);
+            let run = std::panic::catch_unwind(|| forecast(&input, horizon.max(1), level, model));
+            let outcome = match run.unwrap_or_else(|_| Err(ForecastError::Model("model panicked".into()))) {
                 Ok(o) => o,
                 Err(ForecastError::NotEnoughHistory { .. } | ForecastError::MostlyMissing { .. }) => continue,
                 Err(e) => {

@@ -10,6 +10,7 @@ mod forecast_loop;
 mod forecast_metrics;
 mod logging;
 mod notify;
+mod web;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -91,16 +92,22 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
             return EXIT_START_FAILED;
         }
     };
-    let listener = match tokio::net::TcpListener::bind(addr).await {
+    let web = match web::WebSetup::load(cfg.web_config_file.as_deref()) {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::error!("{e}");
+            return crate::cli::EXIT_USAGE;
+        }
+    };
+    let listener = match std::net::TcpListener::bind(addr) {
         Ok(l) => l,
         Err(e) => {
             tracing::error!(error = %e, address = %addr, "cannot listen");
             return EXIT_START_FAILED;
         }
     };
-
     if let Ok(local) = listener.local_addr() {
-        tracing::info!(address = %local, "listening");
+        tracing::info!(address = %local, tls = web.tls.is_some(), basic_auth = web.has_users(), "listening");
     }
     let metrics = SelfMetrics::default();
     let families = shared_families();
@@ -173,9 +180,11 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
         };
         tokio::spawn(backfill(plan, store.clone(), fstop_tx.clone()));
     }
-    let app = router(AppState { registry: Arc::new(registry), ready, forecasts, telemetry_path: cfg.telemetry_path.clone() });
-    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal());
-    let code = match server.await {
+    let app = router(AppState { registry: Arc::new(registry), ready, forecasts, telemetry_path: cfg.telemetry_path.clone() })
+        .layer(axum::middleware::from_fn_with_state(web.auth.clone(), crate::export::auth::middleware));
+    let handle = axum_server::Handle::new();
+    tokio::spawn(web::signals(handle.clone(), web.clone(), cfg.web_config_file.clone()));
+    let code = match crate::export::http::serve(listener, app, web.tls.clone(), handle).await {
         Ok(()) => 0,
         Err(e) => {
             tracing::error!(error = %e, "HTTP server failed");
@@ -231,14 +240,3 @@ async fn watchdog(period: Duration, heartbeat: Arc<AtomicI64>, interval: Duratio
     }
 }
 
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-        tracing::error!("cannot install signal handlers; stop with SIGKILL");
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received; shutting down"),
-        _ = int.recv() => tracing::info!("SIGINT received; shutting down"),
-    }
-}

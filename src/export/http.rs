@@ -64,3 +64,38 @@ async fn landing(State(st): State<AppState>) -> Html<String> {
         p = st.telemetry_path
     ))
 }
+
+/// Time a client gets to send its request headers; slow-loris connections are cut after it.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Largest request head accepted; longer request lines or headers get a 431/closed connection.
+pub const MAX_REQUEST_HEAD_BYTES: usize = 64 * 1024;
+
+/// Serves `app` on `listener`, over TLS when `tls` is set, until `handle` shuts it down.
+pub async fn serve(
+    listener: std::net::TcpListener,
+    app: Router,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
+    handle: axum_server::Handle<std::net::SocketAddr>,
+) -> std::io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let make = app.into_make_service();
+    match tls {
+        Some(cfg) => {
+            let mut server = axum_server::from_tcp_rustls(listener, cfg)?.handle(handle);
+            limit(server.http_builder());
+            server.serve(make).await
+        }
+        None => {
+            let mut server = axum_server::from_tcp(listener)?.handle(handle);
+            limit(server.http_builder());
+            server.serve(make).await
+        }
+    }
+}
+
+fn limit(b: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>) {
+    b.http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_REQUEST_HEAD_BYTES);
+}

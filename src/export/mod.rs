@@ -2,6 +2,8 @@
 //! and the HTTP server (`/`, `/metrics`, `/healthz`, `/readyz`, `/api/v1/*`).
 
 pub mod api;
+pub mod auth;
 pub mod exposition;
 pub mod http;
 pub mod self_metrics;
+pub mod webconfig;

@@ -1,25 +1,120 @@
-//! PLACEHOLDER (integrator) — replaced by the store branch. Same signatures as the contract.
+//! Bounded local history in sled: a ring buffer that survives restarts.
+//!
+//! Two tiers per series, each on its own regular grid: raw samples every
+//! `step` (the collection interval) and a downsampled tier (mean/min/max per
+//! `downsample_step`) that the forecaster reads. Samples are grouped into
+//! compressed chunks (see [`codec`]); the open chunk of each series lives in
+//! memory and reaches sled on [`Store::flush`]. Retention deletes whole chunks
+//! older than `now − retention`, where `now` is the newest sample time seen.
+//! See docs/store.md for the on-disk layout, bounds and measured sizes.
+
+mod codec;
+mod engine;
+mod error;
+mod fsutil;
+mod key;
+mod layout;
+mod query;
+mod sled_io;
+mod series;
+pub mod synth;
+
 use std::path::PathBuf;
 use std::time::Duration;
-#[derive(Clone, Debug)]
-pub struct StoreConfig { pub path: PathBuf, pub step: Duration, pub raw_retention: Duration, pub downsample_step: Duration, pub downsample_retention: Duration, pub cache_bytes: u64, pub max_series: usize }
-#[derive(Clone, Copy, Debug)] pub enum Tier { Raw, Downsampled }
-#[derive(Clone, Copy, Debug)] pub enum Agg { Mean, Min, Max }
-#[derive(Clone, Debug)] pub struct Window { pub start_ms: i64, pub step_ms: i64, pub values: Vec<f64> }
-#[derive(Clone, Debug, Default)] pub struct AppendStats { pub stored: u64, pub dropped: u64 }
-#[derive(Debug, thiserror::Error)] pub enum StoreError { #[error("corrupt store at {path}: {reason}")] Corrupt { path: PathBuf, reason: String }, #[error("{0}")] Io(#[from] std::io::Error) }
-#[derive(Clone, Debug, Default)] pub struct StoreStats { pub series: u64 }
-pub struct Store;
-impl Store {
-  pub fn open(_cfg: StoreConfig) -> Result<Store, StoreError> { Ok(Store) }
-  pub fn append(&self, _ts_ms: i64, s: &[(&str, f64)]) -> Result<AppendStats, StoreError> { Ok(AppendStats { stored: s.len() as u64, dropped: 0 }) }
-  pub fn flush(&self) -> Result<(), StoreError> { Ok(()) }
-  pub fn read(&self, _key: &str, _tier: Tier, _agg: Agg, start_ms: i64, _end_ms: i64) -> Result<Window, StoreError> { Ok(Window { start_ms, step_ms: 1, values: vec![] }) }
-  pub fn series_keys(&self) -> Vec<String> { vec![] }
-  pub fn backfill(&self, _key: &str, _s: &[(i64, f64)]) -> Result<AppendStats, StoreError> { Ok(AppendStats::default()) }
-  pub fn size_on_disk(&self) -> u64 { 0 }
-  pub fn stats(&self) -> StoreStats { StoreStats::default() }
+
+pub use engine::Store;
+pub use error::StoreError;
+pub use fsutil::{dir_size, move_aside};
+pub use key::{parse_series_key, series_key};
+
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+    /// Raw grid; equal to the collection interval.
+    pub step: Duration,
+    pub raw_retention: Duration,
+    /// Must be a whole multiple of `step`.
+    pub downsample_step: Duration,
+    pub downsample_retention: Duration,
+    /// sled page cache cap.
+    pub cache_bytes: u64,
+    /// New series beyond this many are dropped (and counted) rather than
+    /// letting a label explosion grow the store past its budget.
+    pub max_series: usize,
 }
-pub fn series_key(name: &str, labels: &[(String, String)]) -> String { let mut l = labels.to_vec(); l.sort(); format!("{name}{{{}}}", l.iter().map(|(k,v)| format!("{k}=\"{v}\"")).collect::<Vec<_>>().join(",")) }
-pub fn parse_series_key(_key: &str) -> Option<(String, Vec<(String, String)>)> { None }
-pub fn move_aside(path: &std::path::Path) -> std::io::Result<PathBuf> { Ok(path.to_path_buf()) }
+
+impl StoreConfig {
+    /// The defaults from the issue: 15 s raw for 48 h, 5 min for 35 days,
+    /// 4 MiB cache, 2000 series.
+    pub fn new(path: impl Into<PathBuf>) -> StoreConfig {
+        StoreConfig {
+            path: path.into(),
+            step: Duration::from_secs(15),
+            raw_retention: Duration::from_secs(48 * 3600),
+            downsample_step: Duration::from_secs(300),
+            downsample_retention: Duration::from_secs(35 * 86400),
+            cache_bytes: 4 << 20,
+            max_series: 2000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    Raw,
+    Downsampled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agg {
+    Mean,
+    Min,
+    Max,
+}
+
+/// A regular-grid window: `values[i]` is at `start_ms + i * step_ms`; NaN is a gap.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    pub start_ms: i64,
+    pub step_ms: i64,
+    pub values: Vec<f64>,
+}
+
+impl Window {
+    pub fn timestamp(&self, i: usize) -> i64 {
+        self.start_ms + i as i64 * self.step_ms
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AppendStats {
+    pub stored: u64,
+    pub dropped: u64,
+}
+
+/// Counters for self-metrics.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoreStats {
+    pub series: usize,
+    pub samples_stored: u64,
+    /// Samples at or before their series' newest slot (clock went back, or a
+    /// second sample in one slot), or NaN.
+    pub samples_dropped_out_of_order: u64,
+    /// Samples of new series refused because `max_series` was reached.
+    pub samples_dropped_series_limit: u64,
+    pub backfill_stored: u64,
+    pub backfill_dropped: u64,
+    pub chunks_written: u64,
+    pub chunks_deleted: u64,
+    /// Newest chunks that failed their checksum when a series was loaded.
+    pub chunks_corrupt: u64,
+    pub series_expired: u64,
+    pub flushes: u64,
+    /// Rewrites of sled into a fresh generation (see docs/store.md).
+    pub compactions: u64,
+    pub flush_errors: u64,
+    /// Unix ms of the last successful flush, if any since open.
+    pub last_flush_unix_ms: Option<i64>,
+    /// Newest sample time seen (the store's notion of "now").
+    pub newest_sample_ms: Option<i64>,
+}

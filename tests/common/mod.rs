@@ -213,3 +213,109 @@ pub fn require_tool(name: &str) -> PathBuf {
     }
     panic!("{name} not found on PATH; .ci/run installs it (apt-get install prometheus)");
 }
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A real Prometheus server (Debian package) with its own config and TSDB in `dir`.
+pub struct Prometheus {
+    pub child: Child,
+    pub addr: String,
+}
+
+impl Prometheus {
+    pub fn start(dir: &Path, config_yaml: &str) -> Prometheus {
+        let bin = require_tool("prometheus");
+        let cfg = dir.join("prometheus.yml");
+        std::fs::write(&cfg, config_yaml).unwrap();
+        let addr = format!("127.0.0.1:{}", free_port());
+        let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
+        let child = Command::new(bin)
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
+            .arg(format!("--web.listen-address={addr}"))
+            .arg("--web.enable-lifecycle")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start prometheus");
+        let p = Prometheus { child, addr };
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(60) {
+            if let Ok((200, _)) = http_get(&p.addr, "/-/ready") {
+                return p;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("prometheus not ready; log:\n{}", std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default());
+    }
+
+    /// Instant query; returns the `data.result` array.
+    pub fn query(&self, q: &str) -> Vec<serde_json::Value> {
+        let (code, body) = http_get(&self.addr, &format!("/api/v1/query?query={}", urlencode(q))).expect("query prometheus");
+        assert_eq!(code, 200, "query {q}: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        v["data"]["result"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub fn api(&self, path: &str) -> serde_json::Value {
+        let (code, body) = http_get(&self.addr, path).expect("prometheus api");
+        assert_eq!(code, 200, "{path}: {body}");
+        serde_json::from_str(&body).expect("JSON")
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A keep-alive HTTP/1.1 connection (responses must carry Content-Length, as axum's do).
+pub struct KeepAlive {
+    reader: BufReader<TcpStream>,
+    addr: String,
+}
+
+impl KeepAlive {
+    pub fn connect(addr: &str) -> std::io::Result<KeepAlive> {
+        let s = TcpStream::connect(addr)?;
+        s.set_read_timeout(Some(Duration::from_secs(30)))?;
+        Ok(KeepAlive { reader: BufReader::new(s), addr: addr.to_string() })
+    }
+
+    pub fn get(&mut self, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
+        let req = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", self.addr);
+        self.reader.get_mut().write_all(req.as_bytes())?;
+        let mut status = String::new();
+        self.reader.read_line(&mut status)?;
+        let code = status.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let mut len = 0usize;
+        loop {
+            let mut line = String::new();
+            if self.reader.read_line(&mut line)? == 0 {
+                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed"));
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; len];
+        self.reader.read_exact(&mut body)?;
+        Ok((code, body))
+    }
+}

@@ -1,0 +1,336 @@
+#!/usr/bin/env python3
+"""Build deploy/grafana/dashboards/nodecast.json.
+
+The dashboard is written as Python rather than edited as 2000 lines of JSON:
+shared selectors and the forecast-band styling live in one place, so every
+panel stays consistent with nodecast's metric names. Stdlib only.
+
+  build-dashboard.py            rewrite dashboards/nodecast.json
+  build-dashboard.py --check    fail if the committed JSON is out of date
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+OUTPUT = Path(__file__).resolve().parent / "dashboards" / "nodecast.json"
+
+DS = {"type": "prometheus", "uid": "${datasource}"}
+SEL = 'instance="$instance",job=~"$job"'
+_id = [0]
+def nid():
+    _id[0] += 1
+    return _id[0]
+
+def tgt(ref, expr, legend="", instant=False, fmt="time_series"):
+    t = {"datasource": DS, "refId": ref, "expr": expr, "legendFormat": legend,
+         "editorMode": "code", "range": not instant, "instant": instant}
+    if fmt != "time_series":
+        t["format"] = fmt
+    return t
+
+def row(title, y):
+    return {"type": "row", "id": nid(), "title": title, "collapsed": False,
+            "gridPos": {"h": 1, "w": 24, "x": 0, "y": y}, "panels": []}
+
+def ts(title, desc, targets, gp, unit, overrides=(), extra=None, min0=False):
+    p = {"type": "timeseries", "id": nid(), "title": title, "description": desc,
+         "datasource": DS, "gridPos": gp, "targets": targets,
+         "fieldConfig": {"defaults": {"unit": unit, "custom": {"lineWidth": 1, "fillOpacity": 0, "spanNulls": False}},
+                         "overrides": list(overrides)},
+         "options": {"legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
+                     "tooltip": {"mode": "multi", "sort": "none"}}}
+    if min0:
+        p["fieldConfig"]["defaults"]["min"] = 0
+    if extra:
+        p.update(extra)
+    return p
+
+def band_overrides(color):
+    # Upper is filled down to lower: that area is the forecast interval.
+    return [
+        {"matcher": {"id": "byName", "options": "upper"},
+         "properties": [{"id": "custom.fillBelowTo", "value": "lower"},
+                        {"id": "custom.fillOpacity", "value": 20},
+                        {"id": "custom.lineWidth", "value": 0},
+                        {"id": "color", "value": {"mode": "fixed", "fixedColor": color}}]},
+        {"matcher": {"id": "byName", "options": "lower"},
+         "properties": [{"id": "custom.lineWidth", "value": 0},
+                        {"id": "color", "value": {"mode": "fixed", "fixedColor": color}}]},
+        {"matcher": {"id": "byName", "options": "forecast"},
+         "properties": [{"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}},
+                        {"id": "color", "value": {"mode": "fixed", "fixedColor": color}}]},
+        {"matcher": {"id": "byName", "options": "actual"},
+         "properties": [{"id": "custom.lineWidth", "value": 2},
+                        {"id": "color", "value": {"mode": "fixed", "fixedColor": "text"}}]},
+    ]
+
+def fc(metric, extra_sel=""):
+    # The value exported now is the forecast for now + horizon; shifting it
+    # by `offset $horizon` plots each forecast at the moment it was made for,
+    # on top of the actual value it tried to predict. A positive offset also
+    # needs no feature flag, unlike plotting ahead with a negative one.
+    s = f'metric="{metric}",{SEL}{extra_sel},horizon="$horizon"'
+    return [tgt("B", f'nodecast_forecast{{{s}}} offset $horizon', "forecast"),
+            tgt("C", f'nodecast_forecast_lower{{{s}}} offset $horizon', "lower"),
+            tgt("D", f'nodecast_forecast_upper{{{s}}} offset $horizon', "upper")]
+
+def stat(title, desc, expr, legend, gp, unit, thresholds=None, instant=True, text_mode="value", decimals=None):
+    p = {"type": "stat", "id": nid(), "title": title, "description": desc, "datasource": DS,
+         "gridPos": gp, "targets": [tgt("A", expr, legend, instant=instant)],
+         "fieldConfig": {"defaults": {"unit": unit,
+                                      "thresholds": thresholds or {"mode": "absolute", "steps": [{"color": "green", "value": None}]}},
+                         "overrides": []},
+         "options": {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                     "colorMode": "value", "graphMode": "none", "textMode": text_mode, "justifyMode": "auto",
+                     "orientation": "auto"}}
+    if decimals is not None:
+        p["fieldConfig"]["defaults"]["decimals"] = decimals
+    return p
+
+FC_NOTE = (" Dashed line and band: what nodecast forecast $horizon earlier for each moment "
+           "(nodecast_forecast* offset $horizon), so the band lines up with the actual value it predicted. "
+           "The band is the --forecast.level interval.")
+
+panels = []
+y = 0
+panels.append(row("Overview", y)); y += 1
+panels += [
+    stat("Version", "nodecast_build_info of the selected instance.",
+         f'nodecast_build_info{{{SEL}}}', "{{version}}", {"h": 4, "w": 4, "x": 0, "y": y}, "none", text_mode="name"),
+    stat("Soonest exhaustion", "Smallest time to exhaustion over every resource of the selected instance. +Inf: nothing is heading to exhaustion.",
+         f'min(nodecast_time_to_exhaustion_seconds{{{SEL}}})', "", {"h": 4, "w": 5, "x": 4, "y": y}, "s",
+         {"mode": "absolute", "steps": [{"color": "red", "value": None}, {"color": "orange", "value": 14400}, {"color": "green", "value": 86400}]}),
+    stat("Since last forecast cycle", "Seconds since the last completed forecast cycle (Prometheus clock minus node clock). Alert NodecastForecastPipelineUnhealthy fires past 3 forecast intervals.",
+         f'time() - nodecast_forecast_cycle_last_run_timestamp_seconds{{{SEL}}}', "", {"h": 4, "w": 5, "x": 9, "y": y}, "s",
+         {"mode": "absolute", "steps": [{"color": "green", "value": None}, {"color": "orange", "value": 600}, {"color": "red", "value": 900}]}),
+    stat("Series forecast", "Series forecast in the last cycle.",
+         f'nodecast_forecast_series{{{SEL}}}', "", {"h": 4, "w": 5, "x": 14, "y": y}, "none"),
+    stat("Failing collectors", "Collectors whose last run failed (nodecast_collector_success == 0).",
+         f'count(nodecast_collector_success{{{SEL}}} == 0) or vector(0)', "", {"h": 4, "w": 5, "x": 19, "y": y}, "none",
+         {"mode": "absolute", "steps": [{"color": "green", "value": None}, {"color": "red", "value": 1}]}),
+]
+y += 4
+
+panels.append(row("Actual against forecast", y)); y += 1
+fs = ts("Filesystem available: $mountpoint",
+        "Free bytes for unprivileged users (node_filesystem_avail_bytes)." + FC_NOTE,
+        [tgt("A", f'node_filesystem_avail_bytes{{{SEL},mountpoint=~"$mountpoint"}}', "actual")]
+        + fc("node_filesystem_avail_bytes", ',mountpoint=~"$mountpoint"'),
+        {"h": 8, "w": 12, "x": 0, "y": y}, "bytes", band_overrides("blue"),
+        {"repeat": "mountpoint", "repeatDirection": "h", "maxPerRow": 2}, min0=True)
+panels.append(fs)
+y += 8
+panels.append(ts("Memory available",
+                 "node_memory_MemAvailable_bytes." + FC_NOTE,
+                 [tgt("A", f'node_memory_MemAvailable_bytes{{{SEL}}}', "actual")] + fc("node_memory_MemAvailable_bytes"),
+                 {"h": 8, "w": 12, "x": 0, "y": y}, "bytes", band_overrides("green"), min0=True))
+panels.append(ts("CPU utilisation",
+                 "1 minus the idle share over all CPUs; nodecast forecasts it as node_cpu_utilisation_ratio." + FC_NOTE,
+                 [tgt("A", f'1 - avg by (instance, job) (rate(node_cpu_seconds_total{{{SEL},mode="idle"}}[$__rate_interval]))', "actual")]
+                 + fc("node_cpu_utilisation_ratio"),
+                 {"h": 8, "w": 12, "x": 12, "y": y}, "percentunit", band_overrides("purple"), min0=True))
+y += 8
+
+def ahead(title, desc, expr, legend, gp):
+    return {"type": "bargauge", "id": nid(), "title": title, "description": desc, "datasource": DS,
+            "gridPos": gp, "targets": [tgt("A", expr, legend, instant=True)],
+            "fieldConfig": {"defaults": {"unit": "bytes", "min": 0,
+                                         "thresholds": {"mode": "absolute", "steps": [{"color": "blue", "value": None}]}},
+                            "overrides": []},
+            "options": {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                        "orientation": "horizontal", "displayMode": "basic", "showUnfilled": True,
+                        "valueMode": "color", "namePlacement": "auto", "sizing": "auto"}}
+panels.append(ahead("Filesystem available ahead",
+                    "Latest point forecast of free bytes at every configured horizon (--forecast.horizons), per mount point: where the disk is heading.",
+                    f'sort_desc(nodecast_forecast{{metric="node_filesystem_avail_bytes",{SEL},mountpoint=~"$mountpoint"}})',
+                    "{{mountpoint}} in {{horizon}}", {"h": 8, "w": 12, "x": 0, "y": y}))
+panels.append(ahead("Memory available ahead",
+                    "Latest point forecast of MemAvailable at every configured horizon.",
+                    f'nodecast_forecast{{metric="node_memory_MemAvailable_bytes",{SEL}}}',
+                    "in {{horizon}}", {"h": 8, "w": 12, "x": 12, "y": y}))
+y += 8
+
+panels.append(row("Exhaustion", y)); y += 1
+table = {
+    "type": "table", "id": nid(), "title": "Resources by time to exhaustion ($job)",
+    "description": "Every resource of every instance in the selected jobs, soonest exhaustion first. +Inf: not heading to exhaustion. Probability: of exhaustion within --forecast.horizon.",
+    "datasource": DS, "gridPos": {"h": 10, "w": 24, "x": 0, "y": y},
+    "targets": [
+        tgt("A", 'sort(nodecast_time_to_exhaustion_seconds{job=~"$job"})', "", instant=True, fmt="table"),
+        tgt("B", 'nodecast_exhaustion_probability_ratio{job=~"$job"}', "", instant=True, fmt="table"),
+    ],
+    "transformations": [
+        {"id": "merge", "options": {}},
+        {"id": "organize", "options": {
+            "excludeByName": {"Time": True, "__name__": True},
+            "indexByName": {"instance": 0, "resource": 1, "mountpoint": 2, "device": 3, "fstype": 4,
+                            "Value #A": 5, "Value #B": 6, "job": 7},
+            "renameByName": {"Value #A": "Time to exhaustion", "Value #B": "Probability"}}},
+        {"id": "sortBy", "options": {"fields": {}, "sort": [{"field": "Time to exhaustion", "desc": False}]}},
+    ],
+    "fieldConfig": {
+        "defaults": {"custom": {"align": "auto", "cellOptions": {"type": "auto"}}},
+        "overrides": [
+            {"matcher": {"id": "byName", "options": "Time to exhaustion"},
+             "properties": [{"id": "unit", "value": "s"},
+                            {"id": "thresholds", "value": {"mode": "absolute", "steps": [
+                                {"color": "red", "value": None}, {"color": "orange", "value": 14400},
+                                {"color": "green", "value": 86400}]}},
+                            {"id": "custom.cellOptions", "value": {"type": "color-background"}}]},
+            {"matcher": {"id": "byName", "options": "Probability"},
+             "properties": [{"id": "unit", "value": "percentunit"}, {"id": "decimals", "value": 0}]},
+        ]},
+    "options": {"showHeader": True, "cellHeight": "sm",
+                "sortBy": [{"displayName": "Time to exhaustion", "desc": False}]},
+}
+panels.append(table)
+y += 10
+panels.append(ts("Time to exhaustion ($instance)",
+                 "nodecast_time_to_exhaustion_seconds per resource, capped at 7 days so +Inf does not flatten the graph.",
+                 [tgt("A", f'clamp_max(nodecast_time_to_exhaustion_seconds{{{SEL}}}, 7 * 86400)', "{{resource}} {{mountpoint}}")],
+                 {"h": 8, "w": 12, "x": 0, "y": y}, "s", min0=True))
+panels.append(ts("Exhaustion probability ($instance)",
+                 "nodecast_exhaustion_probability_ratio: probability of exhaustion within --forecast.horizon.",
+                 [tgt("A", f'nodecast_exhaustion_probability_ratio{{{SEL}}}', "{{resource}} {{mountpoint}}")],
+                 {"h": 8, "w": 12, "x": 12, "y": y}, "percentunit", extra={"fieldConfig": {
+                     "defaults": {"unit": "percentunit", "min": 0, "max": 1, "custom": {"lineWidth": 1, "fillOpacity": 0}},
+                     "overrides": []}}))
+y += 8
+
+panels.append(row("Model and pipeline health", y)); y += 1
+panels.append({
+    "type": "table", "id": nid(), "title": "Models in use",
+    "description": "Model chosen per forecast series (nodecast_forecast_model_info), with history length and the share of imputed (gap-filled) points.",
+    "datasource": DS, "gridPos": {"h": 9, "w": 12, "x": 0, "y": y},
+    "targets": [
+        tgt("A", f'nodecast_forecast_model_info{{{SEL}}}', "", instant=True, fmt="table"),
+        tgt("B", f'nodecast_forecast_history_seconds{{{SEL}}}', "", instant=True, fmt="table"),
+        tgt("C", f'nodecast_forecast_imputed_ratio{{{SEL}}}', "", instant=True, fmt="table"),
+    ],
+    "transformations": [
+        {"id": "merge", "options": {}},
+        {"id": "organize", "options": {
+            "excludeByName": {"Time": True, "__name__": True, "Value #A": True, "job": True, "instance": True},
+            "indexByName": {"metric": 0, "model": 1, "Value #B": 2, "Value #C": 3},
+            "renameByName": {"Value #B": "History", "Value #C": "Imputed"}}},
+    ],
+    "fieldConfig": {"defaults": {"custom": {"align": "auto", "cellOptions": {"type": "auto"}}},
+                    "overrides": [
+                        {"matcher": {"id": "byName", "options": "History"}, "properties": [{"id": "unit", "value": "s"}]},
+                        {"matcher": {"id": "byName", "options": "Imputed"}, "properties": [{"id": "unit", "value": "percentunit"}]}]},
+    "options": {"showHeader": True, "cellHeight": "sm"},
+})
+panels.append({
+    "type": "piechart", "id": nid(), "title": "Series per model",
+    "description": "How many series each model forecasts.",
+    "datasource": DS, "gridPos": {"h": 9, "w": 6, "x": 12, "y": y},
+    "targets": [tgt("A", f'count by (model) (nodecast_forecast_model_info{{{SEL}}})', "{{model}}", instant=True)],
+    "fieldConfig": {"defaults": {"unit": "none"}, "overrides": []},
+    "options": {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                "pieType": "donut", "legend": {"displayMode": "list", "placement": "right", "showLegend": True}},
+})
+panels.append(stat("Forecast level", "Coverage of the forecast bands (--forecast.level).",
+                   f'nodecast_forecast_level_ratio{{{SEL}}}', "", {"h": 9, "w": 6, "x": 18, "y": y}, "percentunit"))
+y += 9
+panels.append(ts("Forecast cycles and errors",
+                 "Cycles completed and forecast errors per interval. Errors in every 15m window for 30m fire NodecastForecastPipelineUnhealthy.",
+                 [tgt("A", f'increase(nodecast_forecast_cycles_total{{{SEL}}}[$__rate_interval])', "cycles"),
+                  tgt("B", f'increase(nodecast_forecast_errors_total{{{SEL}}}[$__rate_interval])', "errors")],
+                 {"h": 8, "w": 8, "x": 0, "y": y}, "none", min0=True))
+panels.append(ts("Forecast cycle duration",
+                 "Wall time of the last forecast cycle. It should stay well under --forecast.interval.",
+                 [tgt("A", f'nodecast_forecast_cycle_duration_seconds{{{SEL}}}', "cycle")],
+                 {"h": 8, "w": 8, "x": 8, "y": y}, "s", min0=True))
+panels.append(ts("Collector duration",
+                 "Per-collector scrape of procfs/sysfs; failures show in the Failing collectors stat.",
+                 [tgt("A", f'nodecast_collector_duration_seconds{{{SEL}}}', "{{collector}}")],
+                 {"h": 8, "w": 8, "x": 16, "y": y}, "s", min0=True))
+y += 8
+panels.append(ts("Store size",
+                 "On-disk size of the sled ring buffer (nodecast_store_size_bytes).",
+                 [tgt("A", f'nodecast_store_size_bytes{{{SEL}}}', "size")],
+                 {"h": 8, "w": 8, "x": 0, "y": y}, "bytes", min0=True))
+panels.append(ts("Store samples",
+                 "Samples written and dropped per second. Drops mean the store cannot keep up or rejects input.",
+                 [tgt("A", f'rate(nodecast_store_samples_stored_total{{{SEL}}}[$__rate_interval])', "stored"),
+                  tgt("B", f'rate(nodecast_store_samples_dropped_total{{{SEL}}}[$__rate_interval])', "dropped")],
+                 {"h": 8, "w": 8, "x": 8, "y": y}, "ops", min0=True))
+panels.append(ts("Store series",
+                 "Series held in the store.",
+                 [tgt("A", f'nodecast_store_series{{{SEL}}}', "series")],
+                 {"h": 8, "w": 8, "x": 16, "y": y}, "none", min0=True))
+
+def qvar(name, label, query, multi=False, include_all=False, all_value=None, desc="", sort=1):
+    v = {"name": name, "label": label, "type": "query", "datasource": DS,
+         "query": {"query": query, "refId": f"{name}-var", "qryType": 1},
+         "definition": query, "refresh": 2, "multi": multi, "includeAll": include_all,
+         "sort": sort, "regex": "", "hide": 0, "description": desc,
+         "current": {}, "options": []}
+    if all_value is not None:
+        v["allValue"] = all_value
+    return v
+
+templating = {"list": [
+    {"name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus",
+     "refresh": 1, "regex": "", "hide": 0, "multi": False, "includeAll": False,
+     "current": {}, "options": []},
+    qvar("job", "Job", "label_values(nodecast_build_info, job)", multi=True, include_all=True, all_value=".+",
+         desc="Prometheus jobs scraping nodecast."),
+    qvar("instance", "Instance", 'label_values(nodecast_build_info{job=~"$job"}, instance)',
+         desc="Node running nodecast."),
+    qvar("mountpoint", "Mount point", 'label_values(node_filesystem_avail_bytes{instance="$instance",job=~"$job"}, mountpoint)',
+         multi=True, include_all=True, all_value=".+", desc="One filesystem panel is repeated per selected mount point."),
+    qvar("horizon", "Forecast horizon", 'label_values(nodecast_forecast{instance="$instance",job=~"$job"}, horizon)',
+         desc="Which --forecast.horizons forecast to compare with the actual value.", sort=0),
+]}
+
+dash = {
+    "uid": "nodecast-overview",
+    "title": "nodecast",
+    "description": "Node resources against nodecast's forecasts, time to exhaustion, model and pipeline health.",
+    "tags": ["nodecast", "forecast", "node"],
+    "editable": True,
+    "graphTooltip": 1,
+    "schemaVersion": 39,
+    "version": 1,
+    "time": {"from": "now-24h", "to": "now"},
+    "timepicker": {},
+    "timezone": "browser",
+    "refresh": "1m",
+    "fiscalYearStartMonth": 0,
+    "liveNow": False,
+    "links": [{"title": "Alert runbooks", "type": "link", "url": "https://example.org/nodecast/docs/alerts.md",
+               "targetBlank": True, "icon": "doc"}],
+    "annotations": {"list": [
+        {"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True, "hide": True,
+         "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts", "type": "dashboard"},
+        {"name": "nodecast alerts", "datasource": DS, "enable": True, "iconColor": "red",
+         "expr": 'ALERTS{alertname=~"Nodecast.*",alertstate="firing",instance="$instance"}',
+         "titleFormat": "{{alertname}}", "textFormat": "{{severity}} {{resource}} {{mountpoint}}",
+         "step": "1m", "useValueForTime": False}]},
+    "templating": templating,
+    "panels": panels,
+}
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--check", action="store_true", help="compare with the committed JSON instead of writing it")
+    args = p.parse_args(argv)
+    text = json.dumps(dash, indent=2) + "\n"
+    if args.check:
+        try:
+            current = OUTPUT.read_text(encoding="utf-8")
+        except OSError as err:
+            raise SystemExit(f"error: cannot read {OUTPUT}: {err.strerror}")
+        if current != text:
+            raise SystemExit(f"error: {OUTPUT} is out of date; run {Path(__file__).name}")
+        return 0
+    OUTPUT.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

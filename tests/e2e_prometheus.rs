@@ -1,0 +1,144 @@
+//! End to end with a real Prometheus: a tmpfs filled at a steady rate makes the
+//! shipped predicted-full alert fire before the filesystem is full, and every
+//! panel query of the shipped dashboard returns data.
+//!
+//! Time is accelerated: 1 s collection, a 2 s downsampled tier, forecasts every
+//! 3 s, and the rules' `for`/`keep_firing_for` shortened to seconds. The alert
+//! expressions themselves are the shipped ones.
+mod common;
+use common::*;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(at).unwrap();
+        let st = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(at).status().unwrap();
+        assert!(st.success(), "mount tmpfs at {} (the e2e test needs root)", at.display());
+        Tmpfs(at.to_path_buf())
+    }
+    fn avail(&self) -> u64 {
+        let c = std::ffi::CString::new(self.0.as_os_str().as_encoded_bytes()).unwrap();
+        let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: valid C string and out-pointer.
+        assert_eq!(unsafe { libc::statvfs(c.as_ptr(), &mut s) }, 0);
+        s.f_bavail as u64 * s.f_frsize as u64
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shipped rules with hold times cut to seconds for an accelerated test.
+fn accelerated_rules(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(repo().join("deploy/prometheus/rules/nodecast.rules.yml")).expect("shipped rules");
+    let re = regex::Regex::new(r"(?m)^(\s*)(for|keep_firing_for):\s*\S+").unwrap();
+    let out = dir.join("nodecast.rules.yml");
+    std::fs::write(&out, re.replace_all(&text, "${1}${2}: 2s").as_ref()).unwrap();
+    out
+}
+
+fn firing(prom: &Prometheus, alert: &str, mountpoint: &str) -> bool {
+    let v = prom.api("/api/v1/alerts");
+    v["data"]["alerts"].as_array().into_iter().flatten().any(|a| {
+        a["state"] == "firing" && a["labels"]["alertname"] == alert && a["labels"]["mountpoint"] == mountpoint
+    })
+}
+
+#[test]
+fn predicted_full_alert_fires_before_disk_is_full_and_dashboard_has_data() {
+    let d = tempfile::tempdir().unwrap();
+    let mnt = d.path().join("fill");
+    let fs = Tmpfs::mount(&mnt, "48m");
+    let mountpoint = mnt.display().to_string();
+
+    let flags: Vec<String> = [
+        "--collect.interval=1s",
+        "--storage.flush-interval=2s",
+        "--storage.downsample-step=2s",
+        "--forecast.interval=3s",
+        "--forecast.min-history=20s",
+        "--forecast.horizon=10m",
+        "--forecast.horizons=1m,5m",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let agent = Agent::start(&d.path().join("store"), &flags);
+
+    let rules = accelerated_rules(d.path());
+    let prom = Prometheus::start(
+        d.path(),
+        &format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\nscrape_configs:\n  - job_name: nodecast\n    static_configs:\n      - targets: ['{}']\n",
+            rules.display(),
+            agent.addr
+        ),
+    );
+
+    // Fill steadily: 48 MiB at ~320 KiB/s, full after about 150 s.
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        let path = mnt.join("growing.log");
+        std::thread::spawn(move || {
+            let mut f = std::fs::File::create(path).unwrap();
+            let chunk = vec![b'x'; 32 * 1024];
+            while !stop.load(Ordering::Relaxed) {
+                if f.write_all(&chunk).is_err() {
+                    break; // full
+                }
+                let _ = f.flush();
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+
+    let start = Instant::now();
+    let mut fired_with = None;
+    while start.elapsed() < Duration::from_secs(200) {
+        if firing(&prom, "NodecastFilesystemSpaceFillingUp", &mountpoint) {
+            fired_with = Some(fs.avail());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let _ = writer.join();
+    let avail = fired_with.unwrap_or_else(|| {
+        let tte = prom.query("nodecast_time_to_exhaustion_seconds");
+        panic!("alert never fired; TTE series: {tte:?}\nagent log:\n{}", agent.log_text())
+    });
+    assert!(avail > 0, "alert fired only once the filesystem was already full");
+    eprintln!("alert fired with {avail} bytes still free ({:.0}% of 48 MiB)", avail as f64 / (48.0 * 1048576.0) * 100.0);
+
+    // Every panel query of the shipped dashboard returns data from this Prometheus.
+    let instance = agent.addr.clone();
+    let out = Command::new("python3")
+        .arg(repo().join("deploy/grafana/extract-queries.py"))
+        .args(["--instance", &instance, "--job", "nodecast"])
+        .arg(repo().join("deploy/grafana/dashboards/nodecast.json"))
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let queries: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
+    assert!(queries.len() >= 5, "too few panel queries: {queries:?}");
+    let empty: Vec<&String> = queries.iter().filter(|q| prom.query(q).is_empty()).collect();
+    assert!(empty.is_empty(), "panel queries without data: {empty:#?}");
+    drop(prom);
+    assert_eq!(agent.stop().code(), Some(0));
+}
