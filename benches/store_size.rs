@@ -59,7 +59,8 @@ fn main() {
     }
     store.flush().expect("flush");
     report("one more day", &store, total + steps_per_day);
-    println!("compactions: {}", store.stats().compactions);
+    let st = store.stats();
+    println!("compactions: {} size after last compaction: {:?} B", st.compactions, st.size_after_last_compaction);
     for e in std::fs::read_dir(dir.path().join("store")).expect("list").flatten() {
         let m = e.metadata().expect("metadata");
         println!("  {:?}: len={} allocated={}", e.file_name(), m.len(), std::os::unix::fs::MetadataExt::blocks(&m) * 512);

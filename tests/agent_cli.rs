@@ -107,3 +107,15 @@ fn precedence_flag_env_file_default() {
     assert_eq!(a.get("/metrics").0, 404);
     assert_eq!(a.stop().code(), Some(0));
 }
+
+/// The README's configuration reference names every setting the binary has.
+#[test]
+fn readme_documents_every_flag() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let missing: Vec<&str> = nodecast::config::settings::SETTINGS
+        .iter()
+        .map(|s| s.name)
+        .filter(|n| !readme.contains(&format!("`--{n}`")) && !readme.contains(&format!("--{n}`")))
+        .collect();
+    assert!(missing.is_empty(), "README lacks: {missing:?}");
+}

@@ -130,15 +130,26 @@ fn predicted_full_alert_fires_before_disk_is_full_and_dashboard_has_data() {
     let instance = agent.addr.clone();
     let out = Command::new("python3")
         .arg(repo().join("deploy/grafana/extract-queries.py"))
-        .args(["--instance", &instance, "--job", "nodecast"])
+        .args(["--instance", &instance, "--job", "nodecast", "--horizon", "1m", "--rate-interval", "10s"])
+        .args(["--mountpoint", &mountpoint])
+        .arg("--dashboard")
         .arg(repo().join("deploy/grafana/dashboards/nodecast.json"))
         .output()
         .expect("python3");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let queries: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
     assert!(queries.len() >= 5, "too few panel queries: {queries:?}");
-    let empty: Vec<&String> = queries.iter().filter(|q| prom.query(q).is_empty()).collect();
+    // Forecast panels show the forecast made one horizon (1m) ago: give them that long.
+    let deadline = Instant::now() + Duration::from_secs(150);
+    let mut empty: Vec<&String> = queries.iter().collect();
+    while !empty.is_empty() && Instant::now() < deadline {
+        empty.retain(|q| prom.query(q).is_empty());
+        if !empty.is_empty() {
+            std::thread::sleep(Duration::from_secs(2));
+        }
+    }
     assert!(empty.is_empty(), "panel queries without data: {empty:#?}");
+    eprintln!("all {} dashboard queries returned data", queries.len());
     drop(prom);
     assert_eq!(agent.stop().code(), Some(0));
 }

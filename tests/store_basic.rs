@@ -226,3 +226,36 @@ fn second_open_of_same_directory_is_locked() {
     let _first = Store::open(tiny(dir.path())).unwrap();
     assert!(matches!(Store::open(tiny(dir.path())), Err(StoreError::Locked { .. })));
 }
+
+#[test]
+fn concurrent_reader_sees_only_correct_values_or_gaps() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Store>();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(tiny(dir.path())).unwrap();
+    let value = |s: i64| s as f64 * 0.25 + 1.0;
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut reads = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) || reads == 0 {
+                let w = store.read(K, Tier::Raw, Agg::Mean, 0, 400_000).unwrap();
+                for (i, v) in w.values.iter().enumerate() {
+                    assert!(v.is_nan() || *v == value(i as i64), "slot {i}: {v}");
+                }
+                reads += 1;
+            }
+            reads
+        });
+        for s in 0..400i64 {
+            store.append(s * 1000, &[(K, value(s))]).unwrap();
+            if s % 10 == 9 {
+                store.flush().unwrap();
+            }
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(reader.join().unwrap() > 0);
+    });
+    // the last minute is there in full (raw retention is 60 s)
+    assert_values(&raw(&store, K, 340, 400), &(340..400).map(value).collect::<Vec<_>>());
+}

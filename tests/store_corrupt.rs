@@ -49,7 +49,8 @@ fn overwrite(file: &Path, at_fraction: f64, bytes: &[u8]) {
 #[test]
 fn damaged_sled_files_never_panic_or_garble() {
     let garbage: Vec<u8> = (0..8192u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
+    type Damage = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Damage)> = vec![
         ("truncated db", Box::new(|d: &Path| {
             let f = OpenOptions::new().write(true).open(d.join("gen-0/db")).unwrap();
             let len = f.metadata().unwrap().len();

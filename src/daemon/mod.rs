@@ -65,6 +65,13 @@ fn open_store(cfg: &Config) -> Result<Store, String> {
 
 /// Runs the agent until SIGTERM/SIGINT; returns the exit code.
 pub fn run(cfg: Config) -> i32 {
+    // glibc gives each thread its own malloc arena; for a small agent the extra
+    // arenas cost megabytes of RSS and buy nothing.
+    // SAFETY: mallopt is called before any other thread exists.
+    #[cfg(target_env = "gnu")]
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
     logging::init(&cfg.log_level, &cfg.log_format);
     let addr = match parse_listen(&cfg.listen_address) {
         Ok(a) => a,

