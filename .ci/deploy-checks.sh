@@ -200,11 +200,20 @@ check "Vagrant auto-deploy manifests render and validate" rendered_testbed
 
 # ---- Debian package ------------------------------------------------------------
 deb_package() {
-    # Reuse the profile the tests already compiled; the layout and
-    # maintainer scripts are the same as for a `--profile dist` package.
-    local profile=dev
-    [[ -x "$repo/target/release/nodecast" ]] && profile=release
-    cargo deb --profile "$profile" --fast -o "$tmp/deb/" || return 1
+    # Package the binary the tests already built (--no-build): no second
+    # compile, and no cargo build inside `cargo test`, which holds the
+    # build-directory lock. Layout and maintainer scripts are the same as for
+    # a `--profile dist` package.
+    local profile=""
+    case "$bin" in
+        "$repo/target/release/nodecast") profile=release ;;
+        "$repo/target/debug/nodecast") profile=dev ;;
+    esac
+    if [[ -n "$profile" ]]; then
+        cargo deb --profile "$profile" --no-build --fast -o "$tmp/deb/" || return 1
+    else
+        cargo deb --profile dev --fast -o "$tmp/deb/" || return 1
+    fi
     local pkg
     pkg="$(ls "$tmp"/deb/*.deb)"
     dpkg-deb -c "$pkg" | tee "$tmp/contents"
