@@ -15,8 +15,9 @@ if [[ -z "$image" ]]; then
     if [[ ! -s /srv/nodecast-image/nodecast.tar ]]; then
         echo "provision: building $image from k3s/Containerfile (several minutes)"
         apt-get install -y -qq podman >/dev/null
-        podman build -f "$repo/k3s/Containerfile" \
-            --ignorefile "$repo/k3s/Containerfile.dockerignore" -t "$image" "$repo"
+        # The synced copy already lacks target/ and .git/ (rsync__exclude), so
+        # no ignore file is needed here.
+        podman build -f "$repo/k3s/Containerfile" -t "$image" "$repo"
         podman save --format docker-archive -o /srv/nodecast-image/nodecast.tar "$image"
     fi
     cp /srv/nodecast-image/nodecast.tar "$K3S_IMAGES_DIR/nodecast.tar"
