@@ -17,4 +17,5 @@ pub mod daemon;
 pub mod export;
 pub mod forecast;
 pub mod predict;
+pub mod snapshot;
 pub mod store;

@@ -168,13 +168,8 @@ fn clock_stepping_backwards_does_not_panic_and_keeps_order() {
     assert!(went_back, "the agent's clock did not step back: {stamps:?}");
     // The store reads back in time order with unique slots.
     let s = nodecast::store::Store::open(nodecast::store::StoreConfig {
-        path: store,
         step: Duration::from_secs(1),
-        raw_retention: Duration::from_secs(48 * 3600),
-        downsample_step: Duration::from_secs(300),
-        downsample_retention: Duration::from_secs(35 * 86400),
-        cache_bytes: 1 << 20,
-        max_series: 4096,
+        ..nodecast::store::StoreConfig::new(store)
     })
     .unwrap();
     let now = nodecast::daemon::now_ms();

@@ -61,3 +61,36 @@ proptest! {
         let _ = nodecast::store::parse_series_key(&text);
     }
 }
+
+fn csv_like() -> impl Strategy<Value = String> {
+    let ts = prop_oneof![
+        Just("2014-02-14 14:30:00".to_string()), Just("2014-02-14T14:35:00Z".to_string()), Just("1392388200".to_string()),
+        Just("1970-01-01 00:00:00".to_string()), Just("2999-12-31 23:59:59".to_string()), "\\PC{0,12}",
+    ];
+    let v = prop_oneof![Just("0.5".to_string()), Just("NaN".to_string()), Just("".to_string()), Just("1e400".to_string()), "\\PC{0,6}"];
+    let header = prop_oneof![Just("timestamp,value"), Just("value,timestamp"), Just("time,value,extra"), Just("ts,val")];
+    (header, prop::collection::vec((ts, v), 0..12))
+        .prop_map(|(h, rows)| std::iter::once(h.to_string()).chain(rows.into_iter().map(|(t, v)| format!("{t},{v}"))).collect::<Vec<_>>().join("\n"))
+}
+
+proptest! {
+    #![proptest_config(cfg(500))]
+
+    #[test]
+    fn csv_reader_never_panics(text in csv_like()) {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("in.csv");
+        std::fs::write(&p, &text).unwrap();
+        let _ = nodecast::cli::backtest_cmd::data::read_timestamp_value(&p);
+        let _ = nodecast::cli::backtest_cmd::data::read_m4(&p);
+    }
+
+    #[test]
+    fn csv_reader_never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("in.csv");
+        std::fs::write(&p, &bytes).unwrap();
+        let _ = nodecast::cli::backtest_cmd::data::read_timestamp_value(&p);
+        let _ = nodecast::cli::backtest_cmd::data::read_m4(&p);
+    }
+}

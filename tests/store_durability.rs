@@ -10,13 +10,11 @@ use nodecast::store::{series_key, Agg, Store, StoreConfig, Tier};
 
 fn open(path: &Path, step_s: u64, raw: Duration, ds_step: Duration, ds_ret: Duration) -> Store {
     Store::open(StoreConfig {
-        path: path.to_path_buf(),
         step: Duration::from_secs(step_s),
         raw_retention: raw,
         downsample_step: ds_step,
         downsample_retention: ds_ret,
-        cache_bytes: 1 << 20,
-        max_series: 4096,
+        ..StoreConfig::new(path)
     })
     .expect("store opens")
 }

@@ -75,7 +75,7 @@ impl CollectLoop {
                 }
             }
             samples.extend(deriver.derive(next, &fams).into_iter().map(|(n, v)| (crate::store::series_key(&n, &[]), v)));
-            *self.families.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fams);
+            crate::snapshot::publish(&self.families, fams);
             let refs: Vec<(&str, f64)> = samples.iter().map(|(k, v)| (k.as_str(), *v)).collect();
             match self.store.append(next, &refs) {
                 Ok(st) => {

@@ -76,8 +76,8 @@ impl ForecastLoop {
             let fams = families_for(&results, &self.settings);
             self.metrics.forecast_series.set(results.len() as i64);
             self.metrics.forecast_errors.inc_by(failed);
-            *self.out_families.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fams);
-            *self.out_forecasts.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(results);
+            crate::snapshot::publish(&self.out_families, fams);
+            crate::snapshot::publish(&self.out_forecasts, results);
             self.metrics.forecast_cycles.inc();
             self.metrics.forecast_cycle_duration.set(started.elapsed().as_secs_f64());
             self.metrics.forecast_last_run.set(now_ms() as f64 / 1000.0);

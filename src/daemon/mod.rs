@@ -147,12 +147,8 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
         ready: ready.clone(),
         heartbeat: heartbeat.clone(),
     };
-    let collect_thread = match std::thread::Builder::new().name("collect".into()).spawn(move || collect.run(stop_rx)) {
-        Ok(h) => h,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start the collection thread");
-            return EXIT_START_FAILED;
-        }
+    let Some(collect_thread) = spawn_named("collect", move || collect.run(stop_rx)) else {
+        return EXIT_START_FAILED;
     };
     let (fstop_tx, fstop_rx) = std::sync::mpsc::channel::<forecast_loop::Wake>();
     let forecaster = forecast_loop::ForecastLoop {
@@ -165,12 +161,8 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
         out_forecasts: forecasts.clone(),
         metrics: metrics.clone(),
     };
-    let forecast_thread = match std::thread::Builder::new().name("forecast".into()).spawn(move || forecaster.run(fstop_rx)) {
-        Ok(h) => h,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start the forecast thread");
-            return EXIT_START_FAILED;
-        }
+    let Some(forecast_thread) = spawn_named("forecast", move || forecaster.run(fstop_rx)) else {
+        return EXIT_START_FAILED;
     };
     if let Some(period) = notify::watchdog_interval() {
         tokio::spawn(watchdog(period, heartbeat.clone(), cfg.collect_interval));
@@ -211,6 +203,16 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
     drop(store);
     tracing::info!("stopped; store flushed");
     code
+}
+
+fn spawn_named(name: &str, f: impl FnOnce() + Send + 'static) -> Option<std::thread::JoinHandle<()>> {
+    match std::thread::Builder::new().name(name.into()).spawn(f) {
+        Ok(h) => Some(h),
+        Err(e) => {
+            tracing::error!(error = %e, thread = name, "cannot start a thread");
+            None
+        }
+    }
 }
 
 /// A week of local history is enough to see weekly cycles; with less, pull history.

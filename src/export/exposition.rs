@@ -1,7 +1,6 @@
 //! Rendering `/metrics`: prometheus-client encodes OpenMetrics; the classic text
 //! format (0.0.4) is derived from it so both formats always carry the same samples.
 
-use std::sync::{Arc, RwLock};
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -10,23 +9,16 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
-use crate::collect::{Family, Kind};
+use crate::collect::{Family, Kind, Sample};
 
-/// A set of families replaced wholesale by its producer (a collection or a forecast cycle)
-/// and read by every scrape without copying.
-pub type SharedFamilies = Arc<RwLock<Arc<Vec<Family>>>>;
+/// The families of the last collection (or forecast cycle), replaced wholesale.
+pub type SharedFamilies = crate::snapshot::Shared<Vec<Family>>;
 
 pub fn shared_families() -> SharedFamilies {
-    Arc::new(RwLock::new(Arc::new(Vec::new())))
+    crate::snapshot::shared()
 }
 
-/// The current families without holding the lock (a poisoned lock still holds the last good value).
-pub fn snapshot(shared: &SharedFamilies) -> Arc<Vec<Family>> {
-    match shared.read() {
-        Ok(guard) => Arc::clone(&guard),
-        Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-    }
-}
+pub use crate::snapshot::get as snapshot;
 
 /// Exposes a [`SharedFamilies`] through prometheus-client's registry.
 #[derive(Debug)]
@@ -38,36 +30,36 @@ impl Collector for FamiliesCollector {
         for fam in families.iter().filter(|f| !f.samples.is_empty()) {
             match fam.kind {
                 Kind::Gauge => {
-                    let mut metric = encoder.encode_descriptor(&fam.name, &fam.help, None, MetricType::Gauge)?;
-                    if let [only] = fam.samples.as_slice() {
-                        // Unlabelled series print as `name value`, not `name{} value`.
-                        if only.labels.is_empty() {
-                            ConstGauge::new(only.value).encode(metric)?;
-                            continue;
-                        }
-                    }
-                    for s in &fam.samples {
-                        ConstGauge::new(s.value).encode(metric.encode_family(&s.labels)?)?;
-                    }
+                    let metric = encoder.encode_descriptor(&fam.name, &fam.help, None, MetricType::Gauge)?;
+                    encode_samples(metric, &fam.samples, ConstGauge::new)?;
                 }
                 Kind::Counter => {
                     // prometheus-client appends `_total` itself.
                     let base = fam.name.strip_suffix("_total").unwrap_or(&fam.name);
-                    let mut metric = encoder.encode_descriptor(base, &fam.help, None, MetricType::Counter)?;
-                    if let [only] = fam.samples.as_slice() {
-                        if only.labels.is_empty() {
-                            ConstCounter::new(only.value).encode(metric)?;
-                            continue;
-                        }
-                    }
-                    for s in &fam.samples {
-                        ConstCounter::new(s.value).encode(metric.encode_family(&s.labels)?)?;
-                    }
+                    let metric = encoder.encode_descriptor(base, &fam.help, None, MetricType::Counter)?;
+                    encode_samples(metric, &fam.samples, ConstCounter::new)?;
                 }
             }
         }
         Ok(())
     }
+}
+
+fn encode_samples<M: EncodeMetric>(
+    mut metric: prometheus_client::encoding::MetricEncoder,
+    samples: &[Sample],
+    make: fn(f64) -> M,
+) -> Result<(), std::fmt::Error> {
+    if let [only] = samples {
+        // Unlabelled series print as `name value`, not `name{} value`.
+        if only.labels.is_empty() {
+            return make(only.value).encode(metric);
+        }
+    }
+    for s in samples {
+        make(s.value).encode(metric.encode_family(&s.labels)?)?;
+    }
+    Ok(())
 }
 
 pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -142,12 +134,11 @@ fn fix_infinity(sample: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::Sample;
 
     fn registry_with(f: Vec<Family>) -> Registry {
         let mut r = Registry::default();
         let shared = shared_families();
-        *shared.write().unwrap() = Arc::new(f);
+        crate::snapshot::publish(&shared, f);
         r.register_collector(Box::new(FamiliesCollector(shared)));
         r
     }

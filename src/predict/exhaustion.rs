@@ -27,7 +27,7 @@ pub fn assess(current: f64, mean: &[f64], lower: &[f64], upper: &[f64], step_sec
         // An exhausted resource must stay alerting: never report "unknown" or "later".
         return Exhaustion { time_to_exhaustion_seconds: 0.0, probability: 1.0 };
     }
-    let z = normal_quantile(0.5 + level / 2.0);
+    let z = crate::forecast::stats::z_for_level(level);
     let mut prev = current;
     let mut tte = f64::INFINITY;
     let mut prob: f64 = 0.0;
@@ -78,28 +78,12 @@ fn erfc(x: f64) -> f64 {
     }
 }
 
-/// Standard normal quantile by bisection on [`normal_cdf`]: exact to its precision,
-/// and called once per series per cycle, so speed does not matter here.
-pub fn normal_quantile(p: f64) -> f64 {
-    let (mut lo, mut hi) = (-40.0_f64, 40.0_f64);
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if normal_cdf(mid) < p {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    0.5 * (lo + hi)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn normal_functions() {
-        assert!((normal_quantile(0.975) - 1.959964).abs() < 1e-5);
         assert!((normal_cdf(1.644854) - 0.95).abs() < 1e-6);
         assert!((normal_cdf(0.0) - 0.5).abs() < 1e-7);
     }

@@ -3,8 +3,6 @@
 
 pub mod exhaustion;
 
-use std::sync::{Arc, RwLock};
-
 use serde::Serialize;
 
 /// One series' forecast as the daemon publishes it (API and metrics).
@@ -31,16 +29,10 @@ pub struct SeriesForecast {
 }
 
 /// The latest forecast cycle's results, replaced wholesale each cycle.
-pub type SharedForecasts = Arc<RwLock<Arc<Vec<SeriesForecast>>>>;
+pub type SharedForecasts = crate::snapshot::Shared<Vec<SeriesForecast>>;
 
 pub fn shared_forecasts() -> SharedForecasts {
-    Arc::new(RwLock::new(Arc::new(Vec::new())))
+    crate::snapshot::shared()
 }
 
-/// Snapshot without holding the lock (a poisoned lock still holds the last good value).
-pub fn snapshot(shared: &SharedForecasts) -> Arc<Vec<SeriesForecast>> {
-    match shared.read() {
-        Ok(g) => Arc::clone(&g),
-        Err(p) => Arc::clone(&p.into_inner()),
-    }
-}
+pub use crate::snapshot::get as snapshot;

@@ -1,0 +1,75 @@
+//! Seasonal naive, identical to R's `forecast::snaive` (a lag-m random walk).
+
+use augurs::{Fit, Forecast, ForecastIntervals, Predict};
+
+use super::stats::{constant_band, z_for_level};
+use super::ModelFailure;
+
+/// Unfitted seasonal naive with period `period` steps (1 gives the plain naive).
+#[derive(Debug, Clone, Copy)]
+pub struct SNaive {
+    pub period: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct FittedSNaive {
+    y: Vec<f64>,
+    period: usize,
+    sigma2: f64,
+}
+
+impl FittedSNaive {
+    /// Residual variance of the lag-m differences.
+    pub fn sigma2(&self) -> f64 {
+        self.sigma2
+    }
+}
+
+impl Fit for SNaive {
+    type Fitted = FittedSNaive;
+    type Error = ModelFailure;
+
+    fn fit(&self, y: &[f64]) -> Result<FittedSNaive, ModelFailure> {
+        let m = self.period.max(1);
+        if y.len() <= m {
+            return Err(ModelFailure(format!("snaive needs more than {m} points, got {}", y.len())));
+        }
+        // R's lagwalk: sigma² is the mean of the squared lag-m residuals (not centred).
+        let diffs = y[m..].iter().zip(y).map(|(a, b)| (a - b) * (a - b));
+        let sigma2 = diffs.sum::<f64>() / (y.len() - m) as f64;
+        Ok(FittedSNaive { y: y.to_vec(), period: m, sigma2 })
+    }
+}
+
+impl Predict for FittedSNaive {
+    type Error = ModelFailure;
+
+    fn predict_inplace(&self, horizon: usize, level: Option<f64>, f: &mut Forecast) -> Result<(), ModelFailure> {
+        let (n, m) = (self.y.len(), self.period);
+        let last = &self.y[n - m..];
+        f.point = (0..horizon).map(|i| last[i % m]).collect();
+        if let Some(level) = level {
+            let z = z_for_level(level);
+            let sigma = self.sigma2.sqrt();
+            let mut iv = ForecastIntervals::with_capacity(level, horizon);
+            for (i, p) in f.point.iter().enumerate() {
+                let se = sigma * ((i / m + 1) as f64).sqrt();
+                iv.lower.push(p - z * se);
+                iv.upper.push(p + z * se);
+            }
+            f.intervals = Some(iv);
+        }
+        Ok(())
+    }
+
+    fn predict_in_sample_inplace(&self, level: Option<f64>, f: &mut Forecast) -> Result<(), ModelFailure> {
+        let m = self.period;
+        f.point = (0..self.y.len()).map(|t| if t >= m { self.y[t - m] } else { f64::NAN }).collect();
+        f.intervals = level.map(|level| constant_band(&f.point, level, self.sigma2.sqrt()));
+        Ok(())
+    }
+
+    fn training_data_size(&self) -> usize {
+        self.y.len()
+    }
+}
