@@ -1,0 +1,46 @@
+//! Multi-node test bed: three network namespaces, three nodecast daemons, one
+//! real Prometheus (file_sd). See tests/testbed/run.sh for the scenario.
+//! Needs root and the Debian `prometheus` package; CI runs as root.
+
+use std::path::Path;
+use std::process::Command;
+
+/// `ip netns` is the only thing that may legitimately be missing (non-root
+/// developer machine, restricted container); everything else is a failure.
+fn netns_unavailable_reason() -> Option<String> {
+    let probe = format!("nodecast-probe-{}", std::process::id());
+    match Command::new("ip").args(["netns", "add", &probe]).output() {
+        Err(e) => Some(format!("cannot run `ip`: {e}")),
+        Ok(out) if !out.status.success() => Some(format!(
+            "`ip netns add` failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+        Ok(_) => {
+            let _ = Command::new("ip").args(["netns", "del", &probe]).status();
+            None
+        }
+    }
+}
+
+#[test]
+fn three_nodes_sigkill_one_prometheus_sees_it_and_history_survives() {
+    if let Some(reason) = netns_unavailable_reason() {
+        eprintln!();
+        eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
+        eprintln!("!!! SKIPPED multi-node test bed: network namespaces unavailable");
+        eprintln!("!!! reason: {reason}");
+        eprintln!("!!! run as root (CI does) to exercise it");
+        eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
+        return;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testbed/run.sh");
+    let status = Command::new("bash")
+        .arg(&script)
+        .arg(env!("CARGO_BIN_EXE_nodecast"))
+        .status()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", script.display()));
+    assert!(
+        status.success(),
+        "test bed failed ({status}); its output above says which step"
+    );
+}
