@@ -20,6 +20,9 @@ use crate::store::{parse_series_key, series_key, Agg, Store, Tier};
 use super::collect_loop::now_ms;
 use super::forecast_metrics::families_for;
 
+/// Most points of history one forecast reads (35 days at the default 5-minute step).
+pub const MAX_FORECAST_POINTS: i64 = 10_080;
+
 /// Messages to the forecast thread.
 pub enum Wake {
     /// Run a cycle now (new history arrived, e.g. from a backfill).
@@ -120,7 +123,10 @@ impl ForecastLoop {
             .collect();
         let now = now_ms();
         let step_ms = self.downsample_step.as_millis().max(1) as i64;
-        let start = now - self.downsample_retention.as_millis() as i64;
+        // Five weeks at 5 minutes is all a model uses; a finer tier must not make every
+        // cycle allocate millions of empty slots per series.
+        let span = (self.downsample_retention.as_millis() as i64).min(MAX_FORECAST_POINTS * step_ms);
+        let start = now - span;
         let mut out = Vec::new();
         let mut failed = 0;
         for (key, metric, labels) in self.selected(&current) {
