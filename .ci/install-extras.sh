@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Tools the deployment checks need that Debian does not ship (or ships too old).
+# Tools the tests need that Debian does not ship (or ships too old).
 set -euo pipefail
-python3 -m pip install -q --disable-pip-version-check kubernetes-validate pyyaml >/dev/null 2>&1 || \
-  echo "warning: pip install kubernetes-validate failed" >&2
+python3 -m pip install -q --disable-pip-version-check "kubernetes-validate==1.37.0" pyyaml >/dev/null
+# cargo-deb builds the Debian package in the deployment checks.
+if ! command -v cargo-deb >/dev/null 2>&1; then
+  cargo install --locked -q cargo-deb
+fi
