@@ -3,9 +3,9 @@
 //! exactly this shape; Theta (half the trend, by design) and the seasonal means
 //! (no trend) would both see it run out later than it will.
 
-use augurs::{Fit, Forecast, ForecastIntervals, Predict};
+use augurs::{Fit, Forecast, Predict};
 
-use super::stats::{constant_band, z_for_level};
+use super::stats::{band, constant_band};
 use super::ModelFailure;
 
 /// Seasons the drift is averaged over: long enough to smooth a noisy day, short
@@ -52,19 +52,14 @@ impl Predict for FittedSDrift {
         let (n, m) = (self.y.len(), self.period);
         let last = &self.y[n - m..];
         f.point = (0..horizon).map(|i| last[i % m] + (i / m + 1) as f64 * self.growth).collect();
-        if let Some(level) = level {
-            let z = z_for_level(level);
-            let sigma = self.sigma2.sqrt();
-            let mut iv = ForecastIntervals::with_capacity(level, horizon);
-            for (i, p) in f.point.iter().enumerate() {
-                // Random-walk spread plus the uncertainty of the estimated drift (as R's rwf).
+        let (sigma, n_d) = (self.sigma2.sqrt(), self.n_diffs as f64);
+        // Random-walk spread plus the uncertainty of the estimated drift (as R's rwf).
+        f.intervals = level.map(|level| {
+            band(&f.point, level, |i| {
                 let k = (i / m + 1) as f64;
-                let se = sigma * (k + k * k / self.n_diffs as f64).sqrt();
-                iv.lower.push(p - z * se);
-                iv.upper.push(p + z * se);
-            }
-            f.intervals = Some(iv);
-        }
+                sigma * (k + k * k / n_d).sqrt()
+            })
+        });
         Ok(())
     }
 

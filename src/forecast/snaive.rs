@@ -1,8 +1,8 @@
 //! Seasonal naive, identical to R's `forecast::snaive` (a lag-m random walk).
 
-use augurs::{Fit, Forecast, ForecastIntervals, Predict};
+use augurs::{Fit, Forecast, Predict};
 
-use super::stats::{constant_band, z_for_level};
+use super::stats::{band, constant_band};
 use super::ModelFailure;
 
 /// Unfitted seasonal naive with period `period` steps (1 gives the plain naive).
@@ -48,17 +48,8 @@ impl Predict for FittedSNaive {
         let (n, m) = (self.y.len(), self.period);
         let last = &self.y[n - m..];
         f.point = (0..horizon).map(|i| last[i % m]).collect();
-        if let Some(level) = level {
-            let z = z_for_level(level);
-            let sigma = self.sigma2.sqrt();
-            let mut iv = ForecastIntervals::with_capacity(level, horizon);
-            for (i, p) in f.point.iter().enumerate() {
-                let se = sigma * ((i / m + 1) as f64).sqrt();
-                iv.lower.push(p - z * se);
-                iv.upper.push(p + z * se);
-            }
-            f.intervals = Some(iv);
-        }
+        let sigma = self.sigma2.sqrt();
+        f.intervals = level.map(|level| band(&f.point, level, |i| sigma * ((i / m + 1) as f64).sqrt()));
         Ok(())
     }
 

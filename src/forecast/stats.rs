@@ -62,14 +62,19 @@ pub fn z_for_level(level: f64) -> f64 {
     qnorm(0.5 + level / 2.0)
 }
 
-/// A band of constant half-width `z(level)·sigma` around `point` (in-sample intervals).
-pub fn constant_band(point: &[f64], level: f64, sigma: f64) -> augurs::ForecastIntervals {
-    let w = z_for_level(level) * sigma;
+/// A normal band `point[i] ± z(level)·se(i)` around a path.
+pub fn band(point: &[f64], level: f64, se: impl Fn(usize) -> f64) -> augurs::ForecastIntervals {
+    let z = z_for_level(level);
     augurs::ForecastIntervals {
         level,
-        lower: point.iter().map(|p| p - w).collect(),
-        upper: point.iter().map(|p| p + w).collect(),
+        lower: point.iter().enumerate().map(|(i, p)| p - z * se(i)).collect(),
+        upper: point.iter().enumerate().map(|(i, p)| p + z * se(i)).collect(),
     }
+}
+
+/// A band of constant half-width `z(level)·sigma` (in-sample intervals).
+pub fn constant_band(point: &[f64], level: f64, sigma: f64) -> augurs::ForecastIntervals {
+    band(point, level, |_| sigma)
 }
 
 /// Slope of the least-squares line of `y` on 0..n−1 (R's `lsfit(0:(n-1), y)`).
