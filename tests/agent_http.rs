@@ -37,7 +37,7 @@ fn metrics_pass_promtool_and_negotiate_format() {
 
     let (code, om) = http_request(
         &a.addr,
-        &format!("GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5\r\nConnection: close\r\n\r\n"),
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5\r\nConnection: close\r\n\r\n",
     )
     .unwrap();
     assert_eq!(code, 200);

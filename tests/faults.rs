@@ -174,7 +174,7 @@ fn clock_stepping_backwards_does_not_panic_and_keeps_order() {
     .unwrap();
     let now = nodecast::daemon::now_ms();
     let w = s
-        .read(&nodecast::store::series_key("node_memory_MemTotal_bytes", &[]), nodecast::store::Tier::Raw, nodecast::store::Agg::Mean, now - 3 * 3600_000, now + 60_000)
+        .read(&nodecast::store::series_key("node_memory_MemTotal_bytes", &[]), nodecast::store::Tier::Raw, nodecast::store::Agg::Mean, now - 3 * 3_600_000, now + 60_000)
         .unwrap();
     assert!(w.values.iter().any(|v| v.is_finite()), "samples kept");
 }

@@ -20,6 +20,9 @@ use crate::store::{parse_series_key, series_key, Agg, Store, Tier};
 use super::collect_loop::now_ms;
 use super::forecast_metrics::families_for;
 
+/// A series chosen for this cycle: (store key, metric name, labels).
+type Selected = (String, String, Vec<(String, String)>);
+
 /// Most points of history one forecast reads (35 days at the default 5-minute step).
 pub const MAX_FORECAST_POINTS: i64 = 10_080;
 
@@ -90,7 +93,7 @@ impl ForecastLoop {
 
     /// Series to forecast this cycle: selected by name, not excluded, not read-only,
     /// resources first, at most `max_series`.
-    fn selected(&self, current: &[Family]) -> Vec<(String, String, Vec<(String, String)>)> {
+    fn selected(&self, current: &[Family]) -> Vec<Selected> {
         let readonly: Vec<&Vec<(String, String)>> = current
             .iter()
             .filter(|f| f.name == "node_filesystem_readonly")
@@ -107,7 +110,7 @@ impl ForecastLoop {
             .into_iter()
             .filter(|k| !self.settings.exclude.is_match(k))
             .filter_map(|k| parse_series_key(&k).map(|(n, l)| (k, n, l)))
-            .filter(|(_, n, l)| self.settings.metrics.is_match(n) && !readonly.iter().any(|r| *r == l))
+            .filter(|(_, n, l)| self.settings.metrics.is_match(n) && !readonly.contains(&l))
             .filter(|(_, n, _)| !(no_swap && n == "node_memory_SwapFree_bytes"))
             .collect();
         picked.sort_by_key(|(k, n, _)| (resource_of(n).is_none(), k.clone()));
