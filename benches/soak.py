@@ -4,7 +4,7 @@ tier kept 20 minutes and a forecast cycle every 10 s (so 30 minutes hold ~180 cy
 of default-cadence forecasting), scraped by 8 clients continuously. Prints RSS every
 minute and the growth between the second minute and the end.
 
-usage: benches/soak.py [--binary target/release/nodecast] [--minutes 30]
+usage: benches/soak.py [--binary target/release/nodecast] [--minutes 30] [-- nodecast flags]
 """
 import argparse, http.client, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
@@ -33,12 +33,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", default="target/release/nodecast")
     ap.add_argument("--minutes", type=float, default=30)
+    ap.add_argument("extra", nargs=argparse.REMAINDER, help="flags passed to nodecast after --")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(); port = free_port()
     p = subprocess.Popen([a.binary, f"--web.listen-address=127.0.0.1:{port}", f"--storage.path={tmp}/store",
                           "--collect.interval=1s", "--storage.flush-interval=2s", "--storage.downsample-step=10s",
                           "--storage.raw-retention=10m", "--storage.downsample-retention=20m",
-                          "--forecast.interval=10s", "--forecast.min-history=1m", "--log.level=warn"])
+                          "--forecast.interval=10s", "--forecast.min-history=1m", "--log.level=warn"]
+                         + [x for x in a.extra if x != "--"])
     stop = threading.Event(); counts = {"ok": 0, "bad": 0}
     try:
         time.sleep(3)
