@@ -13,8 +13,14 @@ use nodecast::store::{Store, StoreConfig, Tier};
 const STEP_S: i64 = 15;
 
 fn main() {
-    let n: usize = std::env::var("NODECAST_BENCH_SERIES").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
-    let days: i64 = std::env::var("NODECAST_BENCH_DAYS").ok().and_then(|v| v.parse().ok()).unwrap_or(35);
+    let n: usize = std::env::var("NODECAST_BENCH_SERIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let days: i64 = std::env::var("NODECAST_BENCH_DAYS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(35);
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = StoreConfig::new(dir.path().join("store"));
     let store = Store::open(cfg.clone()).expect("open");
@@ -25,7 +31,12 @@ fn main() {
     // Up to the last 3 days flush hourly to keep the fill fast; after that
     // every 4 steps (60 s), the daemon's default, so sled's garbage pattern
     // in the retained window is the real one.
-    let fine_from = total - std::env::var("NODECAST_BENCH_FINE_DAYS").ok().and_then(|v| v.parse().ok()).unwrap_or(3) * steps_per_day;
+    let fine_from = total
+        - std::env::var("NODECAST_BENCH_FINE_DAYS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(3)
+            * steps_per_day;
     let started = Instant::now();
     let mut row: Vec<(String, f64)> = Vec::with_capacity(n);
     let report = |label: &str, store: &Store, step: i64| {
@@ -48,7 +59,9 @@ fn main() {
         row.clear();
         row.extend(series.iter_mut().map(|s| (s.key.clone(), s.next_value())));
         let refs: Vec<(&str, f64)> = row.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-        store.append(t0 + step * STEP_S * 1000, &refs).expect("append");
+        store
+            .append(t0 + step * STEP_S * 1000, &refs)
+            .expect("append");
         let every = if step >= fine_from { 4 } else { 240 };
         if step % every == every - 1 {
             store.flush().expect("flush");
@@ -60,10 +73,21 @@ fn main() {
     store.flush().expect("flush");
     report("one more day", &store, total + steps_per_day);
     let st = store.stats();
-    println!("compactions: {} size after last compaction: {:?} B", st.compactions, st.size_after_last_compaction);
-    for e in std::fs::read_dir(dir.path().join("store")).expect("list").flatten() {
+    println!(
+        "compactions: {} size after last compaction: {:?} B",
+        st.compactions, st.size_after_last_compaction
+    );
+    for e in std::fs::read_dir(dir.path().join("store"))
+        .expect("list")
+        .flatten()
+    {
         let m = e.metadata().expect("metadata");
-        println!("  {:?}: len={} allocated={}", e.file_name(), m.len(), std::os::unix::fs::MetadataExt::blocks(&m) * 512);
+        println!(
+            "  {:?}: len={} allocated={}",
+            e.file_name(),
+            m.len(),
+            std::os::unix::fs::MetadataExt::blocks(&m) * 512
+        );
     }
     drop(store);
     let reopen = Instant::now();
@@ -72,7 +96,15 @@ fn main() {
     let t_end = t0 + (total + steps_per_day) * STEP_S * 1000;
     let mut points = 0usize;
     for k in &keys {
-        let w = store.read(k, Tier::Downsampled, nodecast::store::Agg::Mean, t_end - 35 * 86_400_000, t_end).expect("read");
+        let w = store
+            .read(
+                k,
+                Tier::Downsampled,
+                nodecast::store::Agg::Mean,
+                t_end - 35 * 86_400_000,
+                t_end,
+            )
+            .expect("read");
         points += w.values.iter().filter(|v| !v.is_nan()).count();
     }
     println!(

@@ -19,7 +19,10 @@ fn bad_flag_exits_2_naming_it() {
 fn bad_flag_value_exits_2_naming_flag_and_value() {
     let (code, _, err) = run_cli(&["--collect.interval=fast"]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("--collect.interval") && err.contains("fast"), "{err}");
+    assert!(
+        err.contains("--collect.interval") && err.contains("fast"),
+        "{err}"
+    );
     let (code, _, err) = run_cli(&["--forecast.level=150"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--forecast.level"), "{err}");
@@ -31,7 +34,10 @@ fn config_unknown_key_and_bad_value_exit_2() {
     let unknown = write(&d, "a.toml", "[collect]\nintervall = \"5s\"\n");
     let (code, _, err) = run_cli(&["check-config", &unknown]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("collect.intervall") && err.contains("a.toml"), "{err}");
+    assert!(
+        err.contains("collect.intervall") && err.contains("a.toml"),
+        "{err}"
+    );
     let (code, _, err) = run_cli(&["--config", &unknown]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("collect.intervall"), "{err}");
@@ -39,7 +45,10 @@ fn config_unknown_key_and_bad_value_exit_2() {
     let bad = write(&d, "b.toml", "\"storage.raw-retention\" = \"forever\"\n");
     let (code, _, err) = run_cli(&["check-config", &bad]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("storage.raw-retention") && err.contains("forever"), "{err}");
+    assert!(
+        err.contains("storage.raw-retention") && err.contains("forever"),
+        "{err}"
+    );
 
     let syntax = write(&d, "c.toml", "collect = [\n");
     let (code, _, err) = run_cli(&["check-config", &syntax]);
@@ -71,29 +80,47 @@ fn version_and_completions() {
     assert!(out.contains(env!("CARGO_PKG_VERSION")), "{out}");
     let (code, out, _) = run_cli(&["completions", "bash"]);
     assert_eq!(code, 0);
-    assert!(out.contains("--web.listen-address") && out.contains("check-config"), "completion script lacks flags");
+    assert!(
+        out.contains("--web.listen-address") && out.contains("check-config"),
+        "completion script lacks flags"
+    );
 }
 
 /// Precedence flag > env > file > default, observed on a running agent's listen address.
 #[test]
 fn precedence_flag_env_file_default() {
     let d = tempfile::tempdir().unwrap();
-    let cfg = write(&d, "p.toml", "\"web.telemetry-path\" = \"/from-file\"\n\"log.level\" = \"nonsense\"\n");
+    let cfg = write(
+        &d,
+        "p.toml",
+        "\"web.telemetry-path\" = \"/from-file\"\n\"log.level\" = \"nonsense\"\n",
+    );
     // The file's bad value is reported even though a flag would override a valid one.
     let (code, _, err) = run_cli(&["check-config", &cfg]);
     assert_eq!(code, 2, "{err}");
-    let cfg = write(&d, "q.toml", "\"web.telemetry-path\" = \"/from-file\"\n\"forecast.model\" = \"theta\"\n");
+    let cfg = write(
+        &d,
+        "q.toml",
+        "\"web.telemetry-path\" = \"/from-file\"\n\"forecast.model\" = \"theta\"\n",
+    );
     let store = d.path().join("store");
     let env_agent = {
         let mut cmd_env = vec![format!("--config={cfg}")];
         cmd_env.extend(fast_flags());
-        Agent::start_env(&store, &cmd_env, &[("NODECAST_WEB_TELEMETRY_PATH", "/from-env")])
+        Agent::start_env(
+            &store,
+            &cmd_env,
+            &[("NODECAST_WEB_TELEMETRY_PATH", "/from-env")],
+        )
     };
     assert_eq!(env_agent.get("/from-env").0, 200, "env beats file");
     assert_eq!(env_agent.get("/from-file").0, 404);
     assert_eq!(env_agent.stop().code(), Some(0));
 
-    let mut flags = vec![format!("--config={cfg}"), "--web.telemetry-path=/from-flag".to_string()];
+    let mut flags = vec![
+        format!("--config={cfg}"),
+        "--web.telemetry-path=/from-flag".to_string(),
+    ];
     flags.extend(fast_flags());
     let a = Agent::start(&store, &flags);
     assert_eq!(a.get("/from-flag").0, 200, "flag beats file");
@@ -111,7 +138,8 @@ fn precedence_flag_env_file_default() {
 /// The README's configuration reference names every setting the binary has.
 #[test]
 fn readme_documents_every_flag() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let missing: Vec<&str> = nodecast::config::settings::SETTINGS
         .iter()
         .map(|s| s.name)

@@ -10,23 +10,44 @@ fn scrape_has_every_collector_with_plausible_values() {
     let a = Agent::start(&d.path().join("s"), &fast_flags());
     std::thread::sleep(std::time::Duration::from_millis(2200));
     let m = a.scrape();
-    let get = |name: &str, labels: &[&str]| sample(&m, name, labels).unwrap_or_else(|| panic!("{name}{labels:?} missing"));
+    let get = |name: &str, labels: &[&str]| {
+        sample(&m, name, labels).unwrap_or_else(|| panic!("{name}{labels:?} missing"))
+    };
 
     assert!(get("node_cpu_seconds_total", &["mode=\"idle\""]) > 0.0);
     assert!(get("node_cpu_seconds_total", &["mode=\"user\""]) > 0.0);
     let total = get("node_memory_MemTotal_bytes", &[]);
     let avail = get("node_memory_MemAvailable_bytes", &[]);
-    assert!(total > 64.0 * 1048576.0 && avail > 0.0 && avail <= total, "{avail} / {total}");
-    for n in ["node_memory_MemFree_bytes", "node_memory_Buffers_bytes", "node_memory_Cached_bytes", "node_memory_SwapTotal_bytes", "node_memory_SwapFree_bytes"] {
+    assert!(
+        total > 64.0 * 1048576.0 && avail > 0.0 && avail <= total,
+        "{avail} / {total}"
+    );
+    for n in [
+        "node_memory_MemFree_bytes",
+        "node_memory_Buffers_bytes",
+        "node_memory_Cached_bytes",
+        "node_memory_SwapTotal_bytes",
+        "node_memory_SwapFree_bytes",
+    ] {
         assert!(get(n, &[]) >= 0.0);
     }
     let size = get("node_filesystem_size_bytes", &["mountpoint=\"/\""]);
     let favail = get("node_filesystem_avail_bytes", &["mountpoint=\"/\""]);
     assert!(size > 0.0 && favail <= size);
-    assert!(get("node_filesystem_files", &["mountpoint=\"/\""]) >= get("node_filesystem_files_free", &["mountpoint=\"/\""]));
-    assert!(samples(&m, "node_filesystem_size_bytes").iter().all(|l| !l.contains("fstype=\"proc\"") && !l.contains("mountpoint=\"/sys\"")));
-    assert!(!samples(&m, "node_disk_read_bytes_total").is_empty() || !Path::new("/proc/diskstats").exists());
-    assert!(samples(&m, "node_network_receive_bytes_total").iter().all(|l| !l.contains("device=\"lo\"")));
+    assert!(
+        get("node_filesystem_files", &["mountpoint=\"/\""])
+            >= get("node_filesystem_files_free", &["mountpoint=\"/\""])
+    );
+    assert!(samples(&m, "node_filesystem_size_bytes")
+        .iter()
+        .all(|l| !l.contains("fstype=\"proc\"") && !l.contains("mountpoint=\"/sys\"")));
+    assert!(
+        !samples(&m, "node_disk_read_bytes_total").is_empty()
+            || !Path::new("/proc/diskstats").exists()
+    );
+    assert!(samples(&m, "node_network_receive_bytes_total")
+        .iter()
+        .all(|l| !l.contains("device=\"lo\"")));
     assert!(get("node_load1", &[]) >= 0.0 && get("node_load15", &[]) >= 0.0);
     if Path::new("/proc/pressure/cpu").exists() {
         assert!(get("node_pressure_cpu_waiting_seconds_total", &[]) >= 0.0);
@@ -35,17 +56,40 @@ fn scrape_has_every_collector_with_plausible_values() {
     assert!(get("node_filefd_allocated", &[]) <= get("node_filefd_maximum", &[]));
     assert!(get("node_processes_threads", &[]) >= 1.0);
     assert!(get("node_processes_max_processes", &[]) >= 1024.0);
-    if std::fs::read_dir("/sys/class/hwmon").map(|mut d| d.next().is_some()).unwrap_or(false) {
+    if std::fs::read_dir("/sys/class/hwmon")
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false)
+    {
         assert!(!samples(&m, "node_hwmon_temp_celsius").is_empty());
     }
     // Every enabled collector ran and succeeded, or (pressure, hwmon, thermal) lacks its source.
-    for c in ["cpu", "meminfo", "filesystem", "diskstats", "netdev", "loadavg", "filefd", "processes"] {
-        assert_eq!(sample(&m, "nodecast_collector_success", &[&format!("collector=\"{c}\"")]), Some(1.0), "collector {c}");
+    for c in [
+        "cpu",
+        "meminfo",
+        "filesystem",
+        "diskstats",
+        "netdev",
+        "loadavg",
+        "filefd",
+        "processes",
+    ] {
+        assert_eq!(
+            sample(
+                &m,
+                "nodecast_collector_success",
+                &[&format!("collector=\"{c}\"")]
+            ),
+            Some(1.0),
+            "collector {c}"
+        );
     }
     // Self-metrics.
     assert!(get("nodecast_store_samples_stored_total", &[]) > 0.0);
     assert!(get("nodecast_store_series", &[]) > 10.0);
-    assert_eq!(get("nodecast_store_retention_seconds", &["tier=\"raw\""]), 172800.0);
+    assert_eq!(
+        get("nodecast_store_retention_seconds", &["tier=\"raw\""]),
+        172800.0
+    );
     assert_eq!(a.stop().code(), Some(0));
 }
 
@@ -56,15 +100,39 @@ fn disabled_collector_and_failing_collector_are_handled() {
     let empty = d.path().join("emptyproc");
     std::fs::create_dir_all(&empty).unwrap();
     let mut flags = fast_flags();
-    flags.extend(["--no-collector.cpu".to_string(), format!("--path.procfs={}", empty.display())]);
+    flags.extend([
+        "--no-collector.cpu".to_string(),
+        format!("--path.procfs={}", empty.display()),
+    ]);
     let a = Agent::start(&d.path().join("s"), &flags);
     std::thread::sleep(std::time::Duration::from_millis(2500));
     let m = a.scrape();
-    assert!(samples(&m, "node_cpu_seconds_total").is_empty(), "cpu was disabled");
+    assert!(
+        samples(&m, "node_cpu_seconds_total").is_empty(),
+        "cpu was disabled"
+    );
     assert!(sample(&m, "nodecast_collector_success", &["collector=\"cpu\""]).is_none());
-    assert_eq!(sample(&m, "nodecast_collector_success", &["collector=\"meminfo\""]), Some(0.0));
-    assert!(sample(&m, "nodecast_collector_errors_total", &["collector=\"meminfo\""]).unwrap() >= 2.0);
-    let warnings = a.log_text().lines().filter(|l| l.contains("collector failed") && l.contains("meminfo")).count();
-    assert_eq!(warnings, 1, "a failing collector logs once, not every cycle");
+    assert_eq!(
+        sample(&m, "nodecast_collector_success", &["collector=\"meminfo\""]),
+        Some(0.0)
+    );
+    assert!(
+        sample(
+            &m,
+            "nodecast_collector_errors_total",
+            &["collector=\"meminfo\""]
+        )
+        .unwrap()
+            >= 2.0
+    );
+    let warnings = a
+        .log_text()
+        .lines()
+        .filter(|l| l.contains("collector failed") && l.contains("meminfo"))
+        .count();
+    assert_eq!(
+        warnings, 1,
+        "a failing collector logs once, not every cycle"
+    );
     assert_eq!(a.stop().code(), Some(0));
 }

@@ -14,12 +14,24 @@ fn promtool_problems(body: &str) -> Vec<String> {
         .stderr(Stdio::piped())
         .spawn()
         .expect("promtool");
-    child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     text.lines()
         .filter(|l| !l.trim().is_empty())
-        .filter(|l| !(l.starts_with("node_memory_") && l.ends_with("metric names should be written in 'snake_case' not 'camelCase'")))
+        .filter(|l| {
+            !(l.starts_with("node_memory_")
+                && l.ends_with("metric names should be written in 'snake_case' not 'camelCase'"))
+        })
         .map(str::to_string)
         .collect()
 }
@@ -31,7 +43,10 @@ fn metrics_pass_promtool_and_negotiate_format() {
     std::thread::sleep(std::time::Duration::from_millis(2500));
     let body = a.scrape();
     assert!(body.contains("# TYPE nodecast_build_info gauge"), "{body}");
-    assert!(!body.contains("# EOF"), "classic format must not carry # EOF");
+    assert!(
+        !body.contains("# EOF"),
+        "classic format must not carry # EOF"
+    );
     let problems = promtool_problems(&body);
     assert!(problems.is_empty(), "promtool check metrics: {problems:#?}");
 
@@ -41,8 +56,14 @@ fn metrics_pass_promtool_and_negotiate_format() {
     )
     .unwrap();
     assert_eq!(code, 200);
-    assert!(om.trim_end().ends_with("# EOF"), "OpenMetrics must end with # EOF");
-    assert!(om.contains("# TYPE nodecast_store_samples_stored counter"), "{om}");
+    assert!(
+        om.trim_end().ends_with("# EOF"),
+        "OpenMetrics must end with # EOF"
+    );
+    assert!(
+        om.contains("# TYPE nodecast_store_samples_stored counter"),
+        "{om}"
+    );
     assert_eq!(a.stop().code(), Some(0));
 }
 

@@ -22,7 +22,11 @@ fn history(now_s: i64) -> String {
     while t < end {
         let day = ((t % 86400) as f64 / 86400.0 * std::f64::consts::TAU).sin();
         let v = 4.0e9 + 1.0e9 * day;
-        writeln!(om, "node_memory_MemAvailable_bytes{{instance=\"edge-1:9100\",job=\"node\"}} {v} {t}").unwrap();
+        writeln!(
+            om,
+            "node_memory_MemAvailable_bytes{{instance=\"edge-1:9100\",job=\"node\"}} {v} {t}"
+        )
+        .unwrap();
         t += STEP_S;
     }
     om.push_str("# TYPE node_filesystem_avail_bytes gauge\n");
@@ -54,10 +58,21 @@ fn fresh_agent_forecasts_from_prometheus_history_within_seconds() {
         .arg(&tsdb)
         .output()
         .unwrap();
-    assert!(out.status.success(), "promtool: {}", String::from_utf8_lossy(&out.stderr));
-    let prom = Prometheus::start(&d.path().join("prom"), "global:\n  scrape_interval: 1m\nscrape_configs: []\n");
+    assert!(
+        out.status.success(),
+        "promtool: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let prom = Prometheus::start(
+        &d.path().join("prom"),
+        "global:\n  scrape_interval: 1m\nscrape_configs: []\n",
+    );
     let seeded = prom.query("count_over_time(node_memory_MemAvailable_bytes[10d])");
-    assert_eq!(seeded.len(), 1, "Prometheus holds the seeded history: {seeded:?}");
+    assert_eq!(
+        seeded.len(),
+        1,
+        "Prometheus holds the seeded history: {seeded:?}"
+    );
 
     let mut flags = fast_flags();
     flags.extend([
@@ -72,13 +87,26 @@ fn fresh_agent_forecasts_from_prometheus_history_within_seconds() {
     while started.elapsed() < Duration::from_secs(60) && found.is_none() {
         let (_, body) = a.get("/api/v1/series");
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-        found = v["data"].as_array().unwrap().iter().find(|s| s["series"] == want.as_str()).cloned();
+        found = v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["series"] == want.as_str())
+            .cloned();
         if found.is_none() {
             std::thread::sleep(Duration::from_millis(250));
         }
     }
-    let s = found.unwrap_or_else(|| panic!("no forecast from backfilled history; log:\n{}", a.log_text()));
-    eprintln!("forecast from backfilled history after {:.1} s", started.elapsed().as_secs_f64());
+    let s = found.unwrap_or_else(|| {
+        panic!(
+            "no forecast from backfilled history; log:\n{}",
+            a.log_text()
+        )
+    });
+    eprintln!(
+        "forecast from backfilled history after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let hist = s["history_seconds"].as_f64().unwrap();
     assert!(hist > 6.0 * 86400.0, "history after backfill: {hist} s");
     assert_eq!(s["resource"], "memory");
@@ -86,7 +114,10 @@ fn fresh_agent_forecasts_from_prometheus_history_within_seconds() {
     let (_, body) = a.get("/api/v1/forecast?series=node_filesystem_avail_bytes%7Bdevice%3D%22%2Fdev%2Fsdz1%22%2Cfstype%3D%22ext4%22%2Cmountpoint%3D%22%2Fdata%22%7D");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["status"], "success", "{body}");
-    assert!(v["data"]["points"].as_array().unwrap().len() >= 288, "24 h of 5 min points");
+    assert!(
+        v["data"]["points"].as_array().unwrap().len() >= 288,
+        "24 h of 5 min points"
+    );
     let log = a.log_text();
     assert!(log.contains("backfill done"), "{log}");
     assert_eq!(a.stop().code(), Some(0));
@@ -97,14 +128,24 @@ fn unreachable_prometheus_is_a_clear_error_not_a_crash() {
     let d = tempfile::tempdir().unwrap();
     let mut flags = fast_flags();
     // A closed port on loopback: connection refused, retried, then given up.
-    flags.extend([format!("--backfill.prometheus-url=http://127.0.0.1:{}", free_port()), "--backfill.selector=instance=\"x\"".to_string()]);
+    flags.extend([
+        format!("--backfill.prometheus-url=http://127.0.0.1:{}", free_port()),
+        "--backfill.selector=instance=\"x\"".to_string(),
+    ]);
     let a = Agent::start(&d.path().join("store"), &flags);
     let start = Instant::now();
     while !a.log_text().contains("backfill failed") && start.elapsed() < Duration::from_secs(30) {
         std::thread::sleep(Duration::from_millis(200));
     }
     let log = a.log_text();
-    assert!(log.contains("backfill failed") && log.contains("attempts"), "{log}");
-    assert_eq!(a.get("/readyz").0, 200, "the agent keeps running without history");
+    assert!(
+        log.contains("backfill failed") && log.contains("attempts"),
+        "{log}"
+    );
+    assert_eq!(
+        a.get("/readyz").0,
+        200,
+        "the agent keeps running without history"
+    );
     assert_eq!(a.stop().code(), Some(0));
 }

@@ -9,8 +9,17 @@ fn run_script(name: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let script = root.join(".ci").join(name);
     assert!(script.exists(), "{} missing", script.display());
-    let out = Command::new("bash").arg(&script).current_dir(root).env("NODECAST_BIN", env!("CARGO_BIN_EXE_nodecast")).output().expect("bash");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("bash")
+        .arg(&script)
+        .current_dir(root)
+        .env("NODECAST_BIN", env!("CARGO_BIN_EXE_nodecast"))
+        .output()
+        .expect("bash");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     eprintln!("{text}");
     assert!(out.status.success(), "{name} failed:\n{text}");
 }

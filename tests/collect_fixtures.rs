@@ -6,16 +6,29 @@ use std::path::{Path, PathBuf};
 use nodecast::collect::{CollectError, CollectOptions, Family, Kind, Roots, REGISTRY};
 
 fn base(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/collect").join(case)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/collect")
+        .join(case)
 }
 
 fn roots(case: &str) -> Roots {
     let b = base(case);
-    Roots { procfs: b.join("proc"), sysfs: b.join("sys"), rootfs: b.join("root") }
+    Roots {
+        procfs: b.join("proc"),
+        sysfs: b.join("sys"),
+        rootfs: b.join("root"),
+    }
 }
 
-fn run_with(name: &str, roots: &Roots, opts: &CollectOptions) -> Result<HashMap<String, Family>, CollectError> {
-    let reg = REGISTRY.iter().find(|r| r.name == name).unwrap_or_else(|| panic!("{name} not registered"));
+fn run_with(
+    name: &str,
+    roots: &Roots,
+    opts: &CollectOptions,
+) -> Result<HashMap<String, Family>, CollectError> {
+    let reg = REGISTRY
+        .iter()
+        .find(|r| r.name == name)
+        .unwrap_or_else(|| panic!("{name} not registered"));
     let mut c = (reg.build)(opts);
     let mut out = Vec::new();
     c.collect(roots, &mut out)?;
@@ -32,8 +45,13 @@ fn good(name: &str) -> HashMap<String, Family> {
 
 /// The value of the sample with exactly these labels.
 fn val(fams: &HashMap<String, Family>, name: &str, labels: &[(&str, &str)]) -> f64 {
-    let f = fams.get(name).unwrap_or_else(|| panic!("{name} missing; have {:?}", fams.keys()));
-    let want: Vec<(String, String)> = labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let f = fams
+        .get(name)
+        .unwrap_or_else(|| panic!("{name} missing; have {:?}", fams.keys()));
+    let want: Vec<(String, String)> = labels
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     f.samples
         .iter()
         .find(|s| s.labels == want)
@@ -42,8 +60,16 @@ fn val(fams: &HashMap<String, Family>, name: &str, labels: &[(&str, &str)]) -> f
 }
 
 fn label_values(f: &Family, key: &str) -> Vec<String> {
-    let mut v: Vec<String> =
-        f.samples.iter().flat_map(|s| s.labels.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone())).collect();
+    let mut v: Vec<String> = f
+        .samples
+        .iter()
+        .flat_map(|s| {
+            s.labels
+                .iter()
+                .filter(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        })
+        .collect();
     v.sort();
     v.dedup();
     v
@@ -57,24 +83,59 @@ fn cpu_seconds_per_cpu_and_mode() {
     // cpu1 is offline in the fixture: the label must say 2, not 1.
     assert_eq!(label_values(cpu, "cpu"), ["0", "2"]);
     assert_eq!(cpu.samples.len(), 16);
-    assert_eq!(val(&f, "node_cpu_seconds_total", &[("cpu", "2"), ("mode", "user")]), 2.0);
-    assert_eq!(val(&f, "node_cpu_seconds_total", &[("cpu", "0"), ("mode", "idle")]), 25.0);
-    assert_eq!(val(&f, "node_cpu_seconds_total", &[("cpu", "2"), ("mode", "steal")]), 0.04);
-    assert_eq!(val(&f, "node_cpu_seconds_total", &[("cpu", "0"), ("mode", "softirq")]), 0.03);
+    assert_eq!(
+        val(
+            &f,
+            "node_cpu_seconds_total",
+            &[("cpu", "2"), ("mode", "user")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        val(
+            &f,
+            "node_cpu_seconds_total",
+            &[("cpu", "0"), ("mode", "idle")]
+        ),
+        25.0
+    );
+    assert_eq!(
+        val(
+            &f,
+            "node_cpu_seconds_total",
+            &[("cpu", "2"), ("mode", "steal")]
+        ),
+        0.04
+    );
+    assert_eq!(
+        val(
+            &f,
+            "node_cpu_seconds_total",
+            &[("cpu", "0"), ("mode", "softirq")]
+        ),
+        0.03
+    );
     assert!(label_values(cpu, "mode").iter().all(|m| m != "guest"));
 }
 
 #[test]
 fn cpu_idle_does_not_go_backwards_but_user_does() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let r = Roots { procfs: dir.path().into(), sysfs: dir.path().into(), rootfs: dir.path().into() };
+    let r = Roots {
+        procfs: dir.path().into(),
+        sysfs: dir.path().into(),
+        rootfs: dir.path().into(),
+    };
     let stat = |idle: u32, user: u32| {
         let text = format!(
             "cpu  {user} 0 0 {idle} 0 0 0 0 0 0\ncpu0 {user} 0 0 {idle} 0 0 0 0 0 0\nctxt 1\nbtime 1\nprocesses 1\n"
         );
         std::fs::write(dir.path().join("stat"), text).expect("write stat");
     };
-    let reg = REGISTRY.iter().find(|r| r.name == "cpu").expect("cpu registered");
+    let reg = REGISTRY
+        .iter()
+        .find(|r| r.name == "cpu")
+        .expect("cpu registered");
     let mut c = (reg.build)(&CollectOptions::default());
     let mut collect = || {
         let mut out = Vec::new();
@@ -121,16 +182,29 @@ fn loadavg_exact_decimals() {
 #[test]
 fn diskstats_default_exclude_and_units() {
     let f = good("diskstats");
-    assert_eq!(label_values(&f["node_disk_read_bytes_total"], "device"), ["nvme0n1", "sda"]);
+    assert_eq!(
+        label_values(&f["node_disk_read_bytes_total"], "device"),
+        ["nvme0n1", "sda"]
+    );
     let d = [("device", "sda")];
     assert_eq!(val(&f, "node_disk_reads_completed_total", &d), 1000.0);
     assert_eq!(val(&f, "node_disk_writes_completed_total", &d), 400.0);
     assert_eq!(val(&f, "node_disk_read_bytes_total", &d), 20000.0 * 512.0);
     assert_eq!(val(&f, "node_disk_written_bytes_total", &d), 8000.0 * 512.0);
     assert_eq!(val(&f, "node_disk_io_time_seconds_total", &d), 1.5);
-    assert_eq!(val(&f, "node_disk_io_time_seconds_total", &[("device", "nvme0n1")]), 2.5);
+    assert_eq!(
+        val(
+            &f,
+            "node_disk_io_time_seconds_total",
+            &[("device", "nvme0n1")]
+        ),
+        2.5
+    );
 
-    let opts = CollectOptions { diskstats_device_exclude: "^$".into(), ..CollectOptions::default() };
+    let opts = CollectOptions {
+        diskstats_device_exclude: "^$".into(),
+        ..CollectOptions::default()
+    };
     let all = run_with("diskstats", &roots("good"), &opts).expect("diskstats");
     assert_eq!(all["node_disk_reads_completed_total"].samples.len(), 6);
 }
@@ -138,7 +212,10 @@ fn diskstats_default_exclude_and_units() {
 #[test]
 fn netdev_counters_without_lo() {
     let f = good("netdev");
-    assert_eq!(label_values(&f["node_network_receive_bytes_total"], "device"), ["eth0", "wlan0"]);
+    assert_eq!(
+        label_values(&f["node_network_receive_bytes_total"], "device"),
+        ["eth0", "wlan0"]
+    );
     let e = [("device", "eth0")];
     assert_eq!(val(&f, "node_network_receive_bytes_total", &e), 75201471.0);
     assert_eq!(val(&f, "node_network_transmit_bytes_total", &e), 397256.0);
@@ -146,19 +223,41 @@ fn netdev_counters_without_lo() {
     assert_eq!(val(&f, "node_network_receive_drop_total", &e), 4.0);
     assert_eq!(val(&f, "node_network_transmit_errs_total", &e), 5.0);
     assert_eq!(val(&f, "node_network_transmit_drop_total", &e), 6.0);
-    assert_eq!(val(&f, "node_network_receive_bytes_total", &[("device", "wlan0")]), 1e12);
+    assert_eq!(
+        val(
+            &f,
+            "node_network_receive_bytes_total",
+            &[("device", "wlan0")]
+        ),
+        1e12
+    );
 
-    let opts = CollectOptions { netdev_device_exclude: "^eth".into(), ..CollectOptions::default() };
+    let opts = CollectOptions {
+        netdev_device_exclude: "^eth".into(),
+        ..CollectOptions::default()
+    };
     let f = run_with("netdev", &roots("good"), &opts).expect("netdev");
-    assert_eq!(label_values(&f["node_network_receive_bytes_total"], "device"), ["lo", "wlan0"]);
+    assert_eq!(
+        label_values(&f["node_network_receive_bytes_total"], "device"),
+        ["lo", "wlan0"]
+    );
 }
 
 #[test]
 fn pressure_seconds() {
     let f = good("pressure");
-    assert_eq!(val(&f, "node_pressure_cpu_waiting_seconds_total", &[]), 10.376102);
-    assert_eq!(val(&f, "node_pressure_memory_waiting_seconds_total", &[]), 3.268304);
-    assert_eq!(val(&f, "node_pressure_memory_stalled_seconds_total", &[]), 2.860154);
+    assert_eq!(
+        val(&f, "node_pressure_cpu_waiting_seconds_total", &[]),
+        10.376102
+    );
+    assert_eq!(
+        val(&f, "node_pressure_memory_waiting_seconds_total", &[]),
+        3.268304
+    );
+    assert_eq!(
+        val(&f, "node_pressure_memory_stalled_seconds_total", &[]),
+        2.860154
+    );
     assert_eq!(val(&f, "node_pressure_io_waiting_seconds_total", &[]), 0.5);
     assert_eq!(val(&f, "node_pressure_io_stalled_seconds_total", &[]), 0.25);
 }
@@ -177,9 +276,16 @@ fn filefd_and_processes() {
 
 /// `stat -f` (coreutils) on the same directory: block size × blocks, and inodes.
 fn coreutils_statfs(dir: &Path) -> (f64, f64) {
-    let out = std::process::Command::new("stat").args(["-f", "-c", "%S %b %c"]).arg(dir).output().expect("run stat");
+    let out = std::process::Command::new("stat")
+        .args(["-f", "-c", "%S %b %c"])
+        .arg(dir)
+        .output()
+        .expect("run stat");
     let s = String::from_utf8(out.stdout).expect("utf8");
-    let n: Vec<f64> = s.split_whitespace().map(|x| x.parse().expect("number")).collect();
+    let n: Vec<f64> = s
+        .split_whitespace()
+        .map(|x| x.parse().expect("number"))
+        .collect();
     (n[0] * n[1], n[2])
 }
 
@@ -187,21 +293,41 @@ fn coreutils_statfs(dir: &Path) -> (f64, f64) {
 fn filesystem_mounts_excludes_dedupe_and_errors() {
     let f = good("filesystem");
     let err = &f["node_filesystem_device_error"];
-    assert_eq!(label_values(err, "mountpoint"), ["/", "/data", "/gone", "/space dir"]);
-    let gone = [("device", "server:/export"), ("fstype", "nfs4"), ("mountpoint", "/gone")];
+    assert_eq!(
+        label_values(err, "mountpoint"),
+        ["/", "/data", "/gone", "/space dir"]
+    );
+    let gone = [
+        ("device", "server:/export"),
+        ("fstype", "nfs4"),
+        ("mountpoint", "/gone"),
+    ];
     assert_eq!(val(&f, "node_filesystem_device_error", &gone), 1.0);
-    assert!(label_values(&f["node_filesystem_size_bytes"], "mountpoint").iter().all(|m| m != "/gone"));
+    assert!(label_values(&f["node_filesystem_size_bytes"], "mountpoint")
+        .iter()
+        .all(|m| m != "/gone"));
     // The later mount over /data is the visible one.
-    let data = [("device", "/dev/vdd"), ("fstype", "xfs"), ("mountpoint", "/data")];
+    let data = [
+        ("device", "/dev/vdd"),
+        ("fstype", "xfs"),
+        ("mountpoint", "/data"),
+    ];
     assert_eq!(val(&f, "node_filesystem_readonly", &data), 1.0);
     assert_eq!(val(&f, "node_filesystem_device_error", &data), 0.0);
     assert_eq!(f["node_filesystem_size_bytes"].samples.len(), 3);
 
-    let root = [("device", "/dev/vda1"), ("fstype", "ext4"), ("mountpoint", "/")];
+    let root = [
+        ("device", "/dev/vda1"),
+        ("fstype", "ext4"),
+        ("mountpoint", "/"),
+    ];
     let (size, files) = coreutils_statfs(&base("good").join("root"));
     assert_eq!(val(&f, "node_filesystem_size_bytes", &root), size);
     assert_eq!(val(&f, "node_filesystem_files", &root), files);
-    assert!(val(&f, "node_filesystem_avail_bytes", &root) <= val(&f, "node_filesystem_free_bytes", &root));
+    assert!(
+        val(&f, "node_filesystem_avail_bytes", &root)
+            <= val(&f, "node_filesystem_free_bytes", &root)
+    );
     assert_eq!(val(&f, "node_filesystem_readonly", &root), 0.0);
 }
 
@@ -209,20 +335,55 @@ fn filesystem_mounts_excludes_dedupe_and_errors() {
 fn hwmon_chip_names_and_temperatures() {
     let f = good("hwmon");
     let t = "node_hwmon_temp_celsius";
-    assert_eq!(val(&f, t, &[("chip", "platform_coretemp_0"), ("sensor", "temp1")]), 45.0);
-    assert_eq!(val(&f, t, &[("chip", "platform_coretemp_0"), ("sensor", "temp2")]), 47.5);
-    assert_eq!(val(&f, t, &[("chip", "acpi_thermal_zone"), ("sensor", "temp1")]), -5.0);
+    assert_eq!(
+        val(
+            &f,
+            t,
+            &[("chip", "platform_coretemp_0"), ("sensor", "temp1")]
+        ),
+        45.0
+    );
+    assert_eq!(
+        val(
+            &f,
+            t,
+            &[("chip", "platform_coretemp_0"), ("sensor", "temp2")]
+        ),
+        47.5
+    );
+    assert_eq!(
+        val(&f, t, &[("chip", "acpi_thermal_zone"), ("sensor", "temp1")]),
+        -5.0
+    );
     assert_eq!(f[t].samples.len(), 3);
     let c = [("chip", "platform_coretemp_0"), ("sensor", "temp1")];
     assert_eq!(val(&f, "node_hwmon_temp_max_celsius", &c), 100.0);
     assert_eq!(val(&f, "node_hwmon_temp_crit_celsius", &c), 105.0);
     assert_eq!(f["node_hwmon_temp_max_celsius"].samples.len(), 1);
-    assert_eq!(val(&f, "node_hwmon_chip_names", &[("chip", "platform_coretemp_0"), ("chip_name", "coretemp")]), 1.0);
     assert_eq!(
-        val(&f, "node_hwmon_chip_names", &[("chip", "acpi_thermal_zone"), ("chip_name", "acpi_thermal_zone")]),
+        val(
+            &f,
+            "node_hwmon_chip_names",
+            &[("chip", "platform_coretemp_0"), ("chip_name", "coretemp")]
+        ),
         1.0
     );
-    let l = [("chip", "platform_coretemp_0"), ("label", "Package id 0"), ("sensor", "temp1")];
+    assert_eq!(
+        val(
+            &f,
+            "node_hwmon_chip_names",
+            &[
+                ("chip", "acpi_thermal_zone"),
+                ("chip_name", "acpi_thermal_zone")
+            ]
+        ),
+        1.0
+    );
+    let l = [
+        ("chip", "platform_coretemp_0"),
+        ("label", "Package id 0"),
+        ("sensor", "temp1"),
+    ];
     assert_eq!(val(&f, "node_hwmon_sensor_label", &l), 1.0);
     assert_eq!(f["node_hwmon_sensor_label"].samples.len(), 1);
 }
@@ -232,7 +393,14 @@ fn thermal_zone_skips_unreadable_zone() {
     let f = good("thermal_zone");
     let z = &f["node_thermal_zone_temp"];
     assert_eq!(z.samples.len(), 1);
-    assert_eq!(val(&f, "node_thermal_zone_temp", &[("type", "x86_pkg_temp"), ("zone", "0")]), 51.0);
+    assert_eq!(
+        val(
+            &f,
+            "node_thermal_zone_temp",
+            &[("type", "x86_pkg_temp"), ("zone", "0")]
+        ),
+        51.0
+    );
 }
 
 #[test]
@@ -242,19 +410,38 @@ fn malformed_files_are_parse_errors_naming_the_file() {
         ("cpu", "proc/stat", "line 2: cpu0: \"three\""),
         ("meminfo", "proc/meminfo", "line 1: key MemTotal: \"lots\""),
         ("loadavg", "proc/loadavg", "line 1: expected"),
-        ("diskstats", "proc/diskstats", "line 1: expected at least 14 fields, got 6"),
-        ("netdev", "proc/net/dev", "line 3: interface eth0: expected 16 counters, got 3"),
+        (
+            "diskstats",
+            "proc/diskstats",
+            "line 1: expected at least 14 fields, got 6",
+        ),
+        (
+            "netdev",
+            "proc/net/dev",
+            "line 3: interface eth0: expected 16 counters, got 3",
+        ),
         ("pressure", "proc/pressure/cpu", "line 1: truncated record"),
         ("filefd", "proc/sys/fs/file-nr", "expected 3 fields, got 2"),
         ("processes", "proc/7/stat", "garbage without parens"),
-        ("filesystem", "proc/1/mounts", "line 2: expected at least 4 fields"),
+        (
+            "filesystem",
+            "proc/1/mounts",
+            "line 2: expected at least 4 fields",
+        ),
         ("hwmon", "sys/class/hwmon/hwmon0/temp1_input", "\"warm\""),
-        ("thermal_zone", "sys/class/thermal/thermal_zone0/temp", "\"hot\""),
+        (
+            "thermal_zone",
+            "sys/class/thermal/thermal_zone0/temp",
+            "\"hot\"",
+        ),
     ] {
         match run(name, "bad") {
             Err(CollectError::Parse { path, reason }) => {
                 assert_eq!(path, base("bad").join(file), "{name}: {reason}");
-                assert!(reason.contains(says), "{name}: reason {reason:?} lacks {says:?}");
+                assert!(
+                    reason.contains(says),
+                    "{name}: reason {reason:?} lacks {says:?}"
+                );
                 assert!(!reason.contains("procfs bug"), "{name}: {reason}");
             }
             other => panic!("{name}: expected Parse error for {file}, got {other:?}"),
@@ -262,10 +449,20 @@ fn malformed_files_are_parse_errors_naming_the_file() {
     }
     // A meminfo lacking lines procfs needs names them.
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("meminfo"), "MemTotal: 5 kB\nMemFree: 1 kB\nMemAvailable: 2 kB\n").expect("write");
-    let r = Roots { procfs: dir.path().into(), sysfs: dir.path().into(), rootfs: dir.path().into() };
+    std::fs::write(
+        dir.path().join("meminfo"),
+        "MemTotal: 5 kB\nMemFree: 1 kB\nMemAvailable: 2 kB\n",
+    )
+    .expect("write");
+    let r = Roots {
+        procfs: dir.path().into(),
+        sysfs: dir.path().into(),
+        rootfs: dir.path().into(),
+    };
     match run_with("meminfo", &r, &CollectOptions::default()) {
-        Err(CollectError::Parse { reason, .. }) => assert!(reason.contains("Buffers, Cached"), "{reason}"),
+        Err(CollectError::Parse { reason, .. }) => {
+            assert!(reason.contains("Buffers, Cached"), "{reason}")
+        }
         other => panic!("expected Parse error for short meminfo, got {other:?}"),
     }
     // pid_max is read after the (valid-free) process scan, so check it alone.
@@ -273,7 +470,11 @@ fn malformed_files_are_parse_errors_naming_the_file() {
     std::fs::create_dir_all(dir.path().join("sys/kernel")).expect("mkdir");
     std::fs::write(dir.path().join("sys/kernel/threads-max"), "100\n").expect("write");
     std::fs::write(dir.path().join("sys/kernel/pid_max"), "many\n").expect("write");
-    let r = Roots { procfs: dir.path().into(), sysfs: dir.path().into(), rootfs: dir.path().into() };
+    let r = Roots {
+        procfs: dir.path().into(),
+        sysfs: dir.path().into(),
+        rootfs: dir.path().into(),
+    };
     match run_with("processes", &r, &CollectOptions::default()) {
         Err(CollectError::Parse { path, .. }) => {
             assert_eq!(path, dir.path().join("sys/kernel/pid_max"))
@@ -304,14 +505,18 @@ fn missing_files_are_io_errors_naming_the_file() {
         }
     }
     for name in ["hwmon", "thermal_zone"] {
-        let f = run(name, "absent").unwrap_or_else(|e| panic!("{name} must not fail without sysfs: {e}"));
+        let f = run(name, "absent")
+            .unwrap_or_else(|e| panic!("{name} must not fail without sysfs: {e}"));
         assert!(f.is_empty(), "{name} emitted {f:?}");
     }
 }
 
 #[test]
 fn invalid_exclude_regex_is_reported_not_panicked() {
-    let opts = CollectOptions { netdev_device_exclude: "(".into(), ..CollectOptions::default() };
+    let opts = CollectOptions {
+        netdev_device_exclude: "(".into(),
+        ..CollectOptions::default()
+    };
     assert!(opts.validate().is_err());
     assert!(CollectOptions::default().validate().is_ok());
     match run_with("netdev", &roots("good"), &opts) {
@@ -325,15 +530,27 @@ fn pressure_cpu_without_full_line_as_before_linux_5_13() {
     let dir = tempfile::tempdir().expect("tempdir");
     let p = dir.path().join("pressure");
     std::fs::create_dir_all(&p).expect("mkdir");
-    std::fs::write(p.join("cpu"), "some avg10=0.00 avg60=0.00 avg300=0.00 total=2000000\n").expect("write");
+    std::fs::write(
+        p.join("cpu"),
+        "some avg10=0.00 avg60=0.00 avg300=0.00 total=2000000\n",
+    )
+    .expect("write");
     for f in ["memory", "io"] {
         std::fs::copy(base("good").join("proc/pressure").join(f), p.join(f)).expect("copy");
     }
-    let r = Roots { procfs: dir.path().into(), sysfs: dir.path().into(), rootfs: dir.path().into() };
+    let r = Roots {
+        procfs: dir.path().into(),
+        sysfs: dir.path().into(),
+        rootfs: dir.path().into(),
+    };
     let f = run_with("pressure", &r, &CollectOptions::default()).expect("pressure");
     assert_eq!(val(&f, "node_pressure_cpu_waiting_seconds_total", &[]), 2.0);
     // memory and io must still have their full line.
-    std::fs::write(p.join("io"), "some avg10=0.00 avg60=0.00 avg300=0.00 total=1\n").expect("write");
+    std::fs::write(
+        p.join("io"),
+        "some avg10=0.00 avg60=0.00 avg300=0.00 total=1\n",
+    )
+    .expect("write");
     match run_with("pressure", &r, &CollectOptions::default()) {
         Err(CollectError::Parse { path, .. }) => assert_eq!(path, p.join("io")),
         other => panic!("expected Parse error for io, got {other:?}"),
@@ -363,7 +580,11 @@ fn hostile_input_is_a_parse_error_not_a_panic() {
         let path = dir.path().join(file);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(&path, content).expect("write");
-        let r = Roots { procfs: dir.path().into(), sysfs: dir.path().into(), rootfs: dir.path().into() };
+        let r = Roots {
+            procfs: dir.path().into(),
+            sysfs: dir.path().into(),
+            rootfs: dir.path().into(),
+        };
         match run_with(name, &r, &CollectOptions::default()) {
             Err(CollectError::Parse { path: p, .. }) => assert_eq!(p, path, "{name} {content:?}"),
             other => panic!("{name} on {content:?}: expected Parse error, got {other:?}"),

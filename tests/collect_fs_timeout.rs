@@ -24,12 +24,22 @@ fn blocking_stat(_: &Path) -> std::io::Result<FsStats> {
         released = WAKE.wait(released).unwrap_or_else(|e| e.into_inner());
     }
     FINISHED.fetch_add(1, Ordering::SeqCst);
-    Ok(FsStats { size: 100.0, free: 50.0, avail: 40.0, files: 10.0, files_free: 5.0 })
+    Ok(FsStats {
+        size: 100.0,
+        free: 50.0,
+        avail: 40.0,
+        files: 10.0,
+        files_free: 5.0,
+    })
 }
 
 fn roots() -> Roots {
     let b = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/collect/good");
-    Roots { procfs: b.join("proc"), sysfs: b.join("sys"), rootfs: b.join("root") }
+    Roots {
+        procfs: b.join("proc"),
+        sysfs: b.join("sys"),
+        rootfs: b.join("root"),
+    }
 }
 
 fn collect(fs: &mut Filesystem) -> Vec<Family> {
@@ -39,19 +49,35 @@ fn collect(fs: &mut Filesystem) -> Vec<Family> {
 }
 
 fn errors(out: &[Family]) -> Vec<f64> {
-    let f = out.iter().find(|f| f.name == "node_filesystem_device_error").expect("device_error family");
+    let f = out
+        .iter()
+        .find(|f| f.name == "node_filesystem_device_error")
+        .expect("device_error family");
     f.samples.iter().map(|s| s.value).collect()
 }
 
 #[test]
 fn hung_statvfs_times_out_and_is_not_retried_while_running() {
-    let mut fs = Filesystem::new(&CollectOptions::default(), Duration::from_millis(20), blocking_stat)
-        .expect("default options are valid");
+    let mut fs = Filesystem::new(
+        &CollectOptions::default(),
+        Duration::from_millis(20),
+        blocking_stat,
+    )
+    .expect("default options are valid");
     let first = collect(&mut fs);
     let mounts = errors(&first).len();
-    assert_eq!(mounts, 4, "fixture has four mounts after excludes and dedupe");
-    assert!(errors(&first).iter().all(|&e| e == 1.0), "a timed-out mount is a device error");
-    assert!(first.iter().all(|f| f.name != "node_filesystem_size_bytes"), "no sizes for hung mounts");
+    assert_eq!(
+        mounts, 4,
+        "fixture has four mounts after excludes and dedupe"
+    );
+    assert!(
+        errors(&first).iter().all(|&e| e == 1.0),
+        "a timed-out mount is a device error"
+    );
+    assert!(
+        first.iter().all(|f| f.name != "node_filesystem_size_bytes"),
+        "no sizes for hung mounts"
+    );
 
     // Second scrape while the calls are still stuck: still errors, no new threads.
     let second = collect(&mut fs);
@@ -74,7 +100,10 @@ fn hung_statvfs_times_out_and_is_not_retried_while_running() {
         std::thread::sleep(Duration::from_millis(5));
         third = collect(&mut fs);
     }
-    let sizes = third.iter().find(|f| f.name == "node_filesystem_size_bytes").expect("sizes after recovery");
+    let sizes = third
+        .iter()
+        .find(|f| f.name == "node_filesystem_size_bytes")
+        .expect("sizes after recovery");
     assert_eq!(sizes.samples.len(), mounts);
     assert!(errors(&third).iter().all(|&e| e == 0.0));
 }

@@ -60,11 +60,17 @@ fn parse_labels(s: &str) -> Vec<(String, String)> {
 
 fn scrape(port: u16) -> HashMap<String, Scraped> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").expect("send");
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .expect("send");
     let mut body = String::new();
     s.read_to_string(&mut body).expect("read");
     let mut fams: HashMap<String, Scraped> = HashMap::new();
-    for line in body.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("").lines() {
+    for line in body
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or("")
+        .lines()
+    {
         if let Some(rest) = line.strip_prefix("# HELP ") {
             let (name, help) = rest.split_once(' ').unwrap_or((rest, ""));
             fams.entry(name.into()).or_default().help = help.into();
@@ -78,7 +84,10 @@ fn scrape(port: u16) -> HashMap<String, Scraped> {
                 None => (series, Vec::new()),
             };
             let v: f64 = value.parse().expect("sample value");
-            fams.entry(name.into()).or_default().series.insert(labels, v);
+            fams.entry(name.into())
+                .or_default()
+                .series
+                .insert(labels, v);
         }
     }
     fams
@@ -97,7 +106,10 @@ fn ours() -> HashMap<String, Family> {
 }
 
 fn series(f: &Family) -> HashMap<Vec<(String, String)>, f64> {
-    f.samples.iter().map(|s| (s.labels.clone(), s.value)).collect()
+    f.samples
+        .iter()
+        .map(|s| (s.labels.clone(), s.value))
+        .collect()
 }
 
 /// Families whose values can be compared and how: exact (configuration and
@@ -120,7 +132,9 @@ fn exact(name: &str) -> bool {
 
 fn sandwiched(name: &str, labels: &[(String, String)]) -> bool {
     // idle and iowait may step back in the kernel (we hold them, node_exporter 1.5 does not).
-    let jittery = labels.iter().any(|(k, v)| k == "mode" && (v == "idle" || v == "iowait"));
+    let jittery = labels
+        .iter()
+        .any(|(k, v)| k == "mode" && (v == "idle" || v == "iowait"));
     (name.starts_with("node_cpu_seconds_total") && !jittery)
         || name.starts_with("node_disk_")
         || name.starts_with("node_network_")
@@ -130,18 +144,42 @@ fn sandwiched(name: &str, labels: &[(String, String)]) -> bool {
 #[test]
 fn matches_real_node_exporter() {
     if !Path::new(NODE_EXPORTER).exists() {
-        eprintln!("SKIPPED: {NODE_EXPORTER} not installed (apt-get install prometheus-node-exporter)");
+        eprintln!(
+            "SKIPPED: {NODE_EXPORTER} not installed (apt-get install prometheus-node-exporter)"
+        );
         return;
     }
-    let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
     let d = CollectOptions::default();
-    let mut args = vec![format!("--web.listen-address=127.0.0.1:{port}"), "--collector.disable-defaults".into()];
+    let mut args = vec![
+        format!("--web.listen-address=127.0.0.1:{port}"),
+        "--collector.disable-defaults".into(),
+    ];
     args.extend(REGISTRY.iter().map(|r| format!("--collector.{}", r.name)));
-    args.push(format!("--collector.netdev.device-exclude={}", d.netdev_device_exclude));
-    args.push(format!("--collector.diskstats.device-exclude={}", d.diskstats_device_exclude));
-    args.push(format!("--collector.filesystem.mount-points-exclude={}", d.fs_mount_points_exclude));
-    args.push(format!("--collector.filesystem.fs-types-exclude={}", d.fs_types_exclude));
-    let child = Command::new(NODE_EXPORTER).args(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn();
+    args.push(format!(
+        "--collector.netdev.device-exclude={}",
+        d.netdev_device_exclude
+    ));
+    args.push(format!(
+        "--collector.diskstats.device-exclude={}",
+        d.diskstats_device_exclude
+    ));
+    args.push(format!(
+        "--collector.filesystem.mount-points-exclude={}",
+        d.fs_mount_points_exclude
+    ));
+    args.push(format!(
+        "--collector.filesystem.fs-types-exclude={}",
+        d.fs_types_exclude
+    ));
+    let child = Command::new(NODE_EXPORTER)
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
     let _guard = Killed(child.expect("start node_exporter"));
     // Wait until it listens (bounded, so a broken start fails rather than hangs).
     let up = (0..200).any(|_| {
@@ -156,7 +194,9 @@ fn matches_real_node_exporter() {
     assert!(before.len() >= 20);
     let mut compared = 0;
     for (name, f) in &before {
-        let t = theirs.get(name).unwrap_or_else(|| panic!("node_exporter has no {name}"));
+        let t = theirs
+            .get(name)
+            .unwrap_or_else(|| panic!("node_exporter has no {name}"));
         let kind = match f.kind {
             Kind::Counter => "counter",
             Kind::Gauge => "gauge",
@@ -173,11 +213,21 @@ fn matches_real_node_exporter() {
         let their_keys: BTreeSet<_> = t.series.keys().collect();
         let both: BTreeSet<_> = ours_then.intersection(&ours_later).copied().collect();
         let either: BTreeSet<_> = ours_then.union(&ours_later).copied().collect();
-        assert!(both.is_subset(&their_keys), "{name}: node_exporter lacks {:?}", both.difference(&their_keys));
-        assert!(their_keys.is_subset(&either), "{name}: we lack {:?}", their_keys.difference(&either));
+        assert!(
+            both.is_subset(&their_keys),
+            "{name}: node_exporter lacks {:?}",
+            both.difference(&their_keys)
+        );
+        assert!(
+            their_keys.is_subset(&either),
+            "{name}: we lack {:?}",
+            their_keys.difference(&either)
+        );
         assert!(!both.is_empty(), "{name}: no series seen in both readings");
         for (labels, &v) in &mine {
-            let Some(&tv) = t.series.get(labels) else { continue };
+            let Some(&tv) = t.series.get(labels) else {
+                continue;
+            };
             if exact(name) {
                 assert_eq!(v, tv, "{name}{labels:?}");
                 compared += 1;
@@ -193,5 +243,8 @@ fn matches_real_node_exporter() {
             }
         }
     }
-    eprintln!("{} families matched node_exporter; {compared} values compared", before.len());
+    eprintln!(
+        "{} families matched node_exporter; {compared} values compared",
+        before.len()
+    );
 }

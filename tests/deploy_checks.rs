@@ -17,8 +17,17 @@ fn deployment_files_pass_deploy_checks() {
     if unsafe { libc::geteuid() } == 0 {
         cmd.arg("--deps");
     }
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run .ci/deploy-checks.sh: {e}"));
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run .ci/deploy-checks.sh: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     eprintln!("{text}");
-    assert!(out.status.success(), "deploy-checks failed; see the FAIL sections above");
+    assert!(
+        out.status.success(),
+        "deploy-checks failed; see the FAIL sections above"
+    );
 }

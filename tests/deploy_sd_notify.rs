@@ -32,7 +32,10 @@ fn sends_ready_then_watchdog_pings_like_the_unit_expects() {
     let child = Command::new(env!("CARGO_BIN_EXE_nodecast"))
         .arg("run")
         .arg("--web.listen-address=127.0.0.1:0")
-        .arg(format!("--storage.path={}", dir.path().join("store").display()))
+        .arg(format!(
+            "--storage.path={}",
+            dir.path().join("store").display()
+        ))
         .arg("--collect.interval=1s")
         .env("NOTIFY_SOCKET", &sock_path)
         // 2 s watchdog: the daemon must ping at least every second.
@@ -62,5 +65,8 @@ fn sends_ready_then_watchdog_pings_like_the_unit_expects() {
         }
     }
     assert!(ready_at.is_some(), "no READY=1 among {seen:?}");
-    assert!(!seen.iter().any(|l| l.starts_with("STOPPING")), "stopped early: {seen:?}");
+    assert!(
+        !seen.iter().any(|l| l.starts_with("STOPPING")),
+        "stopped early: {seen:?}"
+    );
 }

@@ -20,8 +20,16 @@ struct Tmpfs(PathBuf);
 impl Tmpfs {
     fn mount(at: &Path, size: &str) -> Tmpfs {
         std::fs::create_dir_all(at).unwrap();
-        let st = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(at).status().unwrap();
-        assert!(st.success(), "mount tmpfs at {} (the e2e test needs root)", at.display());
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .unwrap();
+        assert!(
+            st.success(),
+            "mount tmpfs at {} (the e2e test needs root)",
+            at.display()
+        );
         Tmpfs(at.to_path_buf())
     }
     fn avail(&self) -> u64 {
@@ -45,7 +53,8 @@ fn repo() -> PathBuf {
 
 /// The shipped rules with hold times cut to seconds for an accelerated test.
 fn accelerated_rules(dir: &Path) -> PathBuf {
-    let text = std::fs::read_to_string(repo().join("deploy/prometheus/rules/nodecast.rules.yml")).expect("shipped rules");
+    let text = std::fs::read_to_string(repo().join("deploy/prometheus/rules/nodecast.rules.yml"))
+        .expect("shipped rules");
     let re = regex::Regex::new(r"(?m)^(\s*)(for|keep_firing_for):\s*\S+").unwrap();
     let out = dir.join("nodecast.rules.yml");
     std::fs::write(&out, re.replace_all(&text, "${1}${2}: 2s").as_ref()).unwrap();
@@ -54,9 +63,15 @@ fn accelerated_rules(dir: &Path) -> PathBuf {
 
 fn firing(prom: &Prometheus, alert: &str, mountpoint: &str) -> bool {
     let v = prom.api("/api/v1/alerts");
-    v["data"]["alerts"].as_array().into_iter().flatten().any(|a| {
-        a["state"] == "firing" && a["labels"]["alertname"] == alert && a["labels"]["mountpoint"] == mountpoint
-    })
+    v["data"]["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|a| {
+            a["state"] == "firing"
+                && a["labels"]["alertname"] == alert
+                && a["labels"]["mountpoint"] == mountpoint
+        })
 }
 
 #[test]
@@ -121,23 +136,49 @@ fn predicted_full_alert_fires_before_disk_is_full_and_dashboard_has_data() {
     let _ = writer.join();
     let avail = fired_with.unwrap_or_else(|| {
         let tte = prom.query("nodecast_time_to_exhaustion_seconds");
-        panic!("alert never fired; TTE series: {tte:?}\nagent log:\n{}", agent.log_text())
+        panic!(
+            "alert never fired; TTE series: {tte:?}\nagent log:\n{}",
+            agent.log_text()
+        )
     });
-    assert!(avail > 0, "alert fired only once the filesystem was already full");
-    eprintln!("alert fired with {avail} bytes still free ({:.0}% of 48 MiB)", avail as f64 / (48.0 * 1048576.0) * 100.0);
+    assert!(
+        avail > 0,
+        "alert fired only once the filesystem was already full"
+    );
+    eprintln!(
+        "alert fired with {avail} bytes still free ({:.0}% of 48 MiB)",
+        avail as f64 / (48.0 * 1048576.0) * 100.0
+    );
 
     // Every panel query of the shipped dashboard returns data from this Prometheus.
     let instance = agent.addr.clone();
     let out = Command::new("python3")
         .arg(repo().join("deploy/grafana/extract-queries.py"))
-        .args(["--instance", &instance, "--job", "nodecast", "--horizon", "1m", "--rate-interval", "10s"])
+        .args([
+            "--instance",
+            &instance,
+            "--job",
+            "nodecast",
+            "--horizon",
+            "1m",
+            "--rate-interval",
+            "10s",
+        ])
         .args(["--mountpoint", &mountpoint])
         .arg("--dashboard")
         .arg(repo().join("deploy/grafana/dashboards/nodecast.json"))
         .output()
         .expect("python3");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let queries: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let queries: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
     assert!(queries.len() >= 5, "too few panel queries: {queries:?}");
     // Forecast panels show the forecast made one horizon (1m) ago: give them that long.
     let deadline = Instant::now() + Duration::from_secs(150);
@@ -155,15 +196,35 @@ fn predicted_full_alert_fires_before_disk_is_full_and_dashboard_has_data() {
     let mp = format!("mountpoint=\"{mountpoint}\"");
     for h in ["1m", "5m"] {
         let hl = format!("horizon=\"{h}\"");
-        for name in ["nodecast_forecast", "nodecast_forecast_lower", "nodecast_forecast_upper"] {
-            assert!(sample(&m, name, &["metric=\"node_filesystem_avail_bytes\"", &mp, "fstype=\"tmpfs\"", &hl]).is_some(), "{name} {h}");
+        for name in [
+            "nodecast_forecast",
+            "nodecast_forecast_lower",
+            "nodecast_forecast_upper",
+        ] {
+            assert!(
+                sample(
+                    &m,
+                    name,
+                    &[
+                        "metric=\"node_filesystem_avail_bytes\"",
+                        &mp,
+                        "fstype=\"tmpfs\"",
+                        &hl
+                    ]
+                )
+                .is_some(),
+                "{name} {h}"
+            );
         }
     }
     assert!(sample(&m, "nodecast_forecast_model_info", &[&mp]).is_some());
 
     // Fill it up: time to exhaustion becomes 0 and the alert keeps firing.
     {
-        let mut f = std::fs::OpenOptions::new().append(true).open(mnt.join("growing.log")).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(mnt.join("growing.log"))
+            .unwrap();
         let chunk = vec![b'y'; 1 << 20];
         while f.write_all(&chunk).is_ok() {}
     }
@@ -171,7 +232,11 @@ fn predicted_full_alert_fires_before_disk_is_full_and_dashboard_has_data() {
     let tte_q = format!("nodecast_time_to_exhaustion_seconds{{resource=\"filesystem_space\",mountpoint=\"{mountpoint}\"}}");
     let mut tte = f64::NAN;
     while start.elapsed() < Duration::from_secs(30) {
-        tte = prom.query(&tte_q).first().and_then(|r| r["value"][1].as_str().and_then(|v| v.parse().ok())).unwrap_or(f64::NAN);
+        tte = prom
+            .query(&tte_q)
+            .first()
+            .and_then(|r| r["value"][1].as_str().and_then(|v| v.parse().ok()))
+            .unwrap_or(f64::NAN);
         if tte == 0.0 {
             break;
         }
@@ -179,7 +244,10 @@ fn predicted_full_alert_fires_before_disk_is_full_and_dashboard_has_data() {
     }
     assert_eq!(tte, 0.0, "a full filesystem reports time to exhaustion 0");
     std::thread::sleep(Duration::from_secs(4));
-    assert!(firing(&prom, "NodecastFilesystemSpaceFillingUp", &mountpoint), "alert must keep firing once full");
+    assert!(
+        firing(&prom, "NodecastFilesystemSpaceFillingUp", &mountpoint),
+        "alert must keep firing once full"
+    );
     drop(prom);
     assert_eq!(agent.stop().code(), Some(0));
 }

@@ -54,9 +54,20 @@ fn corrupted_store_fails_clearly_or_is_moved_aside() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_ne!(out.status.code(), Some(0), "a corrupted store must not start silently: {err}");
-    assert!(err.contains("corrupt") && err.contains("--storage.reset-on-corruption"), "{err}");
-    assert_eq!(walk(&store), before, "the corrupted store must be left untouched");
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "a corrupted store must not start silently: {err}"
+    );
+    assert!(
+        err.contains("corrupt") && err.contains("--storage.reset-on-corruption"),
+        "{err}"
+    );
+    assert_eq!(
+        walk(&store),
+        before,
+        "the corrupted store must be left untouched"
+    );
 
     let mut flags = fast_flags();
     flags.push("--storage.reset-on-corruption".into());
@@ -69,10 +80,17 @@ fn corrupted_store_fails_clearly_or_is_moved_aside() {
         .filter(|e| e.file_name().to_string_lossy().starts_with("store.corrupt"))
         .collect();
     assert_eq!(aside.len(), 1, "old store renamed, not deleted");
-    let kept: Vec<_> = walk(&aside[0].path()).iter().map(|p| p.strip_prefix(aside[0].path()).unwrap().to_path_buf()).collect();
+    let kept: Vec<_> = walk(&aside[0].path())
+        .iter()
+        .map(|p| p.strip_prefix(aside[0].path()).unwrap().to_path_buf())
+        .collect();
     for f in &before {
         let rel = f.strip_prefix(&store).unwrap();
-        assert!(kept.iter().any(|k| k == rel), "{} lost when moving the store aside", rel.display());
+        assert!(
+            kept.iter().any(|k| k == rel),
+            "{} lost when moving the store aside",
+            rel.display()
+        );
     }
 }
 
@@ -88,7 +106,11 @@ fn full_disk_keeps_serving_counts_errors_and_recovers() {
     let d = tempfile::tempdir().unwrap();
     let mnt = d.path().join("small");
     std::fs::create_dir_all(&mnt).unwrap();
-    let st = Command::new("mount").args(["-t", "tmpfs", "-o", "size=24m", "tmpfs"]).arg(&mnt).status().unwrap();
+    let st = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=24m", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .unwrap();
     assert!(st.success(), "mount tmpfs (needs root)");
     let _guard = Tmpfs(mnt.clone());
     let a = Agent::start(&mnt.join("store"), &fast_flags());
@@ -103,34 +125,57 @@ fn full_disk_keeps_serving_counts_errors_and_recovers() {
         let _ = f.sync_all();
     }
     let start = Instant::now();
-    while metric(&a, "nodecast_store_errors_total") < 1.0 && start.elapsed() < Duration::from_secs(60) {
+    while metric(&a, "nodecast_store_errors_total") < 1.0
+        && start.elapsed() < Duration::from_secs(60)
+    {
         std::thread::sleep(Duration::from_millis(500));
     }
-    assert!(metric(&a, "nodecast_store_errors_total") >= 1.0, "storage errors are counted; log:\n{}", a.log_text());
+    assert!(
+        metric(&a, "nodecast_store_errors_total") >= 1.0,
+        "storage errors are counted; log:\n{}",
+        a.log_text()
+    );
     // Still serving current values while the store cannot write.
     std::thread::sleep(Duration::from_secs(3));
     let m = a.scrape();
     assert!(sample(&m, "node_load1", &[]).is_some());
-    let warn_lines = a.log_text().lines().filter(|l| l.contains("store") && l.contains("failed")).count();
-    assert!(warn_lines <= 4, "logging floods: {warn_lines} store warnings in a few seconds");
+    let warn_lines = a
+        .log_text()
+        .lines()
+        .filter(|l| l.contains("store") && l.contains("failed"))
+        .count();
+    assert!(
+        warn_lines <= 4,
+        "logging floods: {warn_lines} store warnings in a few seconds"
+    );
     // Space returns: writes resume.
     std::fs::remove_file(&filler).unwrap();
     let errors_then = metric(&a, "nodecast_store_errors_total");
     let stored_then = metric(&a, "nodecast_store_samples_stored_total");
     std::thread::sleep(Duration::from_secs(5));
-    assert!(metric(&a, "nodecast_store_samples_stored_total") > stored_then, "writing resumed");
+    assert!(
+        metric(&a, "nodecast_store_samples_stored_total") > stored_then,
+        "writing resumed"
+    );
     let errors_now = metric(&a, "nodecast_store_errors_total");
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(metric(&a, "nodecast_store_errors_total"), errors_now, "no new errors once space returned (was {errors_then})");
+    assert_eq!(
+        metric(&a, "nodecast_store_errors_total"),
+        errors_now,
+        "no new errors once space returned (was {errors_then})"
+    );
     assert_eq!(a.stop().code(), Some(0));
 }
 
 #[test]
 fn clock_stepping_backwards_does_not_panic_and_keeps_order() {
-    let lib = ["/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1", "/usr/lib/faketime/libfaketime.so.1"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .expect("libfaketime (Debian package faketime, installed by .ci/run)");
+    let lib = [
+        "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+        "/usr/lib/faketime/libfaketime.so.1",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+    .expect("libfaketime (Debian package faketime, installed by .ci/run)");
     let d = tempfile::tempdir().unwrap();
     let offset = d.path().join("faketime");
     std::fs::write(&offset, "+0\n").unwrap();
@@ -148,13 +193,19 @@ fn clock_stepping_backwards_does_not_panic_and_keeps_order() {
     std::thread::sleep(Duration::from_secs(4));
     assert_eq!(a.get("/healthz").0, 200);
     let m = a.scrape();
-    assert!(sample(&m, "node_load1", &[]).is_some(), "still collecting after the clock step");
+    assert!(
+        sample(&m, "node_load1", &[]).is_some(),
+        "still collecting after the clock step"
+    );
     let dropped = sample(&m, "nodecast_store_samples_dropped_total", &[]).unwrap_or(0.0);
     let stored_after = sample(&m, "nodecast_store_samples_stored_total", &[]).unwrap_or(0.0);
     eprintln!("before step: {stored} stored; after: {stored_after} stored, {dropped} dropped");
     let mut a = a;
     a.signal(libc::SIGTERM);
-    assert_eq!(wait_timeout(&mut a.child, Duration::from_secs(30)).code(), Some(0));
+    assert_eq!(
+        wait_timeout(&mut a.child, Duration::from_secs(30)).code(),
+        Some(0)
+    );
     std::thread::sleep(Duration::from_millis(200));
     let log = a.log_text();
     assert!(!log.contains("panicked"), "{log}");
@@ -164,7 +215,9 @@ fn clock_stepping_backwards_does_not_panic_and_keeps_order() {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter_map(|v| v["timestamp"].as_str().map(str::to_string))
         .collect();
-    let went_back = stamps.windows(2).any(|w| w[1].as_str() < w[0].as_str() && w[0][..13] != w[1][..13]);
+    let went_back = stamps
+        .windows(2)
+        .any(|w| w[1].as_str() < w[0].as_str() && w[0][..13] != w[1][..13]);
     assert!(went_back, "the agent's clock did not step back: {stamps:?}");
     // The store reads back in time order with unique slots.
     let s = nodecast::store::Store::open(nodecast::store::StoreConfig {
@@ -174,7 +227,13 @@ fn clock_stepping_backwards_does_not_panic_and_keeps_order() {
     .unwrap();
     let now = nodecast::daemon::now_ms();
     let w = s
-        .read(&nodecast::store::series_key("node_memory_MemTotal_bytes", &[]), nodecast::store::Tier::Raw, nodecast::store::Agg::Mean, now - 3 * 3_600_000, now + 60_000)
+        .read(
+            &nodecast::store::series_key("node_memory_MemTotal_bytes", &[]),
+            nodecast::store::Tier::Raw,
+            nodecast::store::Agg::Mean,
+            now - 3 * 3_600_000,
+            now + 60_000,
+        )
         .unwrap();
     assert!(w.values.iter().any(|v| v.is_finite()), "samples kept");
 }
@@ -193,9 +252,18 @@ fn unreadable_procfs_file_skips_only_that_collector() {
     let a = Agent::start(&d.path().join("s"), &flags);
     std::thread::sleep(Duration::from_secs(2));
     let m = a.scrape();
-    assert_eq!(sample(&m, "nodecast_collector_success", &["collector=\"meminfo\""]), Some(0.0));
-    assert_eq!(sample(&m, "nodecast_collector_success", &["collector=\"loadavg\""]), Some(1.0));
+    assert_eq!(
+        sample(&m, "nodecast_collector_success", &["collector=\"meminfo\""]),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&m, "nodecast_collector_success", &["collector=\"loadavg\""]),
+        Some(1.0)
+    );
     assert!(sample(&m, "node_load1", &[]).is_some());
-    assert!(a.log_text().contains("meminfo"), "the failure is logged with the collector's name");
+    assert!(
+        a.log_text().contains("meminfo"),
+        "the failure is logged with the collector's name"
+    );
     assert_eq!(a.stop().code(), Some(0));
 }

@@ -23,7 +23,10 @@ fn auto_beats_the_owa_target_and_survives_gaps() {
             }
         }
     }));
-    println!("auto OWA on M4 hourly: clean {clean:.4}, with gaps {holed:.4} ({:+.1}%)", (holed / clean - 1.0) * 100.0);
+    println!(
+        "auto OWA on M4 hourly: clean {clean:.4}, with gaps {holed:.4} ({:+.1}%)",
+        (holed / clean - 1.0) * 100.0
+    );
     assert!(clean <= 0.55, "OWA {clean}");
     assert!(holed <= clean * 1.05, "OWA with gaps {holed} vs {clean}");
 }
@@ -31,10 +34,17 @@ fn auto_beats_the_owa_target_and_survives_gaps() {
 #[test]
 fn auto_at_least_as_good_as_snaive_and_theta_on_nab() {
     let dir = data_dir().join("nab");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
     files.retain(|p| p.extension().is_some_and(|x| x == "csv"));
     files.sort();
-    assert!(files.len() >= 8, "expected the NAB series in {}", dir.display());
+    assert!(
+        files.len() >= 8,
+        "expected the NAB series in {}",
+        dir.display()
+    );
     let models = [ModelKind::SNaive, ModelKind::Theta, ModelKind::Auto];
     let mut mase = [0.0; 3];
     let mut count = 0;
@@ -46,15 +56,34 @@ fn auto_at_least_as_good_as_snaive_and_theta_on_nab() {
             let (train, actual) = (&g.values[..origin], &g.values[origin..origin + h]);
             let scale = score::mase_scale(train, h);
             for (j, m) in models.iter().enumerate() {
-                let input = SeriesInput { values: train, step_secs: g.step_secs as f64, seasons: None };
-                let out = forecast(&input, h, 0.95, *m).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-                let mae = actual.iter().zip(&out.forecast.point).map(|(a, p)| (a - p).abs()).sum::<f64>() / h as f64;
+                let input = SeriesInput {
+                    values: train,
+                    step_secs: g.step_secs as f64,
+                    seasons: None,
+                };
+                let out = forecast(&input, h, 0.95, *m)
+                    .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+                let mae = actual
+                    .iter()
+                    .zip(&out.forecast.point)
+                    .map(|(a, p)| (a - p).abs())
+                    .sum::<f64>()
+                    / h as f64;
                 mase[j] += mae / scale;
             }
             count += 1;
         }
     }
     let mase = mase.map(|m| m / count as f64);
-    println!("NAB 24 h rolling origin MASE: snaive {:.3}, theta {:.3}, auto {:.3}", mase[0], mase[1], mase[2]);
-    assert!(mase[2] <= mase[0].min(mase[1]), "auto {:.3} vs snaive {:.3} / theta {:.3}", mase[2], mase[0], mase[1]);
+    println!(
+        "NAB 24 h rolling origin MASE: snaive {:.3}, theta {:.3}, auto {:.3}",
+        mase[0], mase[1], mase[2]
+    );
+    assert!(
+        mase[2] <= mase[0].min(mase[1]),
+        "auto {:.3} vs snaive {:.3} / theta {:.3}",
+        mase[2],
+        mase[0],
+        mase[1]
+    );
 }

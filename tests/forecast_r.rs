@@ -16,11 +16,23 @@ fn snaive_equals_r_points_intervals_and_scores() {
     let r = r_reference();
     let (mut smape, mut mase) = (0.0, 0.0);
     for ((id, y), (_, actual)) in train.iter().zip(&test) {
-        let f = SNaive { period: 24 }.fit(y).unwrap().predict(48, 0.95).unwrap();
+        let f = SNaive { period: 24 }
+            .fit(y)
+            .unwrap()
+            .predict(48, 0.95)
+            .unwrap();
         let iv = f.intervals.as_ref().unwrap();
-        for (name, ours) in [("snaive", &f.point), ("snaive_lo95", &iv.lower), ("snaive_hi95", &iv.upper)] {
+        for (name, ours) in [
+            ("snaive", &f.point),
+            ("snaive_lo95", &iv.lower),
+            ("snaive_hi95", &iv.upper),
+        ] {
             for (h, (a, b)) in ours.iter().zip(r.col(id, name)).enumerate() {
-                assert!((a - b).abs() <= 1e-6 * b.abs().max(1.0), "{id} {name} h={}: {a} vs R {b}", h + 1);
+                assert!(
+                    (a - b).abs() <= 1e-6 * b.abs().max(1.0),
+                    "{id} {name} h={}: {a} vs R {b}",
+                    h + 1
+                );
             }
         }
         smape += score::smape(actual, &f.point);
@@ -46,7 +58,12 @@ fn theta_matches_r() {
         let iv = f.intervals.as_ref().unwrap();
         let iv80 = f80.intervals.as_ref().unwrap();
         let mut series_bound = 0.0f64;
-        let wp = f.point.iter().zip(r.col(id, "theta")).map(|(a, b)| rel(*a, b)).fold(0.0, f64::max);
+        let wp = f
+            .point
+            .iter()
+            .zip(r.col(id, "theta"))
+            .map(|(a, b)| rel(*a, b))
+            .fold(0.0, f64::max);
         worst_point.push((wp, id.clone()));
         for (ours, name) in [
             (&iv.lower, "theta_lo95"),
@@ -79,9 +96,15 @@ fn theta_matches_r() {
     );
     assert!(rel(smape, 18.138) <= 0.005, "sMAPE {smape}");
     assert!(rel(mase, 2.455) <= 0.005, "MASE {mase}");
-    assert!(within as f64 >= 0.95 * 414.0, "only {within} series within 1%");
+    assert!(
+        within as f64 >= 0.95 * 414.0,
+        "only {within} series within 1%"
+    );
     // A few spiky series end with α at its upper bound, where R's Nelder–Mead leaves ℓ₀
     // short of the optimum and its σ comes out a little larger than the true minimum's.
-    assert!(bounds_within as f64 >= 0.99 * 414.0, "only {bounds_within} series with bounds within 2%");
+    assert!(
+        bounds_within as f64 >= 0.99 * 414.0,
+        "only {bounds_within} series with bounds within 2%"
+    );
     assert!(worst_bound <= 0.03, "95% bounds off by {worst_bound}");
 }

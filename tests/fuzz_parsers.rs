@@ -3,22 +3,51 @@
 use proptest::prelude::*;
 
 fn cfg(cases: u32) -> ProptestConfig {
-    let n = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(cases);
-    ProptestConfig { cases: n, failure_persistence: None, ..ProptestConfig::default() }
+    let n = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(cases);
+    ProptestConfig {
+        cases: n,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
 /// Text shaped like our TOML config, so the fuzzer reaches value validation, not only the TOML lexer.
 fn toml_like() -> impl Strategy<Value = String> {
     let key = prop_oneof![
-        Just("collect.interval"), Just("\"web.listen-address\""), Just("forecast.horizons"), Just("collector.cpu"),
-        Just("storage.cache-bytes"), Just("forecast.level"), Just("log.level"), Just("nosuch.key"), Just("[collector]"), Just("[forecast]"),
+        Just("collect.interval"),
+        Just("\"web.listen-address\""),
+        Just("forecast.horizons"),
+        Just("collector.cpu"),
+        Just("storage.cache-bytes"),
+        Just("forecast.level"),
+        Just("log.level"),
+        Just("nosuch.key"),
+        Just("[collector]"),
+        Just("[forecast]"),
     ];
     let value = prop_oneof![
-        Just("\"15s\"".to_string()), Just("true".to_string()), Just("[\"1h\", 3]".to_string()), Just("-1".to_string()),
-        Just("1e308".to_string()), "\"[^\"]{0,12}\"".prop_map(|s| s), "[0-9a-z.\\[\\]\"=, ]{0,16}",
+        Just("\"15s\"".to_string()),
+        Just("true".to_string()),
+        Just("[\"1h\", 3]".to_string()),
+        Just("-1".to_string()),
+        Just("1e308".to_string()),
+        "\"[^\"]{0,12}\"".prop_map(|s| s),
+        "[0-9a-z.\\[\\]\"=, ]{0,16}",
     ];
-    prop::collection::vec((key, value), 0..8)
-        .prop_map(|kv| kv.into_iter().map(|(k, v)| if k.starts_with('[') { format!("{k}\n") } else { format!("{k} = {v}\n") }).collect())
+    prop::collection::vec((key, value), 0..8).prop_map(|kv| {
+        kv.into_iter()
+            .map(|(k, v)| {
+                if k.starts_with('[') {
+                    format!("{k}\n")
+                } else {
+                    format!("{k} = {v}\n")
+                }
+            })
+            .collect()
+    })
 }
 
 proptest! {
@@ -64,13 +93,32 @@ proptest! {
 
 fn csv_like() -> impl Strategy<Value = String> {
     let ts = prop_oneof![
-        Just("2014-02-14 14:30:00".to_string()), Just("2014-02-14T14:35:00Z".to_string()), Just("1392388200".to_string()),
-        Just("1970-01-01 00:00:00".to_string()), Just("2999-12-31 23:59:59".to_string()), "\\PC{0,12}",
+        Just("2014-02-14 14:30:00".to_string()),
+        Just("2014-02-14T14:35:00Z".to_string()),
+        Just("1392388200".to_string()),
+        Just("1970-01-01 00:00:00".to_string()),
+        Just("2999-12-31 23:59:59".to_string()),
+        "\\PC{0,12}",
     ];
-    let v = prop_oneof![Just("0.5".to_string()), Just("NaN".to_string()), Just("".to_string()), Just("1e400".to_string()), "\\PC{0,6}"];
-    let header = prop_oneof![Just("timestamp,value"), Just("value,timestamp"), Just("time,value,extra"), Just("ts,val")];
-    (header, prop::collection::vec((ts, v), 0..12))
-        .prop_map(|(h, rows)| std::iter::once(h.to_string()).chain(rows.into_iter().map(|(t, v)| format!("{t},{v}"))).collect::<Vec<_>>().join("\n"))
+    let v = prop_oneof![
+        Just("0.5".to_string()),
+        Just("NaN".to_string()),
+        Just("".to_string()),
+        Just("1e400".to_string()),
+        "\\PC{0,6}"
+    ];
+    let header = prop_oneof![
+        Just("timestamp,value"),
+        Just("value,timestamp"),
+        Just("time,value,extra"),
+        Just("ts,val")
+    ];
+    (header, prop::collection::vec((ts, v), 0..12)).prop_map(|(h, rows)| {
+        std::iter::once(h.to_string())
+            .chain(rows.into_iter().map(|(t, v)| format!("{t},{v}")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
 }
 
 proptest! {

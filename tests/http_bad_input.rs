@@ -27,7 +27,14 @@ fn malformed_requests_get_4xx_or_closed_and_agent_survives() {
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("garbage", b"\x00\x01\x02garbage\r\n\r\n".to_vec()),
         ("bad method line", b"GET\r\n\r\n".to_vec()),
-        ("huge header", format!("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(200_000)).into_bytes()),
+        (
+            "huge header",
+            format!(
+                "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+                "a".repeat(200_000)
+            )
+            .into_bytes(),
+        ),
         ("many headers", {
             let mut r = String::from("GET /metrics HTTP/1.1\r\nHost: x\r\n");
             for i in 0..500 {
@@ -36,12 +43,38 @@ fn malformed_requests_get_4xx_or_closed_and_agent_survives() {
             r.push_str("\r\n");
             r.into_bytes()
         }),
-        ("long path", format!("GET /{} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "p".repeat(60_000)).into_bytes()),
-        ("long query", format!("GET /api/v1/forecast?series={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "%41".repeat(15_000)).into_bytes()),
-        ("bad percent", b"GET /api/v1/forecast?series=%ZZ%& HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec()),
-        ("bad content-length", b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n".to_vec()),
+        (
+            "long path",
+            format!(
+                "GET /{} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                "p".repeat(60_000)
+            )
+            .into_bytes(),
+        ),
+        (
+            "long query",
+            format!(
+                "GET /api/v1/forecast?series={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                "%41".repeat(15_000)
+            )
+            .into_bytes(),
+        ),
+        (
+            "bad percent",
+            b"GET /api/v1/forecast?series=%ZZ%& HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                .to_vec(),
+        ),
+        (
+            "bad content-length",
+            b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n".to_vec(),
+        ),
         ("http/0.9", b"GET /metrics\r\n".to_vec()),
-        ("binary tls hello on http", vec![0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]),
+        (
+            "binary tls hello on http",
+            vec![
+                0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
+            ],
+        ),
     ];
     for (name, bytes) in &cases {
         let resp = raw(&a.addr, bytes);
@@ -51,7 +84,11 @@ fn malformed_requests_get_4xx_or_closed_and_agent_survives() {
         assert_eq!(a.get("/healthz").0, 200, "agent unhealthy after {name}");
     }
     assert!(a.scrape().contains("node_load1"));
-    assert_eq!(a.stop().code(), Some(0), "agent must still shut down cleanly");
+    assert_eq!(
+        a.stop().code(),
+        Some(0),
+        "agent must still shut down cleanly"
+    );
 }
 
 #[test]
@@ -79,11 +116,18 @@ fn slow_clients_are_cut_off_and_do_not_block_scrapes() {
         match s.read(&mut buf) {
             // EOF, a 408, or a reset: the server let go of it.
             Ok(_) => closed += 1,
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
             Err(_) => closed += 1,
         }
     }
     assert_eq!(closed, 50);
-    assert!(start.elapsed() < Duration::from_secs(60), "slow connections were never closed");
+    assert!(
+        start.elapsed() < Duration::from_secs(60),
+        "slow connections were never closed"
+    );
     assert_eq!(a.stop().code(), Some(0));
 }

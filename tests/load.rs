@@ -11,13 +11,19 @@ fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:").and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()))
+        .find_map(|l| {
+            l.strip_prefix("VmRSS:")
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
         .unwrap_or(0)
 }
 
 #[test]
 fn two_hundred_concurrent_scrapers_for_a_minute() {
-    let secs: u64 = std::env::var("NODECAST_LOAD_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(60);
+    let secs: u64 = std::env::var("NODECAST_LOAD_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
     let d = tempfile::tempdir().unwrap();
     let a = Agent::start(&d.path().join("s"), &fast_flags());
     let rss_before = rss_kib(a.child.id());
@@ -28,7 +34,11 @@ fn two_hundred_concurrent_scrapers_for_a_minute() {
         .map(|i| {
             let (addr, errors, lat) = (a.addr.clone(), errors.clone(), lat.clone());
             std::thread::spawn(move || {
-                let path = if i % 4 == 0 { "/api/v1/series" } else { "/metrics" };
+                let path = if i % 4 == 0 {
+                    "/api/v1/series"
+                } else {
+                    "/metrics"
+                };
                 let mut mine = Vec::new();
                 let mut conn = None;
                 while Instant::now() < deadline {
@@ -46,7 +56,9 @@ fn two_hundred_concurrent_scrapers_for_a_minute() {
                         conn = None;
                     }
                     match r {
-                        Ok((200, body)) if !body.is_empty() => mine.push(t.elapsed().as_secs_f64() * 1000.0),
+                        Ok((200, body)) if !body.is_empty() => {
+                            mine.push(t.elapsed().as_secs_f64() * 1000.0)
+                        }
                         Ok((code, _)) => {
                             errors.fetch_add(1, Ordering::Relaxed);
                             eprintln!("{path}: HTTP {code}");

@@ -11,7 +11,9 @@ const GB: f64 = 1e9;
 
 /// Deterministic small noise so the series is not perfectly clean.
 fn noise(i: usize) -> f64 {
-    let x = (i as u64).wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let x = (i as u64)
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     ((x >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 0.05 * GB
 }
 
@@ -20,7 +22,11 @@ fn sawtooth(n: usize) -> Vec<f64> {
     (0..n)
         .map(|i| {
             let hour = (i % PER_DAY) as f64 * STEP / 3600.0;
-            let used = if hour >= 16.0 { (hour - 16.0) * 2.4 * GB } else { 0.0 };
+            let used = if hour >= 16.0 {
+                (hour - 16.0) * 2.4 * GB
+            } else {
+                0.0
+            };
             40.0 * GB - used + noise(i)
         })
         .collect()
@@ -38,12 +44,27 @@ fn steady(n: usize) -> Vec<f64> {
 }
 
 fn tte_and_p(values: &[f64]) -> (f64, f64, String) {
-    let input = SeriesInput { values, step_secs: STEP, seasons: None };
+    let input = SeriesInput {
+        values,
+        step_secs: STEP,
+        seasons: None,
+    };
     let horizon = PER_DAY; // 24 h, the daemon's default
     let o = forecast(&input, horizon, 0.95, ModelKind::Auto).expect("forecast");
     let iv = o.forecast.intervals.as_ref().expect("intervals");
-    let e = assess(values[values.len() - 1], &o.forecast.point, &iv.lower, &iv.upper, STEP, 0.95);
-    (e.time_to_exhaustion_seconds, e.probability, o.model.to_string())
+    let e = assess(
+        values[values.len() - 1],
+        &o.forecast.point,
+        &iv.lower,
+        &iv.upper,
+        STEP,
+        0.95,
+    );
+    (
+        e.time_to_exhaustion_seconds,
+        e.probability,
+        o.model.to_string(),
+    )
 }
 
 #[test]
@@ -54,8 +75,14 @@ fn log_rotation_sawtooth_is_not_a_disk_filling_up() {
     for end_hour in (0..24).step_by(2) {
         let n = PER_DAY * 8 + end_hour * 12;
         let (tte, p, model) = tte_and_p(&full[..n]);
-        assert!(tte.is_infinite(), "sawtooth at {end_hour}:00 predicted exhaustion in {tte} s (model {model})");
-        assert!(p < 0.5, "sawtooth at {end_hour}:00: exhaustion probability {p} (model {model})");
+        assert!(
+            tte.is_infinite(),
+            "sawtooth at {end_hour}:00 predicted exhaustion in {tte} s (model {model})"
+        );
+        assert!(
+            p < 0.5,
+            "sawtooth at {end_hour}:00: exhaustion probability {p} (model {model})"
+        );
     }
 }
 
@@ -68,6 +95,13 @@ fn steady_fill_is_predicted_close_to_the_truth() {
     let (tte, p, model) = tte_and_p(&v);
     assert!(tte.is_finite(), "steady fill not predicted (model {model})");
     let err = (tte - truth).abs() / truth;
-    assert!(err < 0.25, "TTE {tte:.0} s vs truth {truth:.0} s ({:.0}% off, model {model})", err * 100.0);
-    assert!(p > 0.8, "exhaustion within 24 h should be likely: p = {p} (model {model})");
+    assert!(
+        err < 0.25,
+        "TTE {tte:.0} s vs truth {truth:.0} s ({:.0}% off, model {model})",
+        err * 100.0
+    );
+    assert!(
+        p > 0.8,
+        "exhaustion within 24 h should be likely: p = {p} (model {model})"
+    );
 }

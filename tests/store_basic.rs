@@ -44,7 +44,11 @@ fn reopen_keeps_flushed_data_and_series_identity() {
     {
         let store = Store::open(tiny(dir.path())).unwrap();
         for s in 0..30i64 {
-            let row: Vec<(&str, f64)> = keys.iter().enumerate().map(|(i, k)| (*k, (s * 10 + i as i64) as f64)).collect();
+            let row: Vec<(&str, f64)> = keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (*k, (s * 10 + i as i64) as f64))
+                .collect();
             store.append(s * 1000, &row).unwrap();
         }
         store.flush().unwrap();
@@ -52,13 +56,18 @@ fn reopen_keeps_flushed_data_and_series_identity() {
     }
     let store = Store::open(tiny(dir.path())).unwrap();
     assert_eq!(store.series_keys(), keys.to_vec());
-    assert_eq!(keys.iter().map(|k| store.series_id(k)).collect::<Vec<_>>(), ids);
+    assert_eq!(
+        keys.iter().map(|k| store.series_id(k)).collect::<Vec<_>>(),
+        ids
+    );
     for (i, k) in keys.iter().enumerate() {
         let want: Vec<f64> = (0..30).map(|s| (s * 10 + i as i64) as f64).collect();
         assert_values(&raw(&store, k, 0, 30), &want);
     }
     // a series created after reopen gets a fresh id and none of the old data
-    store.append(30_000, &[("c", 1.0), (keys[0], 300.0)]).unwrap();
+    store
+        .append(30_000, &[("c", 1.0), (keys[0], 300.0)])
+        .unwrap();
     let c = store.series_id("c").unwrap();
     assert!(ids.iter().all(|id| *id != Some(c)));
     assert_values(&raw(&store, "c", 28, 31), &[f64::NAN, f64::NAN, 1.0]);
@@ -90,9 +99,13 @@ fn downsampling_mean_min_max_and_rebuild_after_reopen() {
     for s in 36..41i64 {
         store.append(s * 1000, &[(K, s as f64)]).unwrap();
     }
-    let w = store.read(K, Tier::Downsampled, Agg::Mean, 30_000, 40_000).unwrap();
+    let w = store
+        .read(K, Tier::Downsampled, Agg::Mean, 30_000, 40_000)
+        .unwrap();
     assert_values(&w.values, &[34.5]);
-    let w = store.read(K, Tier::Downsampled, Agg::Min, 30_000, 40_000).unwrap();
+    let w = store
+        .read(K, Tier::Downsampled, Agg::Min, 30_000, 40_000)
+        .unwrap();
     assert_values(&w.values, &[30.0]);
 }
 
@@ -105,10 +118,29 @@ fn clock_going_backwards_drops_and_counts() {
     let same_slot = store.append(10_500, &[(K, 3.0)]).unwrap();
     let nan = store.append(11_000, &[(K, f64::NAN)]).unwrap();
     let fwd = store.append(12_000, &[(K, 4.0)]).unwrap();
-    assert_eq!([back.dropped, same_slot.dropped, nan.dropped, fwd.stored], [1, 1, 1, 1]);
-    assert_values(&raw(&store, K, 4, 13), &[f64::NAN, f64::NAN, f64::NAN, f64::NAN, f64::NAN, f64::NAN, 1.0, f64::NAN, 4.0]);
+    assert_eq!(
+        [back.dropped, same_slot.dropped, nan.dropped, fwd.stored],
+        [1, 1, 1, 1]
+    );
+    assert_values(
+        &raw(&store, K, 4, 13),
+        &[
+            f64::NAN,
+            f64::NAN,
+            f64::NAN,
+            f64::NAN,
+            f64::NAN,
+            f64::NAN,
+            1.0,
+            f64::NAN,
+            4.0,
+        ],
+    );
     let stats = store.stats();
-    assert_eq!((stats.samples_stored, stats.samples_dropped_out_of_order), (2, 3));
+    assert_eq!(
+        (stats.samples_stored, stats.samples_dropped_out_of_order),
+        (2, 3)
+    );
     // negative timestamps (clock before 1970) are just more slots, no panic
     let st = store.append(-5_000, &[("neg", 7.0)]).unwrap();
     assert_eq!(st.stored, 1);
@@ -129,18 +161,39 @@ fn backfill_never_overwrites_local_samples() {
     // 50..99 are older than all local data (raw keeps only 60 s, so 50..59
     // reach the downsampled tier only); 100..129 collide or are newer.
     assert_eq!((st.stored, st.dropped), (50, 30));
-    let want: Vec<f64> = (50..130).map(|s| if s < 60 { f64::NAN } else if s < 100 { -1.0 } else if s < 120 { s as f64 } else { f64::NAN }).collect();
+    let want: Vec<f64> = (50..130)
+        .map(|s| {
+            if s < 60 {
+                f64::NAN
+            } else if s < 100 {
+                -1.0
+            } else if s < 120 {
+                s as f64
+            } else {
+                f64::NAN
+            }
+        })
+        .collect();
     assert_values(&raw(&store, K, 50, 130), &want);
-    let ds = store.read(K, Tier::Downsampled, Agg::Mean, 50_000, 120_000).unwrap();
+    let ds = store
+        .read(K, Tier::Downsampled, Agg::Mean, 50_000, 120_000)
+        .unwrap();
     assert_values(&ds.values, &[-1.0, -1.0, -1.0, -1.0, -1.0, 104.5, f64::NAN]);
     // a second, overlapping backfill only adds what is older than everything
-    let st = store.backfill(K, &(40..80i64).map(|s| (s * 1000, -2.0)).collect::<Vec<_>>()).unwrap();
+    let st = store
+        .backfill(
+            K,
+            &(40..80i64).map(|s| (s * 1000, -2.0)).collect::<Vec<_>>(),
+        )
+        .unwrap();
     assert_eq!((st.stored, st.dropped), (10, 30));
     store.flush().unwrap();
     drop(store);
     let store = Store::open(tiny(dir.path())).unwrap();
     assert_values(&raw(&store, K, 50, 130), &want);
-    let ds = store.read(K, Tier::Downsampled, Agg::Mean, 30_000, 60_000).unwrap();
+    let ds = store
+        .read(K, Tier::Downsampled, Agg::Mean, 30_000, 60_000)
+        .unwrap();
     assert_values(&ds.values, &[f64::NAN, -2.0, -1.0]);
     // local appends continue after the newest local sample
     assert_eq!(store.append(120_000, &[(K, 120.0)]).unwrap().stored, 1);
@@ -153,8 +206,13 @@ fn backfill_into_new_series_replays_in_order() {
     let mut remote: Vec<(i64, f64)> = (0..25i64).map(|s| (s * 1000, s as f64)).collect();
     remote.reverse();
     assert_eq!(store.backfill("fresh", &remote).unwrap().stored, 25);
-    assert_values(&raw(&store, "fresh", 0, 25), &(0..25).map(|s| s as f64).collect::<Vec<_>>());
-    let ds = store.read("fresh", Tier::Downsampled, Agg::Max, 0, 30_000).unwrap();
+    assert_values(
+        &raw(&store, "fresh", 0, 25),
+        &(0..25).map(|s| s as f64).collect::<Vec<_>>(),
+    );
+    let ds = store
+        .read("fresh", Tier::Downsampled, Agg::Max, 0, 30_000)
+        .unwrap();
     assert_values(&ds.values, &[9.0, 19.0, f64::NAN]);
     assert_eq!(store.append(24_000, &[("fresh", 0.0)]).unwrap().dropped, 1);
 }
@@ -184,7 +242,13 @@ fn drop_without_flush_keeps_flushed_data_and_nothing_garbled() {
         }
     }
     let newest = got.iter().rposition(|v| !v.is_nan()).unwrap() as i64;
-    assert_eq!(store.append((newest + 1) * 1000, &[(K, 1.0)]).unwrap().stored, 1);
+    assert_eq!(
+        store
+            .append((newest + 1) * 1000, &[(K, 1.0)])
+            .unwrap()
+            .stored,
+        1
+    );
     store.flush().unwrap();
 }
 
@@ -195,7 +259,11 @@ fn reopening_with_another_step_is_refused() {
     let mut cfg = tiny(dir.path());
     cfg.step = Duration::from_secs(2);
     match Store::open(cfg) {
-        Err(StoreError::StepMismatch { stored_ms, configured_ms, .. }) => assert_eq!((stored_ms, configured_ms), (1000, 2000)),
+        Err(StoreError::StepMismatch {
+            stored_ms,
+            configured_ms,
+            ..
+        }) => assert_eq!((stored_ms, configured_ms), (1000, 2000)),
         other => panic!("expected StepMismatch, got {:?}", other.err()),
     }
     let mut cfg = tiny(dir.path());
@@ -213,9 +281,17 @@ fn max_series_caps_new_series_only() {
     let mut cfg = tiny(dir.path());
     cfg.max_series = 2;
     let store = Store::open(cfg).unwrap();
-    let st = store.append(0, &[("a", 1.0), ("b", 2.0), ("c", 3.0)]).unwrap();
+    let st = store
+        .append(0, &[("a", 1.0), ("b", 2.0), ("c", 3.0)])
+        .unwrap();
     assert_eq!((st.stored, st.dropped), (2, 1));
-    assert_eq!(store.append(1000, &[("a", 1.0), ("c", 3.0)]).unwrap().stored, 1);
+    assert_eq!(
+        store
+            .append(1000, &[("a", 1.0), ("c", 3.0)])
+            .unwrap()
+            .stored,
+        1
+    );
     assert_eq!(store.series_keys(), vec!["a", "b"]);
     assert_eq!(store.stats().samples_dropped_series_limit, 2);
 }
@@ -224,7 +300,10 @@ fn max_series_caps_new_series_only() {
 fn second_open_of_same_directory_is_locked() {
     let dir = tempfile::tempdir().unwrap();
     let _first = Store::open(tiny(dir.path())).unwrap();
-    assert!(matches!(Store::open(tiny(dir.path())), Err(StoreError::Locked { .. })));
+    assert!(matches!(
+        Store::open(tiny(dir.path())),
+        Err(StoreError::Locked { .. })
+    ));
 }
 
 #[test]
@@ -257,5 +336,8 @@ fn concurrent_reader_sees_only_correct_values_or_gaps() {
         assert!(reader.join().unwrap() > 0);
     });
     // the last minute is there in full (raw retention is 60 s)
-    assert_values(&raw(&store, K, 340, 400), &(340..400).map(value).collect::<Vec<_>>());
+    assert_values(
+        &raw(&store, K, 340, 400),
+        &(340..400).map(value).collect::<Vec<_>>(),
+    );
 }

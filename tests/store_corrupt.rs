@@ -21,7 +21,12 @@ fn filled(dir: &Path) {
     let store = Store::open(tiny(dir)).unwrap();
     for s in 0..400i64 {
         let other = format!("other{{n=\"{}\"}}", s % 7);
-        store.append(s * 1000, &[(K, value(s)), (other.as_str(), s as f64 / 10.0)]).unwrap();
+        store
+            .append(
+                s * 1000,
+                &[(K, value(s)), (other.as_str(), s as f64 / 10.0)],
+            )
+            .unwrap();
         if s % 13 == 0 {
             store.flush().unwrap();
         }
@@ -42,24 +47,47 @@ fn open_is_safe(dir: &Path) -> Result<(), StoreError> {
 fn overwrite(file: &Path, at_fraction: f64, bytes: &[u8]) {
     let mut f = OpenOptions::new().write(true).open(file).unwrap();
     let len = f.metadata().unwrap().len();
-    f.seek(SeekFrom::Start((len as f64 * at_fraction) as u64)).unwrap();
+    f.seek(SeekFrom::Start((len as f64 * at_fraction) as u64))
+        .unwrap();
     f.write_all(bytes).unwrap();
 }
 
 #[test]
 fn damaged_sled_files_never_panic_or_garble() {
-    let garbage: Vec<u8> = (0..8192u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let garbage: Vec<u8> = (0..8192u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     type Damage = Box<dyn Fn(&Path)>;
     let cases: Vec<(&str, Damage)> = vec![
-        ("truncated db", Box::new(|d: &Path| {
-            let f = OpenOptions::new().write(true).open(d.join("gen-0/db")).unwrap();
-            let len = f.metadata().unwrap().len();
-            f.set_len(len / 3).unwrap();
-        })),
-        ("garbage in db", Box::new(move |d: &Path| overwrite(&d.join("gen-0/db"), 0.4, &garbage))),
-        ("garbage at db start", Box::new(|d: &Path| overwrite(&d.join("gen-0/db"), 0.0, &[0xAB; 4096]))),
-        ("garbage conf", Box::new(|d: &Path| std::fs::write(d.join("gen-0/conf"), b"not a sled config at all").unwrap())),
-        ("empty db", Box::new(|d: &Path| std::fs::write(d.join("gen-0/db"), b"").unwrap())),
+        (
+            "truncated db",
+            Box::new(|d: &Path| {
+                let f = OpenOptions::new()
+                    .write(true)
+                    .open(d.join("gen-0/db"))
+                    .unwrap();
+                let len = f.metadata().unwrap().len();
+                f.set_len(len / 3).unwrap();
+            }),
+        ),
+        (
+            "garbage in db",
+            Box::new(move |d: &Path| overwrite(&d.join("gen-0/db"), 0.4, &garbage)),
+        ),
+        (
+            "garbage at db start",
+            Box::new(|d: &Path| overwrite(&d.join("gen-0/db"), 0.0, &[0xAB; 4096])),
+        ),
+        (
+            "garbage conf",
+            Box::new(|d: &Path| {
+                std::fs::write(d.join("gen-0/conf"), b"not a sled config at all").unwrap()
+            }),
+        ),
+        (
+            "empty db",
+            Box::new(|d: &Path| std::fs::write(d.join("gen-0/db"), b"").unwrap()),
+        ),
     ];
     for (name, damage) in cases {
         let dir = tempfile::tempdir().unwrap();
@@ -70,7 +98,12 @@ fn damaged_sled_files_never_panic_or_garble() {
             Err(e) => {
                 eprintln!("{name}: {e}");
                 assert!(
-                    matches!(e, StoreError::Corrupt { .. } | StoreError::Io { .. } | StoreError::Sled { .. }),
+                    matches!(
+                        e,
+                        StoreError::Corrupt { .. }
+                            | StoreError::Io { .. }
+                            | StoreError::Sled { .. }
+                    ),
                     "{name}: unexpected error {e:?}"
                 );
             }
@@ -84,17 +117,26 @@ fn missing_pieces_are_reported_as_corrupt() {
     filled(dir.path());
     std::fs::write(dir.path().join("CURRENT"), "gen-x\n").unwrap();
     let e = Store::open(tiny(dir.path())).err().unwrap();
-    assert!(matches!(&e, StoreError::Corrupt { path, .. } if path == dir.path()), "{e:?}");
+    assert!(
+        matches!(&e, StoreError::Corrupt { path, .. } if path == dir.path()),
+        "{e:?}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     filled(dir.path());
     std::fs::remove_dir_all(dir.path().join("gen-0")).unwrap();
-    assert!(matches!(Store::open(tiny(dir.path())), Err(StoreError::Corrupt { .. })));
+    assert!(matches!(
+        Store::open(tiny(dir.path())),
+        Err(StoreError::Corrupt { .. })
+    ));
 
     let dir = tempfile::tempdir().unwrap();
     filled(dir.path());
     std::fs::remove_file(dir.path().join("CURRENT")).unwrap();
-    assert!(matches!(Store::open(tiny(dir.path())), Err(StoreError::Corrupt { .. })));
+    assert!(matches!(
+        Store::open(tiny(dir.path())),
+        Err(StoreError::Corrupt { .. })
+    ));
 }
 
 #[test]
@@ -117,8 +159,16 @@ fn damaged_chunk_reads_as_corrupt_error() {
         .iter()
         .filter_map(|k| store.read(k, Tier::Raw, Agg::Mean, 0, 400_000).err())
         .collect();
-    assert_eq!(errors.len(), 1, "exactly the damaged series fails: {errors:?}");
-    assert!(matches!(&errors[0], StoreError::Corrupt { reason, .. } if reason.contains("checksum")), "{:?}", errors[0]);
+    assert_eq!(
+        errors.len(),
+        1,
+        "exactly the damaged series fails: {errors:?}"
+    );
+    assert!(
+        matches!(&errors[0], StoreError::Corrupt { reason, .. } if reason.contains("checksum")),
+        "{:?}",
+        errors[0]
+    );
 }
 
 #[test]
@@ -127,11 +177,22 @@ fn move_aside_renames_and_a_fresh_store_opens() {
     let path = dir.path().join("store");
     filled(&path);
     std::fs::write(path.join("CURRENT"), "garbage").unwrap();
-    assert!(matches!(Store::open(tiny(&path)), Err(StoreError::Corrupt { .. })));
+    assert!(matches!(
+        Store::open(tiny(&path)),
+        Err(StoreError::Corrupt { .. })
+    ));
     let aside = move_aside(&path).unwrap();
     assert!(!path.exists());
-    assert!(aside.join("gen-0").join("db").exists(), "data kept at {}", aside.display());
-    assert!(aside.file_name().unwrap().to_string_lossy().starts_with("store.corrupt-"));
+    assert!(
+        aside.join("gen-0").join("db").exists(),
+        "data kept at {}",
+        aside.display()
+    );
+    assert!(aside
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .starts_with("store.corrupt-"));
     let store = Store::open(tiny(&path)).unwrap();
     assert!(store.series_keys().is_empty());
     // a second move aside in the same second gets its own name
@@ -144,5 +205,8 @@ fn move_aside_renames_and_a_fresh_store_opens() {
 fn foreign_directory_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
-    assert!(matches!(Store::open(tiny(dir.path())), Err(StoreError::Config(_))));
+    assert!(matches!(
+        Store::open(tiny(dir.path())),
+        Err(StoreError::Config(_))
+    ));
 }

@@ -10,7 +10,10 @@ use common::*;
 use nodecast::store::{Store, StoreError};
 
 fn set_fsize_limit(bytes: libc::rlim_t) {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: plain libc calls on a valid, initialised struct.
     unsafe {
         assert_eq!(libc::getrlimit(libc::RLIMIT_FSIZE, &mut lim), 0);
@@ -29,8 +32,15 @@ fn flush_fails_typed_then_recovers_when_space_returns() {
     let value = |s: i64, i: usize| (s * 1000 + i as i64) as f64 / 7.0;
     let mut s = 0i64;
     let append_round = |store: &Store, s: &mut i64| {
-        let row: Vec<(&str, f64)> = keys.iter().enumerate().map(|(i, k)| (k.as_str(), value(*s, i))).collect();
-        assert_eq!(store.append(*s * 1000, &row).unwrap().stored, keys.len() as u64);
+        let row: Vec<(&str, f64)> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.as_str(), value(*s, i)))
+            .collect();
+        assert_eq!(
+            store.append(*s * 1000, &row).unwrap().stored,
+            keys.len() as u64
+        );
         *s += 1;
     };
     for _ in 0..20 {
@@ -52,16 +62,25 @@ fn flush_fails_typed_then_recovers_when_space_returns() {
     // Nothing is printed while the limit is set: stdout/stderr redirected to a file
     // (as in CI logs) would hit the same limit.
     let report = format!("flush failed after {s} rounds: {err}");
-    assert!(matches!(err, StoreError::Io { .. }), "not an I/O error: {err:?}");
+    assert!(
+        matches!(err, StoreError::Io { .. }),
+        "not an I/O error: {err:?}"
+    );
     // still usable while full: appends and reads of in-memory data work
     for _ in 0..5 {
         append_round(&store, &mut s);
     }
     // reads keep working on the old handle until the next flush reopens sled
     let first = keys[0].as_str();
-    assert_values(&raw(&store, first, 0, 3), &[value(0, 0), value(1, 0), value(2, 0)]);
+    assert_values(
+        &raw(&store, first, 0, 3),
+        &[value(0, 0), value(1, 0), value(2, 0)],
+    );
     assert_values(&raw(&store, first, s - 1, s), &[value(s - 1, 0)]);
-    assert!(store.flush().is_err(), "flush should keep failing while full");
+    assert!(
+        store.flush().is_err(),
+        "flush should keep failing while full"
+    );
     for _ in 0..3 {
         append_round(&store, &mut s);
     }

@@ -20,7 +20,10 @@ fn chunks_and_size_stay_bounded_over_many_cycles() {
     let mut max_size = 0u64;
     let mut churn_ids = Vec::new();
     for s in 0..total {
-        let mut row: Vec<(String, f64)> = series.iter_mut().map(|x| (x.key.clone(), x.next_value())).collect();
+        let mut row: Vec<(String, f64)> = series
+            .iter_mut()
+            .map(|x| (x.key.clone(), x.next_value()))
+            .collect();
         // a short-lived series every 100 s, like a container's veth interface
         if s % 300 < 100 {
             row.push((format!("churn{{gen=\"{}\"}}", s / 300), s as f64));
@@ -30,23 +33,45 @@ fn chunks_and_size_stay_bounded_over_many_cycles() {
         if s % 5 == 4 {
             store.flush().unwrap();
             if s % 300 == 99 {
-                churn_ids.push(store.series_id(&format!("churn{{gen=\"{}\"}}", s / 300)).unwrap());
+                churn_ids.push(
+                    store
+                        .series_id(&format!("churn{{gen=\"{}\"}}", s / 300))
+                        .unwrap(),
+                );
             }
             if s > keep_s * 2 {
                 let live = store.series_keys().len() as u64;
                 let (counts, _) = store.chunk_counts().unwrap();
-                assert!(counts[0] <= live * store.max_chunks_per_series(Tier::Raw), "raw chunks {} at {s}", counts[0]);
-                assert!(counts[1] <= live * store.max_chunks_per_series(Tier::Downsampled), "ds chunks {} at {s}", counts[1]);
+                assert!(
+                    counts[0] <= live * store.max_chunks_per_series(Tier::Raw),
+                    "raw chunks {} at {s}",
+                    counts[0]
+                );
+                assert!(
+                    counts[1] <= live * store.max_chunks_per_series(Tier::Downsampled),
+                    "ds chunks {} at {s}",
+                    counts[1]
+                );
                 let size = store.size_on_disk();
-                assert!(size <= store.size_bound(live as usize), "size {size} > bound {} at {s}", store.size_bound(live as usize));
+                assert!(
+                    size <= store.size_bound(live as usize),
+                    "size {size} > bound {} at {s}",
+                    store.size_bound(live as usize)
+                );
                 max_size = max_size.max(size);
             }
         }
     }
     let stats = store.stats();
-    eprintln!("max size {max_size} B, bound {} B, stats {stats:?}", store.size_bound(series.len() + 2));
+    eprintln!(
+        "max size {max_size} B, bound {} B, stats {stats:?}",
+        store.size_bound(series.len() + 2)
+    );
     // old churn series expired; at most the ones inside retention remain
-    assert!(stats.series_expired >= (cycles as u64 * keep_s as u64 / 300) - 3, "{stats:?}");
+    assert!(
+        stats.series_expired >= (cycles as u64 * keep_s as u64 / 300) - 3,
+        "{stats:?}"
+    );
     assert!(store.series_keys().len() <= series.len() + 3);
     // ids are never reused
     let mut sorted = churn_ids.clone();
@@ -56,7 +81,11 @@ fn chunks_and_size_stay_bounded_over_many_cycles() {
     // the first raw minute and the first downsampled window are gone, the last are there
     let k = &series[0].key;
     assert!(raw(&store, k, 0, 60).iter().all(|v| v.is_nan()));
-    assert!(raw(&store, k, total - 50, total).iter().all(|v| !v.is_nan()));
-    let ds = store.read(k, Tier::Downsampled, nodecast::store::Agg::Max, 0, 600_000).unwrap();
+    assert!(raw(&store, k, total - 50, total)
+        .iter()
+        .all(|v| !v.is_nan()));
+    let ds = store
+        .read(k, Tier::Downsampled, nodecast::store::Agg::Max, 0, 600_000)
+        .unwrap();
     assert!(ds.values.iter().all(|v| v.is_nan()));
 }

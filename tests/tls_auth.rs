@@ -17,7 +17,8 @@ impl Pki {
         let ca_key = KeyPair::generate().unwrap();
         let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca.distinguished_name.push(DnType::CommonName, "nodecast test CA");
+        ca.distinguished_name
+            .push(DnType::CommonName, "nodecast test CA");
         let ca_cert = ca.self_signed(&ca_key).unwrap();
         let leaf = |sans: Vec<String>, usage: ExtendedKeyUsagePurpose, name: &str| {
             let key = KeyPair::generate().unwrap();
@@ -27,19 +28,35 @@ impl Pki {
             let cert = p.signed_by(&key, &ca_cert, &ca_key).unwrap();
             (cert.pem(), key.serialize_pem())
         };
-        let (scrt, skey) = leaf(vec!["localhost".into(), "127.0.0.1".into()], ExtendedKeyUsagePurpose::ServerAuth, "server");
+        let (scrt, skey) = leaf(
+            vec!["localhost".into(), "127.0.0.1".into()],
+            ExtendedKeyUsagePurpose::ServerAuth,
+            "server",
+        );
         let (ccrt, ckey) = leaf(vec![], ExtendedKeyUsagePurpose::ClientAuth, "prometheus");
-        for (name, text) in
-            [("ca.crt", ca_cert.pem()), ("server.crt", scrt), ("server.key", skey), ("client.crt", ccrt), ("client.key", ckey)]
-        {
+        for (name, text) in [
+            ("ca.crt", ca_cert.pem()),
+            ("server.crt", scrt),
+            ("server.key", skey),
+            ("client.crt", ccrt),
+            ("client.key", ckey),
+        ] {
             std::fs::write(dir.join(name), text).unwrap();
         }
     }
 }
 
 fn curl(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new("curl").args(["-sS", "--max-time", "10"]).args(args).output().expect("curl (installed by .ci/run)");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10"])
+        .args(args)
+        .output()
+        .expect("curl (installed by .ci/run)");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 fn start_with_web_config(d: &Path, web: &str) -> Agent {
@@ -53,7 +70,15 @@ fn start_with_web_config(d: &Path, web: &str) -> Agent {
     let url = format!("https://{}/readyz", a.addr);
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(30) {
-        let (code, out, _) = curl(&["--cacert", &ca, "--cert", &d.join("client.crt").display().to_string(), "--key", &d.join("client.key").display().to_string(), &url]);
+        let (code, out, _) = curl(&[
+            "--cacert",
+            &ca,
+            "--cert",
+            &d.join("client.crt").display().to_string(),
+            "--key",
+            &d.join("client.key").display().to_string(),
+            &url,
+        ]);
         if code == 0 && out.contains("ready") {
             return a;
         }
@@ -76,9 +101,27 @@ fn tls_with_basic_auth_curl_and_prometheus() {
     let (code, out, err) = curl(&["--cacert", &ca, "-u", "prometheus:s3cret", &url]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("nodecast_build_info"), "{out}");
-    let (_, status, _) = curl(&["--cacert", &ca, "-u", "prometheus:wrong", "-o", "/dev/null", "-w", "%{http_code}", &url]);
+    let (_, status, _) = curl(&[
+        "--cacert",
+        &ca,
+        "-u",
+        "prometheus:wrong",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        &url,
+    ]);
     assert_eq!(status, "401");
-    let (_, status, _) = curl(&["--cacert", &ca, "-o", "/dev/null", "-w", "%{http_code}", &url]);
+    let (_, status, _) = curl(&[
+        "--cacert",
+        &ca,
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        &url,
+    ]);
     assert_eq!(status, "401");
     // Plain HTTP on the TLS port does not get metrics.
     let plain = http_get(&a.addr, "/metrics").map(|(c, _)| c).unwrap_or(0);
@@ -94,13 +137,20 @@ fn tls_with_basic_auth_curl_and_prometheus() {
     };
     let prom = Prometheus::start(
         &prom_dir,
-        &format!("global:\n  scrape_interval: 1s\nscrape_configs:\n{}{}", job("good", "s3cret"), job("bad", "wrong")),
+        &format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n{}{}",
+            job("good", "s3cret"),
+            job("bad", "wrong")
+        ),
     );
     let start = Instant::now();
     let (mut good, mut bad) = (None, None);
     while start.elapsed() < Duration::from_secs(30) && (good != Some(1.0) || bad.is_none()) {
         for r in prom.query("up") {
-            let v: f64 = r["value"][1].as_str().and_then(|s| s.parse().ok()).unwrap_or(-1.0);
+            let v: f64 = r["value"][1]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(-1.0);
             match r["metric"]["job"].as_str() {
                 Some("good") => good = Some(v),
                 Some("bad") => bad = Some(v),
@@ -109,11 +159,23 @@ fn tls_with_basic_auth_curl_and_prometheus() {
         }
         std::thread::sleep(Duration::from_millis(300));
     }
-    assert_eq!(good, Some(1.0), "Prometheus could not scrape over TLS with basic auth");
+    assert_eq!(
+        good,
+        Some(1.0),
+        "Prometheus could not scrape over TLS with basic auth"
+    );
     assert_eq!(bad, Some(0.0), "a wrong password must not scrape");
     let targets = prom.api("/api/v1/targets");
-    let bad_err = targets["data"]["activeTargets"].as_array().unwrap().iter().find(|t| t["labels"]["job"] == "bad").map(|t| t["lastError"].to_string());
-    assert!(bad_err.unwrap_or_default().contains("401"), "bad job should fail with 401");
+    let bad_err = targets["data"]["activeTargets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["labels"]["job"] == "bad")
+        .map(|t| t["lastError"].to_string());
+    assert!(
+        bad_err.unwrap_or_default().contains("401"),
+        "bad job should fail with 401"
+    );
     let scraped = prom.query("nodecast_build_info{job=\"good\"}");
     assert_eq!(scraped.len(), 1);
 }
@@ -128,12 +190,25 @@ fn mutual_tls_requires_a_client_certificate() {
     );
     let p = |n: &str| d.path().join(n).display().to_string();
     let url = format!("https://{}/metrics", a.addr);
-    let (code, out, err) = curl(&["--cacert", &p("ca.crt"), "--cert", &p("client.crt"), "--key", &p("client.key"), &url]);
+    let (code, out, err) = curl(&[
+        "--cacert",
+        &p("ca.crt"),
+        "--cert",
+        &p("client.crt"),
+        "--key",
+        &p("client.key"),
+        &url,
+    ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("nodecast_build_info"));
     let (code, _, err) = curl(&["--cacert", &p("ca.crt"), &url]);
     assert_ne!(code, 0, "handshake without a client certificate must fail");
-    assert!(err.to_lowercase().contains("ssl") || err.to_lowercase().contains("tls") || err.contains("alert"), "{err}");
+    assert!(
+        err.to_lowercase().contains("ssl")
+            || err.to_lowercase().contains("tls")
+            || err.contains("alert"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -149,7 +224,20 @@ fn sighup_reloads_users_and_keeps_old_config_on_error() {
     let a = start_with_web_config(d.path(), &web("one"));
     let ca = d.path().join("ca.crt").display().to_string();
     let url = format!("https://{}/metrics", a.addr);
-    let status = |pw: &str| curl(&["--cacert", &ca, "-u", &format!("u:{pw}"), "-o", "/dev/null", "-w", "%{http_code}", &url]).1;
+    let status = |pw: &str| {
+        curl(&[
+            "--cacert",
+            &ca,
+            "-u",
+            &format!("u:{pw}"),
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &url,
+        ])
+        .1
+    };
     assert_eq!(status("one"), "200");
     std::fs::write(d.path().join("web.yml"), web("two")).unwrap();
     a.signal(libc::SIGHUP);
@@ -164,7 +252,11 @@ fn sighup_reloads_users_and_keeps_old_config_on_error() {
     a.signal(libc::SIGHUP);
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(status("two"), "200");
-    assert!(a.log_text().contains("web config reload failed"), "{}", a.log_text());
+    assert!(
+        a.log_text().contains("web config reload failed"),
+        "{}",
+        a.log_text()
+    );
     assert_eq!(a.stop().code(), Some(0));
 }
 

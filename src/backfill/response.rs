@@ -48,14 +48,17 @@ pub enum ResponseError {
 }
 
 pub fn parse_range(body: &[u8]) -> Result<Vec<RangeSeries>, ResponseError> {
-    let env: Envelope = serde_json::from_slice(body).map_err(|e| ResponseError::Malformed(e.to_string()))?;
+    let env: Envelope =
+        serde_json::from_slice(body).map_err(|e| ResponseError::Malformed(e.to_string()))?;
     if env.status != "success" {
         return Err(ResponseError::Api {
             error_type: env.error_type.unwrap_or_else(|| env.status.clone()),
             error: env.error.unwrap_or_default(),
         });
     }
-    let data = env.data.ok_or_else(|| ResponseError::Malformed("success without data".into()))?;
+    let data = env
+        .data
+        .ok_or_else(|| ResponseError::Malformed("success without data".into()))?;
     if data.result_type != "matrix" {
         return Err(ResponseError::WrongType(data.result_type));
     }
@@ -64,13 +67,21 @@ pub fn parse_range(body: &[u8]) -> Result<Vec<RangeSeries>, ResponseError> {
         let mut samples = Vec::with_capacity(s.values.len());
         for (ts, v) in s.values {
             // Prometheus spells special values NaN, +Inf, -Inf; Rust parses all three.
-            let value: f64 = v.parse().map_err(|_| ResponseError::BadValue { ts, value: v.clone() })?;
+            let value: f64 = v.parse().map_err(|_| ResponseError::BadValue {
+                ts,
+                value: v.clone(),
+            })?;
             if !ts.is_finite() {
-                return Err(ResponseError::Malformed(format!("timestamp {ts} is not finite")));
+                return Err(ResponseError::Malformed(format!(
+                    "timestamp {ts} is not finite"
+                )));
             }
             samples.push(((ts * 1000.0).round() as i64, value));
         }
-        out.push(RangeSeries { labels: s.metric.into_iter().collect(), samples });
+        out.push(RangeSeries {
+            labels: s.metric.into_iter().collect(),
+            samples,
+        });
     }
     Ok(out)
 }
@@ -88,15 +99,27 @@ mod tests {
         assert_eq!(r[0].samples[0], (1_700_000_000_000, 0.5));
         assert_eq!(r[0].samples[1].0, 1_700_000_300_500);
         assert!(r[0].samples[1].1.is_nan());
-        assert!(r[0].labels.contains(&("__name__".to_string(), "node_load1".to_string())));
+        assert!(r[0]
+            .labels
+            .contains(&("__name__".to_string(), "node_load1".to_string())));
     }
 
     #[test]
     fn errors_are_named() {
-        let e = parse_range(br#"{"status":"error","errorType":"bad_data","error":"parse error at char 3"}"#).unwrap_err();
-        assert_eq!(e.to_string(), "Prometheus answered bad_data: parse error at char 3");
-        assert!(matches!(parse_range(b"<html>"), Err(ResponseError::Malformed(_))));
-        let e = parse_range(br#"{"status":"success","data":{"resultType":"vector","result":[]}}"#).unwrap_err();
+        let e = parse_range(
+            br#"{"status":"error","errorType":"bad_data","error":"parse error at char 3"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Prometheus answered bad_data: parse error at char 3"
+        );
+        assert!(matches!(
+            parse_range(b"<html>"),
+            Err(ResponseError::Malformed(_))
+        ));
+        let e = parse_range(br#"{"status":"success","data":{"resultType":"vector","result":[]}}"#)
+            .unwrap_err();
         assert_eq!(e, ResponseError::WrongType("vector".into()));
         let e = parse_range(br#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"x"]]}]}}"#);
         assert!(matches!(e, Err(ResponseError::BadValue { .. })));

@@ -86,7 +86,10 @@ struct Case {
 fn run_inner(args: &BacktestArgs) -> Result<(), String> {
     let mut models: Vec<ModelKind> = Vec::new();
     for m in args.models.split(',').filter(|s| !s.trim().is_empty()) {
-        models.push(m.parse::<ModelKind>().map_err(|e| format!("--models: {e}"))?);
+        models.push(
+            m.parse::<ModelKind>()
+                .map_err(|e| format!("--models: {e}"))?,
+        );
     }
     if models.is_empty() {
         return Err("--models: no model given".into());
@@ -126,19 +129,34 @@ fn run_inner(args: &BacktestArgs) -> Result<(), String> {
         eprintln!();
     }
     let rows = report::rows(&models, &tallies, &naive2);
-    report::print(&rows, args.format == Format::Json, level, &mut std::io::stdout().lock())
-        .map_err(|e| format!("writing the report: {e}"))
+    report::print(
+        &rows,
+        args.format == Format::Json,
+        level,
+        &mut std::io::stdout().lock(),
+    )
+    .map_err(|e| format!("writing the report: {e}"))
 }
 
 fn score_one(model: ModelKind, train: &[f64], c: &Case, level: f64, scale: f64, t: &mut Tally) {
-    let input = SeriesInput { values: train, step_secs: c.step_secs, seasons: None };
+    let input = SeriesInput {
+        values: train,
+        step_secs: c.step_secs,
+        seasons: None,
+    };
     let start = Instant::now();
     let out = forecast(&input, c.actual.len(), level, model);
     let secs = start.elapsed().as_secs_f64();
     match out {
         Ok(o) => {
             let p = &o.forecast.point;
-            let (lo, hi) = o.forecast.intervals.as_ref().map_or((p.clone(), p.clone()), |iv| (iv.lower.clone(), iv.upper.clone()));
+            let (lo, hi) = o
+                .forecast
+                .intervals
+                .as_ref()
+                .map_or((p.clone(), p.clone()), |iv| {
+                    (iv.lower.clone(), iv.upper.clone())
+                });
             t.add(scale, &c.actual, p, &lo, &hi, secs);
             if model == ModelKind::Auto {
                 *t.chosen.entry(o.model.to_string()).or_default() += 1;
@@ -149,11 +167,20 @@ fn score_one(model: ModelKind, train: &[f64], c: &Case, level: f64, scale: f64, 
 }
 
 fn m4_cases(train: &Path, test: &Path, args: &BacktestArgs) -> Result<Vec<Case>, String> {
-    let horizon: usize = args.horizon.parse().map_err(|_| format!("--horizon {:?}: M4 needs a number of steps", args.horizon))?;
+    let horizon: usize = args
+        .horizon
+        .parse()
+        .map_err(|_| format!("--horizon {:?}: M4 needs a number of steps", args.horizon))?;
     let tr = data::read_m4(train).map_err(|e| e.to_string())?;
     let te = data::read_m4(test).map_err(|e| e.to_string())?;
     if tr.len() != te.len() {
-        return Err(format!("{} has {} series but {} has {}", train.display(), tr.len(), test.display(), te.len()));
+        return Err(format!(
+            "{} has {} series but {} has {}",
+            train.display(),
+            tr.len(),
+            test.display(),
+            te.len()
+        ));
     }
     if args.season == 0 {
         return Err("--season must be at least 1".into());
@@ -163,12 +190,25 @@ fn m4_cases(train: &Path, test: &Path, args: &BacktestArgs) -> Result<Vec<Case>,
     let mut out = Vec::with_capacity(tr.len());
     for ((id, y), (tid, a)) in tr.into_iter().zip(te) {
         if id != tid {
-            return Err(format!("series order differs: {id} in {} vs {tid} in {}", train.display(), test.display()));
+            return Err(format!(
+                "series order differs: {id} in {} vs {tid} in {}",
+                train.display(),
+                test.display()
+            ));
         }
         if a.len() < horizon {
-            return Err(format!("{}: series {tid} has {} test values, fewer than --horizon {horizon}", test.display(), a.len()));
+            return Err(format!(
+                "{}: series {tid} has {} test values, fewer than --horizon {horizon}",
+                test.display(),
+                a.len()
+            ));
         }
-        out.push(Case { train: y, clean: Vec::new(), actual: a[..horizon].to_vec(), step_secs });
+        out.push(Case {
+            train: y,
+            clean: Vec::new(),
+            actual: a[..horizon].to_vec(),
+            step_secs,
+        });
     }
     Ok(out)
 }
@@ -193,7 +233,9 @@ fn csv_cases(input: &Path, args: &BacktestArgs) -> Result<Vec<Case>, String> {
         let g = data::read_timestamp_value(&f).map_err(|e| e.to_string())?;
         let h = horizon_steps(&args.horizon, g.step_secs as f64)?;
         for k in (1..=args.origins).rev() {
-            let Some(origin) = g.values.len().checked_sub(k * h) else { continue };
+            let Some(origin) = g.values.len().checked_sub(k * h) else {
+                continue;
+            };
             out.push(Case {
                 train: g.values[..origin].to_vec(),
                 clean: Vec::new(),
@@ -209,12 +251,18 @@ fn csv_cases(input: &Path, args: &BacktestArgs) -> Result<Vec<Case>, String> {
 pub fn horizon_steps(s: &str, step_secs: f64) -> Result<usize, String> {
     let s = s.trim();
     if let Ok(n) = s.parse::<usize>() {
-        return if n > 0 { Ok(n) } else { Err("--horizon must be positive".into()) };
+        return if n > 0 {
+            Ok(n)
+        } else {
+            Err("--horizon must be positive".into())
+        };
     }
     let d = humantime::parse_duration(s).map_err(|e| format!("--horizon {s:?}: {e}"))?;
     let n = (d.as_secs_f64() / step_secs).round() as usize;
     if n == 0 {
-        return Err(format!("--horizon {s:?} is shorter than one step ({step_secs} s)"));
+        return Err(format!(
+            "--horizon {s:?} is shorter than one step ({step_secs} s)"
+        ));
     }
     Ok(n)
 }

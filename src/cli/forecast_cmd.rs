@@ -1,6 +1,10 @@
 //! `nodecast forecast`: forecast a timestamp,value CSV from its end.
 
-use std::{io::Write, path::PathBuf, time::{Duration, UNIX_EPOCH}};
+use std::{
+    io::Write,
+    path::PathBuf,
+    time::{Duration, UNIX_EPOCH},
+};
 
 use super::backtest_cmd::{data, horizon_steps};
 use crate::forecast::{forecast, ModelKind, SeriesInput};
@@ -49,7 +53,10 @@ pub fn run(args: &ForecastArgs) -> i32 {
         }
     };
     if !(args.level > 0.0 && args.level < 100.0) {
-        eprintln!("nodecast forecast: --level must be in (0, 100), got {}", args.level);
+        eprintln!(
+            "nodecast forecast: --level must be in (0, 100), got {}",
+            args.level
+        );
         return 2;
     }
     let horizon = match horizon_steps(&args.horizon, grid.step_secs as f64) {
@@ -80,7 +87,8 @@ pub fn run(args: &ForecastArgs) -> i32 {
     let ts = |i: usize| {
         let t = grid.timestamp(n + i);
         if t >= 0 {
-            humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(t as u64)).to_string()
+            humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(t as u64))
+                .to_string()
         } else {
             t.to_string()
         }

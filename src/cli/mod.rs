@@ -29,14 +29,19 @@ fn agent_args(cmd: Command) -> Command {
             .help("TOML config file; flags and NODECAST_* environment variables override it"),
     );
     for s in SETTINGS {
-        let mut arg = Arg::new(s.name).long(s.name).help(s.help).env(env_name(s.name));
+        let mut arg = Arg::new(s.name)
+            .long(s.name)
+            .help(s.help)
+            .env(env_name(s.name));
         if s.kind == ValueKind::Switch {
             arg = arg.action(ArgAction::SetTrue);
         } else {
             let kind = s.kind;
             arg = arg
                 .value_name(value_name(kind))
-                .value_parser(ValueParser::new(move |v: &str| validate(kind, v).map(|_| v.to_string())));
+                .value_parser(ValueParser::new(move |v: &str| {
+                    validate(kind, v).map(|_| v.to_string())
+                }));
             if let Some(d) = s.default {
                 arg = arg.default_value(d);
             }
@@ -46,7 +51,11 @@ fn agent_args(cmd: Command) -> Command {
     for reg in crate::collect::REGISTRY {
         let on = format!("collector.{}", reg.name);
         let off = format!("no-collector.{}", reg.name);
-        let state = if reg.default_enabled { "enabled" } else { "disabled" };
+        let state = if reg.default_enabled {
+            "enabled"
+        } else {
+            "disabled"
+        };
         cmd = cmd
             .arg(
                 Arg::new(on.clone())
@@ -54,7 +63,10 @@ fn agent_args(cmd: Command) -> Command {
                     .action(ArgAction::SetTrue)
                     .env(env_name(&on))
                     .overrides_with(off.clone())
-                    .help(format!("Enable the {} collector: {} [default: {state}]", reg.name, reg.help)),
+                    .help(format!(
+                        "Enable the {} collector: {} [default: {state}]",
+                        reg.name, reg.help
+                    )),
             )
             .arg(
                 Arg::new(off.clone())
@@ -86,7 +98,9 @@ pub fn command() -> Command {
         .args_conflicts_with_subcommands(true)
         .max_term_width(100);
     agent_args(root)
-        .subcommand(agent_args(Command::new("run").about("Run the agent (the default)")))
+        .subcommand(agent_args(
+            Command::new("run").about("Run the agent (the default)"),
+        ))
         .subcommand(
             Command::new("check-config")
                 .about("Validate a config file: exit 0, or 2 naming the offending key")
@@ -96,12 +110,17 @@ pub fn command() -> Command {
             Command::new("forecast").about("Forecast a timestamp,value CSV from its end"),
         ))
         .subcommand(backtest_cmd::BacktestArgs::augment_args(
-            Command::new("backtest").about("Score forecasting models on M4 files or rolling origins over CSVs"),
+            Command::new("backtest")
+                .about("Score forecasting models on M4 files or rolling origins over CSVs"),
         ))
         .subcommand(
-            Command::new("completions").about("Print a shell completion script").arg(
-                Arg::new("shell").required(true).value_parser(clap::value_parser!(clap_complete::Shell)),
-            ),
+            Command::new("completions")
+                .about("Print a shell completion script")
+                .arg(
+                    Arg::new("shell")
+                        .required(true)
+                        .value_parser(clap::value_parser!(clap_complete::Shell)),
+                ),
         )
 }
 
@@ -111,17 +130,32 @@ fn collector_names() -> Vec<&'static str> {
 
 /// Turns file entries not already set by a flag or the environment into flags.
 fn file_entries_as_flags(entries: &[Entry], m: &ArgMatches) -> Vec<OsString> {
-    let explicit = |id: &str| matches!(m.value_source(id), Some(ValueSource::CommandLine | ValueSource::EnvVariable));
+    let explicit = |id: &str| {
+        matches!(
+            m.value_source(id),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        )
+    };
     let mut out = Vec::new();
     for e in entries {
-        if let Some(name) = e.key.strip_prefix("collector.").filter(|n| collector_names().contains(n)) {
+        if let Some(name) = e
+            .key
+            .strip_prefix("collector.")
+            .filter(|n| collector_names().contains(n))
+        {
             if explicit(&e.key) || explicit(&format!("no-collector.{name}")) {
                 continue;
             }
-            let flag = if e.value == "true" { format!("--collector.{name}") } else { format!("--no-collector.{name}") };
+            let flag = if e.value == "true" {
+                format!("--collector.{name}")
+            } else {
+                format!("--no-collector.{name}")
+            };
             out.push(flag.into());
         } else if !explicit(&e.key) {
-            let switch = SETTINGS.iter().any(|s| s.name == e.key && s.kind == ValueKind::Switch);
+            let switch = SETTINGS
+                .iter()
+                .any(|s| s.name == e.key && s.kind == ValueKind::Switch);
             if !switch {
                 out.push(format!("--{}={}", e.key, e.value).into());
             } else if e.value == "true" {
@@ -137,10 +171,13 @@ pub fn resolve_agent_config(argv: &[OsString], m: &ArgMatches) -> Result<Config,
     let Some(path) = m.get_one::<String>("config") else {
         return Config::from_matches(m).map_err(|e| (EXIT_USAGE, e));
     };
-    let entries = file::load(path.as_ref(), &collector_names()).map_err(|e| (EXIT_USAGE, e.to_string()))?;
+    let entries =
+        file::load(path.as_ref(), &collector_names()).map_err(|e| (EXIT_USAGE, e.to_string()))?;
     let mut argv = argv.to_vec();
     argv.extend(file_entries_as_flags(&entries, m));
-    let merged = command().try_get_matches_from(argv).map_err(|e| (EXIT_USAGE, e.to_string()))?;
+    let merged = command()
+        .try_get_matches_from(argv)
+        .map_err(|e| (EXIT_USAGE, e.to_string()))?;
     let agent = merged.subcommand_matches("run").unwrap_or(&merged);
     Config::from_matches(agent).map_err(|e| (EXIT_USAGE, e))
 }
@@ -157,7 +194,9 @@ pub fn main() -> i32 {
     };
     match m.subcommand() {
         Some(("check-config", sub)) => {
-            let Some(path) = sub.get_one::<String>("file") else { return EXIT_USAGE };
+            let Some(path) = sub.get_one::<String>("file") else {
+                return EXIT_USAGE;
+            };
             match file::load(path.as_ref(), &collector_names()) {
                 Ok(entries) => {
                     println!("{path}: ok ({} settings)", entries.len());
@@ -184,7 +223,9 @@ pub fn main() -> i32 {
             }
         },
         Some(("completions", sub)) => {
-            let Some(shell) = sub.get_one::<clap_complete::Shell>("shell").copied() else { return EXIT_USAGE };
+            let Some(shell) = sub.get_one::<clap_complete::Shell>("shell").copied() else {
+                return EXIT_USAGE;
+            };
             clap_complete::generate(shell, &mut command(), "nodecast", &mut std::io::stdout());
             0
         }

@@ -7,7 +7,9 @@ use procfs::{ExplicitSystemInfo, FromReadSI, KernelStats};
 use super::util::{non_numeric, parse_err, procfs_reason, read};
 use super::{CollectError, Collector, Family, Kind, Roots};
 
-const MODES: [&str; 8] = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"];
+const MODES: [&str; 8] = [
+    "user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal",
+];
 
 #[derive(Default)]
 pub struct Cpu {
@@ -43,7 +45,10 @@ impl Collector for Cpu {
                 let f: Vec<&str> = l.split_whitespace().collect();
                 let name = f.first().filter(|w| w.starts_with("cpu"))?;
                 if f.len() < 5 {
-                    return Some(format!("line {}: {name}: expected at least 4 counters", n + 1));
+                    return Some(format!(
+                        "line {}: {name}: expected at least 4 counters",
+                        n + 1
+                    ));
                 }
                 non_numeric(&f[1..], name).map(|why| format!("line {}: {why}", n + 1))
             });
@@ -65,10 +70,23 @@ impl Collector for Cpu {
             self.last.clear(); // CPU hotplug: old values belong to a different set
         }
 
-        let mut fam = Family::new("node_cpu_seconds_total", "Seconds the CPUs spent in each mode.", Kind::Counter);
+        let mut fam = Family::new(
+            "node_cpu_seconds_total",
+            "Seconds the CPUs spent in each mode.",
+            Kind::Counter,
+        );
         let mut next = HashMap::new();
         for (id, t) in ids.iter().zip(&stats.cpu_time) {
-            let ticks = [Some(t.user), Some(t.nice), Some(t.system), Some(t.idle), t.iowait, t.irq, t.softirq, t.steal];
+            let ticks = [
+                Some(t.user),
+                Some(t.nice),
+                Some(t.system),
+                Some(t.idle),
+                t.iowait,
+                t.irq,
+                t.softirq,
+                t.steal,
+            ];
             for (m, tick) in ticks.iter().enumerate() {
                 let Some(tick) = tick else { continue };
                 let mut secs = *tick as f64 / tps as f64;

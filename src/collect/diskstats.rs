@@ -15,9 +15,15 @@ pub struct DiskStats {
 }
 
 pub fn build(o: &CollectOptions) -> Box<dyn Collector> {
-    match compile("--collector.diskstats.device-exclude", &o.diskstats_device_exclude) {
+    match compile(
+        "--collector.diskstats.device-exclude",
+        &o.diskstats_device_exclude,
+    ) {
         Ok(exclude) => Box::new(DiskStats { exclude }),
-        Err(reason) => Box::new(Misconfigured { name: "diskstats", reason }),
+        Err(reason) => Box::new(Misconfigured {
+            name: "diskstats",
+            reason,
+        }),
     }
 }
 
@@ -35,11 +41,26 @@ impl Collector for DiskStats {
             non_numeric(&f[3..], &format!("device {}", f[2]))
         })?;
         let mut fams = [
-            ("node_disk_reads_completed_total", "The total number of reads completed successfully."),
-            ("node_disk_read_bytes_total", "The total number of bytes read successfully."),
-            ("node_disk_writes_completed_total", "The total number of writes completed successfully."),
-            ("node_disk_written_bytes_total", "The total number of bytes written successfully."),
-            ("node_disk_io_time_seconds_total", "Total seconds spent doing I/Os."),
+            (
+                "node_disk_reads_completed_total",
+                "The total number of reads completed successfully.",
+            ),
+            (
+                "node_disk_read_bytes_total",
+                "The total number of bytes read successfully.",
+            ),
+            (
+                "node_disk_writes_completed_total",
+                "The total number of writes completed successfully.",
+            ),
+            (
+                "node_disk_written_bytes_total",
+                "The total number of bytes written successfully.",
+            ),
+            (
+                "node_disk_io_time_seconds_total",
+                "Total seconds spent doing I/Os.",
+            ),
         ]
         .map(|(n, h)| Family::new(n, h, Kind::Counter));
         for d in disks.iter().filter(|d| !self.exclude.is_match(&d.name)) {

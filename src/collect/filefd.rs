@@ -20,9 +20,15 @@ impl Collector for FileFd {
         // "allocated  unused  maximum"; unused is always 0 since Linux 2.6.
         let fields: Vec<&str> = text.split_whitespace().collect();
         let [allocated, _unused, maximum] = fields[..] else {
-            return Err(parse_err(&path, format!("expected 3 fields, got {}", fields.len())));
+            return Err(parse_err(
+                &path,
+                format!("expected 3 fields, got {}", fields.len()),
+            ));
         };
-        let num = |s: &str, what: &str| s.parse::<u64>().map_err(|e| parse_err(&path, format!("{what} {s:?}: {e}")));
+        let num = |s: &str, what: &str| {
+            s.parse::<u64>()
+                .map_err(|e| parse_err(&path, format!("{what} {s:?}: {e}")))
+        };
         let (allocated, maximum) = (num(allocated, "allocated")?, num(maximum, "maximum")?);
         out.push(Family::single(
             "node_filefd_allocated",

@@ -42,7 +42,11 @@ pub fn statvfs(path: &Path) -> std::io::Result<FsStats> {
         return Err(std::io::Error::last_os_error());
     }
     // Block counts are in f_frsize units; f_bsize is only the preferred I/O size.
-    let unit = if st.f_frsize > 0 { st.f_frsize } else { st.f_bsize } as f64;
+    let unit = if st.f_frsize > 0 {
+        st.f_frsize
+    } else {
+        st.f_bsize
+    } as f64;
     Ok(FsStats {
         size: st.f_blocks as f64 * unit,
         free: st.f_bfree as f64 * unit,
@@ -66,7 +70,10 @@ pub struct Filesystem {
 pub fn build(o: &CollectOptions) -> Box<dyn Collector> {
     match Filesystem::new(o, MOUNT_TIMEOUT, statvfs) {
         Ok(f) => Box::new(f),
-        Err(reason) => Box::new(Misconfigured { name: "filesystem", reason }),
+        Err(reason) => Box::new(Misconfigured {
+            name: "filesystem",
+            reason,
+        }),
     }
 }
 
@@ -88,7 +95,9 @@ fn unescape(field: &str) -> String {
         let oct = b
             .get(i + 1..i + 4)
             .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)))
-            .and_then(|d| u8::try_from(d.iter().fold(0u16, |acc, c| acc * 8 + u16::from(c - b'0'))).ok());
+            .and_then(|d| {
+                u8::try_from(d.iter().fold(0u16, |acc, c| acc * 8 + u16::from(c - b'0'))).ok()
+            });
         match (b[i], oct) {
             (b'\\', Some(byte)) => {
                 out.push(byte);
@@ -112,8 +121,14 @@ impl Filesystem {
     /// `stat` is the statvfs to use; tests pass one that blocks, to exercise the timeout.
     pub fn new(o: &CollectOptions, timeout: Duration, stat: StatFn) -> Result<Filesystem, String> {
         Ok(Filesystem {
-            mount_exclude: compile("--collector.filesystem.mount-points-exclude", &o.fs_mount_points_exclude)?,
-            type_exclude: compile("--collector.filesystem.fs-types-exclude", &o.fs_types_exclude)?,
+            mount_exclude: compile(
+                "--collector.filesystem.mount-points-exclude",
+                &o.fs_mount_points_exclude,
+            )?,
+            type_exclude: compile(
+                "--collector.filesystem.fs-types-exclude",
+                &o.fs_types_exclude,
+            )?,
             timeout,
             stat,
             in_flight: Arc::default(),
@@ -138,7 +153,10 @@ impl Filesystem {
         for (n, line) in text.lines().enumerate() {
             let f: Vec<&str> = line.split_whitespace().collect();
             let [device, mountpoint, fstype, options, ..] = f[..] else {
-                return Err(parse_err(&path, format!("line {}: expected at least 4 fields: {line:?}", n + 1)));
+                return Err(parse_err(
+                    &path,
+                    format!("line {}: expected at least 4 fields: {line:?}", n + 1),
+                ));
             };
             let m = Mount {
                 device: unescape(device),
@@ -173,11 +191,13 @@ impl Filesystem {
                 continue;
             }
             let (tx, in_flight, stat) = (tx.clone(), Arc::clone(&self.in_flight), self.stat);
-            let spawned = std::thread::Builder::new().name("statvfs".into()).spawn(move || {
-                let r = stat(&path);
-                lock(&in_flight).remove(&path);
-                let _ = tx.send((i, r)); // receiver gone after a timeout: nothing to do
-            });
+            let spawned = std::thread::Builder::new()
+                .name("statvfs".into())
+                .spawn(move || {
+                    let r = stat(&path);
+                    lock(&in_flight).remove(&path);
+                    let _ = tx.send((i, r)); // receiver gone after a timeout: nothing to do
+                });
             match spawned {
                 Ok(_) => {
                     pending[i] = true;
@@ -197,12 +217,18 @@ impl Filesystem {
                     pending[i] = false;
                     match r {
                         Ok(s) => results[i] = Some(s),
-                        Err(e) => tracing::debug!(mountpoint = %mounts[i].mountpoint, error = %e, "statvfs failed"),
+                        Err(e) => {
+                            tracing::debug!(mountpoint = %mounts[i].mountpoint, error = %e, "statvfs failed")
+                        }
                     }
                 }
                 Err(_) => {
-                    let stuck: Vec<&str> =
-                        mounts.iter().zip(&pending).filter(|(_, &p)| p).map(|(m, _)| m.mountpoint.as_str()).collect();
+                    let stuck: Vec<&str> = mounts
+                        .iter()
+                        .zip(&pending)
+                        .filter(|(_, &p)| p)
+                        .map(|(m, _)| m.mountpoint.as_str())
+                        .collect();
                     tracing::warn!(?stuck, timeout = ?self.timeout, "statvfs timed out; reporting device_error");
                     break;
                 }
@@ -223,17 +249,30 @@ impl Collector for Filesystem {
         let stats = self.stat_all(roots, &mounts);
         let g = |n: &str, h: &str| Family::new(n, h, Kind::Gauge);
         let mut size = g("node_filesystem_size_bytes", "Filesystem size in bytes.");
-        let mut free = g("node_filesystem_free_bytes", "Filesystem free space in bytes.");
-        let mut avail = g("node_filesystem_avail_bytes", "Filesystem space available to non-root users in bytes.");
+        let mut free = g(
+            "node_filesystem_free_bytes",
+            "Filesystem free space in bytes.",
+        );
+        let mut avail = g(
+            "node_filesystem_avail_bytes",
+            "Filesystem space available to non-root users in bytes.",
+        );
         let mut files = g("node_filesystem_files", "Filesystem total file nodes.");
-        let mut files_free = g("node_filesystem_files_free", "Filesystem total free file nodes.");
+        let mut files_free = g(
+            "node_filesystem_files_free",
+            "Filesystem total free file nodes.",
+        );
         let mut ro = g("node_filesystem_readonly", "Filesystem read-only status.");
         let mut err = g(
             "node_filesystem_device_error",
             "Whether an error occurred while getting statistics for the given device.",
         );
         for (m, s) in mounts.iter().zip(stats) {
-            let l = [("device", m.device.as_str()), ("fstype", &m.fstype), ("mountpoint", &m.mountpoint)];
+            let l = [
+                ("device", m.device.as_str()),
+                ("fstype", &m.fstype),
+                ("mountpoint", &m.mountpoint),
+            ];
             ro.push(&l, if m.readonly { 1.0 } else { 0.0 });
             err.push(&l, if s.is_some() { 0.0 } else { 1.0 });
             let Some(s) = s else { continue };
@@ -243,7 +282,11 @@ impl Collector for Filesystem {
             files.push(&l, s.files);
             files_free.push(&l, s.files_free);
         }
-        out.extend([size, free, avail, files, files_free, ro, err].into_iter().filter(|f| !f.samples.is_empty()));
+        out.extend(
+            [size, free, avail, files, files_free, ro, err]
+                .into_iter()
+                .filter(|f| !f.samples.is_empty()),
+        );
         Ok(())
     }
 }

@@ -18,7 +18,13 @@ fn clean(name: &str) -> String {
         .trim()
         .to_lowercase()
         .chars()
-        .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() || c == ':' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == ':' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     lower.trim_matches('_').to_string()
 }
@@ -28,8 +34,15 @@ fn clean(name: &str) -> String {
 /// then the directory name.
 fn chip_name(dir: &Path) -> Option<String> {
     if let Ok(dev) = std::fs::canonicalize(dir.join("device")) {
-        let name = dev.file_name().map(|n| clean(&n.to_string_lossy())).unwrap_or_default();
-        let bus = dev.parent().and_then(|p| p.file_name()).map(|n| clean(&n.to_string_lossy())).unwrap_or_default();
+        let name = dev
+            .file_name()
+            .map(|n| clean(&n.to_string_lossy()))
+            .unwrap_or_default();
+        let bus = dev
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|n| clean(&n.to_string_lossy()))
+            .unwrap_or_default();
         match (bus.is_empty(), name.is_empty()) {
             (false, false) => return Some(format!("{bus}_{name}")),
             (true, false) => return Some(name),
@@ -52,8 +65,9 @@ fn chip_name(dir: &Path) -> Option<String> {
 fn split_temp(file: &str) -> Option<(&str, &str)> {
     let (sensor, prop) = file.split_once('_')?;
     let id = sensor.strip_prefix("temp")?;
-    let ok =
-        !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && matches!(prop, "input" | "max" | "crit" | "label");
+    let ok = !id.is_empty()
+        && id.bytes().all(|b| b.is_ascii_digit())
+        && matches!(prop, "input" | "max" | "crit" | "label");
     ok.then_some((sensor, prop))
 }
 
@@ -80,10 +94,12 @@ fn read_temps(
             labels.push((sensor.to_string(), raw.trim().to_string()));
             continue;
         }
-        let milli: i64 = raw
-            .trim()
-            .parse()
-            .map_err(|e| parse_err(&path, format!("expected millidegrees, got {:?}: {e}", raw.trim())))?;
+        let milli: i64 = raw.trim().parse().map_err(|e| {
+            parse_err(
+                &path,
+                format!("expected millidegrees, got {:?}: {e}", raw.trim()),
+            )
+        })?;
         found.push((sensor.to_string(), prop.to_string(), milli as f64 / 1000.0));
     }
     Ok(())
@@ -99,21 +115,39 @@ impl Collector for Hwmon {
         let entries = match std::fs::read_dir(&class) {
             Ok(e) => e,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
-            Err(source) => return Err(CollectError::Io { path: class, source }),
+            Err(source) => {
+                return Err(CollectError::Io {
+                    path: class,
+                    source,
+                })
+            }
         };
         let mut rows = Vec::new();
         // node_exporter's annotation series: chip → its `name`, (chip, sensor) → its label.
-        let mut names =
-            Family::new("node_hwmon_chip_names", "Annotation metric for human-readable chip names", Kind::Gauge);
-        let mut sensor_labels = Family::new("node_hwmon_sensor_label", "Label for given chip and sensor", Kind::Gauge);
+        let mut names = Family::new(
+            "node_hwmon_chip_names",
+            "Annotation metric for human-readable chip names",
+            Kind::Gauge,
+        );
+        let mut sensor_labels = Family::new(
+            "node_hwmon_sensor_label",
+            "Label for given chip and sensor",
+            Kind::Gauge,
+        );
         let mut label_rows = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|source| CollectError::Io { path: class.clone(), source })?;
+            let entry = entry.map_err(|source| CollectError::Io {
+                path: class.clone(),
+                source,
+            })?;
             let dir = entry.path();
             let Some(chip) = chip_name(&dir) else {
                 continue;
             };
-            if let Some(n) = std::fs::read_to_string(dir.join("name")).ok().map(|n| clean(&n)).filter(|n| !n.is_empty())
+            if let Some(n) = std::fs::read_to_string(dir.join("name"))
+                .ok()
+                .map(|n| clean(&n))
+                .filter(|n| !n.is_empty())
             {
                 names.push(&[("chip", &chip), ("chip_name", &n)], 1.0);
             }
@@ -127,9 +161,21 @@ impl Collector for Hwmon {
         rows.sort_by(|a, b| (&a.0, &a.1, &a.2).cmp(&(&b.0, &b.1, &b.2)));
         rows.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1 && a.2 == b.2);
         let mut fams = [
-            ("input", "node_hwmon_temp_celsius", "Hardware monitor for temperature (input)"),
-            ("max", "node_hwmon_temp_max_celsius", "Hardware monitor for temperature (max)"),
-            ("crit", "node_hwmon_temp_crit_celsius", "Hardware monitor for temperature (crit)"),
+            (
+                "input",
+                "node_hwmon_temp_celsius",
+                "Hardware monitor for temperature (input)",
+            ),
+            (
+                "max",
+                "node_hwmon_temp_max_celsius",
+                "Hardware monitor for temperature (max)",
+            ),
+            (
+                "crit",
+                "node_hwmon_temp_crit_celsius",
+                "Hardware monitor for temperature (crit)",
+            ),
         ]
         .map(|(p, n, h)| (p, Family::new(n, h, Kind::Gauge)));
         for (chip, sensor, prop, v) in &rows {
@@ -143,7 +189,12 @@ impl Collector for Hwmon {
             sensor_labels.push(&[("chip", chip), ("label", label), ("sensor", sensor)], 1.0);
         }
         names.samples.sort_by(|a, b| a.labels.cmp(&b.labels));
-        out.extend(fams.into_iter().map(|(_, f)| f).chain([names, sensor_labels]).filter(|f| !f.samples.is_empty()));
+        out.extend(
+            fams.into_iter()
+                .map(|(_, f)| f)
+                .chain([names, sensor_labels])
+                .filter(|f| !f.samples.is_empty()),
+        );
         Ok(())
     }
 }

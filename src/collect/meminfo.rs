@@ -36,7 +36,11 @@ const REQUIRED: [&str; 17] = [
 fn missing_key(path: &std::path::Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let have: Vec<&str> = text.lines().filter_map(|l| l.split(':').next()).collect();
-    let missing: Vec<&str> = REQUIRED.iter().copied().filter(|k| !have.contains(k)).collect();
+    let missing: Vec<&str> = REQUIRED
+        .iter()
+        .copied()
+        .filter(|k| !have.contains(k))
+        .collect();
     format!("missing required keys: {}", missing.join(", "))
 }
 
@@ -66,8 +70,9 @@ impl Collector for MemInfo {
         })?;
         // MemAvailable only exists since Linux 3.14; node_exporter emits what the
         // file has, and forecasting exhaustion without it would be misleading.
-        let available =
-            m.mem_available.ok_or_else(|| parse_err(&path, "no MemAvailable line (kernel older than 3.14?)"))?;
+        let available = m
+            .mem_available
+            .ok_or_else(|| parse_err(&path, "no MemAvailable line (kernel older than 3.14?)"))?;
         // procfs-core already converted the "kB" units to bytes.
         let fields = [
             ("MemTotal", m.mem_total),

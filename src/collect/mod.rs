@@ -40,7 +40,11 @@ pub struct Roots {
 
 impl Default for Roots {
     fn default() -> Self {
-        Roots { procfs: "/proc".into(), sysfs: "/sys".into(), rootfs: "/".into() }
+        Roots {
+            procfs: "/proc".into(),
+            sysfs: "/sys".into(),
+            rootfs: "/".into(),
+        }
     }
 }
 
@@ -72,7 +76,10 @@ pub struct Family {
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {reason}")]
     Parse { path: PathBuf, reason: String },
     #[error("{0}")]
@@ -111,14 +118,38 @@ pub struct Registration {
 pub const REGISTRY: &[Registration] = &[
     reg("cpu", "Exposes CPU statistics", cpu::build),
     reg("meminfo", "Exposes memory statistics", meminfo::build),
-    reg("filesystem", "Exposes filesystem statistics, such as disk space used", filesystem::build),
+    reg(
+        "filesystem",
+        "Exposes filesystem statistics, such as disk space used",
+        filesystem::build,
+    ),
     reg("diskstats", "Exposes disk I/O statistics", diskstats::build),
-    reg("netdev", "Exposes network interface statistics such as bytes transferred", netdev::build),
+    reg(
+        "netdev",
+        "Exposes network interface statistics such as bytes transferred",
+        netdev::build,
+    ),
     reg("loadavg", "Exposes load average", loadavg::build),
-    reg("pressure", "Exposes pressure stall statistics from /proc/pressure/", pressure::build),
-    reg("filefd", "Exposes file descriptor statistics from /proc/sys/fs/file-nr", filefd::build),
-    reg("processes", "Exposes aggregate process statistics from /proc", processes::build),
-    reg("hwmon", "Expose hardware monitoring and sensor data from /sys/class/hwmon/", hwmon::build),
+    reg(
+        "pressure",
+        "Exposes pressure stall statistics from /proc/pressure/",
+        pressure::build,
+    ),
+    reg(
+        "filefd",
+        "Exposes file descriptor statistics from /proc/sys/fs/file-nr",
+        filefd::build,
+    ),
+    reg(
+        "processes",
+        "Exposes aggregate process statistics from /proc",
+        processes::build,
+    ),
+    reg(
+        "hwmon",
+        "Expose hardware monitoring and sensor data from /sys/class/hwmon/",
+        hwmon::build,
+    ),
     reg(
         "thermal_zone",
         "Exposes thermal zone & cooling device statistics from /sys/class/thermal",
@@ -126,8 +157,17 @@ pub const REGISTRY: &[Registration] = &[
     ),
 ];
 
-const fn reg(name: &'static str, help: &'static str, build: fn(&CollectOptions) -> Box<dyn Collector>) -> Registration {
-    Registration { name, default_enabled: true, help, build }
+const fn reg(
+    name: &'static str,
+    help: &'static str,
+    build: fn(&CollectOptions) -> Box<dyn Collector>,
+) -> Registration {
+    Registration {
+        name,
+        default_enabled: true,
+        help,
+        build,
+    }
 }
 
 /// node_exporter's default `--collector.filesystem.mount-points-exclude`.
@@ -136,7 +176,8 @@ pub const DEFAULT_FS_MOUNT_POINTS_EXCLUDE: &str =
 /// node_exporter's default `--collector.filesystem.fs-types-exclude`.
 pub const DEFAULT_FS_TYPES_EXCLUDE: &str = "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|erofs|sysfs|tracefs)$";
 /// node_exporter's default `--collector.diskstats.device-exclude`.
-pub const DEFAULT_DISKSTATS_DEVICE_EXCLUDE: &str = r"^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$";
+pub const DEFAULT_DISKSTATS_DEVICE_EXCLUDE: &str =
+    r"^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$";
 /// Loopback carries no node traffic worth forecasting (node_exporter keeps it by default).
 pub const DEFAULT_NETDEV_DEVICE_EXCLUDE: &str = "^lo$";
 
@@ -155,15 +196,34 @@ impl CollectOptions {
     /// Check every regex, so a bad flag fails at startup rather than as a
     /// collector that errors every cycle.
     pub fn validate(&self) -> Result<(), String> {
-        util::compile("--collector.filesystem.mount-points-exclude", &self.fs_mount_points_exclude)?;
-        util::compile("--collector.filesystem.fs-types-exclude", &self.fs_types_exclude)?;
-        util::compile("--collector.netdev.device-exclude", &self.netdev_device_exclude)?;
-        util::compile("--collector.diskstats.device-exclude", &self.diskstats_device_exclude)?;
+        util::compile(
+            "--collector.filesystem.mount-points-exclude",
+            &self.fs_mount_points_exclude,
+        )?;
+        util::compile(
+            "--collector.filesystem.fs-types-exclude",
+            &self.fs_types_exclude,
+        )?;
+        util::compile(
+            "--collector.netdev.device-exclude",
+            &self.netdev_device_exclude,
+        )?;
+        util::compile(
+            "--collector.diskstats.device-exclude",
+            &self.diskstats_device_exclude,
+        )?;
         Ok(())
     }
 }
 
 /// Build every registered collector whose name `enabled` accepts, in registry order.
-pub fn build_enabled(opts: &CollectOptions, enabled: impl Fn(&Registration) -> bool) -> Vec<Box<dyn Collector>> {
-    REGISTRY.iter().filter(|r| enabled(r)).map(|r| (r.build)(opts)).collect()
+pub fn build_enabled(
+    opts: &CollectOptions,
+    enabled: impl Fn(&Registration) -> bool,
+) -> Vec<Box<dyn Collector>> {
+    REGISTRY
+        .iter()
+        .filter(|r| enabled(r))
+        .map(|r| (r.build)(opts))
+        .collect()
 }

@@ -11,9 +11,15 @@ pub struct NetDev {
 }
 
 pub fn build(o: &CollectOptions) -> Box<dyn Collector> {
-    match compile("--collector.netdev.device-exclude", &o.netdev_device_exclude) {
+    match compile(
+        "--collector.netdev.device-exclude",
+        &o.netdev_device_exclude,
+    ) {
         Ok(exclude) => Box::new(NetDev { exclude }),
-        Err(reason) => Box::new(Misconfigured { name: "netdev", reason }),
+        Err(reason) => Box::new(Misconfigured {
+            name: "netdev",
+            reason,
+        }),
     }
 }
 
@@ -31,19 +37,43 @@ impl Collector for NetDev {
             let (name, rest) = l.split_once(':').filter(|_| !l.contains('|'))?;
             let f: Vec<&str> = rest.split_whitespace().collect();
             if f.len() != 16 {
-                return Some(format!("interface {}: expected 16 counters, got {}", name.trim(), f.len()));
+                return Some(format!(
+                    "interface {}: expected 16 counters, got {}",
+                    name.trim(),
+                    f.len()
+                ));
             }
             non_numeric(&f, &format!("interface {}", name.trim()))
         })?;
-        let mut devs: Vec<_> = map.values().filter(|d| !self.exclude.is_match(&d.name)).collect();
+        let mut devs: Vec<_> = map
+            .values()
+            .filter(|d| !self.exclude.is_match(&d.name))
+            .collect();
         devs.sort_by(|a, b| a.name.cmp(&b.name));
-        let stats =
-            ["receive_bytes", "transmit_bytes", "receive_errs", "transmit_errs", "receive_drop", "transmit_drop"];
+        let stats = [
+            "receive_bytes",
+            "transmit_bytes",
+            "receive_errs",
+            "transmit_errs",
+            "receive_drop",
+            "transmit_drop",
+        ];
         let mut fams = stats.map(|s| {
-            Family::new(&format!("node_network_{s}_total"), &format!("Network device statistic {s}."), Kind::Counter)
+            Family::new(
+                &format!("node_network_{s}_total"),
+                &format!("Network device statistic {s}."),
+                Kind::Counter,
+            )
         });
         for d in devs {
-            let values = [d.recv_bytes, d.sent_bytes, d.recv_errs, d.sent_errs, d.recv_drop, d.sent_drop];
+            let values = [
+                d.recv_bytes,
+                d.sent_bytes,
+                d.recv_errs,
+                d.sent_errs,
+                d.recv_drop,
+                d.sent_drop,
+            ];
             for (f, v) in fams.iter_mut().zip(values) {
                 f.push(&[("device", &d.name)], v as f64);
             }

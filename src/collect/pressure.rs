@@ -13,7 +13,9 @@ pub fn build(_: &super::CollectOptions) -> Box<dyn Collector> {
 
 /// The `some` and (if present) `full` records of one PSI file. The cpu file has
 /// no `full` line before Linux 5.13, so it is optional here.
-fn read_psi(path: &std::path::Path) -> Result<(PressureRecord, Option<PressureRecord>), CollectError> {
+fn read_psi(
+    path: &std::path::Path,
+) -> Result<(PressureRecord, Option<PressureRecord>), CollectError> {
     let text = read_string(path)?;
     let mut some = None;
     let mut full = None;
@@ -21,9 +23,13 @@ fn read_psi(path: &std::path::Path) -> Result<(PressureRecord, Option<PressureRe
         // procfs-core slices `line[5..]` after checking the prefix, so a bare
         // "some" (or a multi-byte character there) would panic inside it.
         if line.len() <= 5 || !line.is_char_boundary(5) {
-            return Err(parse_err(path, format!("line {}: truncated record {line:?}", n + 1)));
+            return Err(parse_err(
+                path,
+                format!("line {}: truncated record {line:?}", n + 1),
+            ));
         }
-        let rec = procfs::parse_pressure_record(line).map_err(|e| parse_err(path, format!("line {}: {e}", n + 1)))?;
+        let rec = procfs::parse_pressure_record(line)
+            .map_err(|e| parse_err(path, format!("line {}: {e}", n + 1)))?;
         if line.starts_with("some") {
             some = Some(rec);
         } else {
@@ -48,8 +54,9 @@ impl Collector for Pressure {
         let (cpu, _) = read_psi(&dir.join("cpu"))?;
         let (mem_some, mem_full) = read_psi(&dir.join("memory"))?;
         let (io_some, io_full) = read_psi(&dir.join("io"))?;
-        let need_full =
-            |f: Option<PressureRecord>, file: &str| f.ok_or_else(|| parse_err(&dir.join(file), "no \"full\" record"));
+        let need_full = |f: Option<PressureRecord>, file: &str| {
+            f.ok_or_else(|| parse_err(&dir.join(file), "no \"full\" record"))
+        };
         let (mem_full, io_full) = (need_full(mem_full, "memory")?, need_full(io_full, "io")?);
         let fams = [
             (

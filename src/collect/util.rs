@@ -11,7 +11,10 @@ use super::{CollectError, Collector, Family, Kind, Roots, Sample};
 
 /// Read a whole file; a missing or unreadable file is an `Io` error naming it.
 pub(crate) fn read(path: &Path) -> Result<Vec<u8>, CollectError> {
-    std::fs::read(path).map_err(|source| CollectError::Io { path: path.to_path_buf(), source })
+    std::fs::read(path).map_err(|source| CollectError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Read a file that must be UTF-8 text (sysfs attributes, procfs sysctls).
@@ -21,7 +24,10 @@ pub(crate) fn read_string(path: &Path) -> Result<String, CollectError> {
 }
 
 pub(crate) fn parse_err(path: &Path, reason: impl Display) -> CollectError {
-    CollectError::Parse { path: path.to_path_buf(), reason: reason.to_string() }
+    CollectError::Parse {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
 }
 
 /// Read `path` and parse it with one of procfs-core's parsers. We read the file
@@ -36,8 +42,13 @@ pub(crate) fn parse_file<T: procfs::FromRead>(
     bad_line: impl Fn(&str) -> Option<String>,
 ) -> Result<T, CollectError> {
     let bytes = read(path)?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| parse_err(path, format!("not UTF-8: {e}")))?;
-    if let Some((n, why)) = text.lines().enumerate().find_map(|(n, l)| bad_line(l).map(|why| (n + 1, why))) {
+    let text =
+        std::str::from_utf8(&bytes).map_err(|e| parse_err(path, format!("not UTF-8: {e}")))?;
+    if let Some((n, why)) = text
+        .lines()
+        .enumerate()
+        .find_map(|(n, l)| bad_line(l).map(|why| (n + 1, why)))
+    {
         return Err(parse_err(path, format!("line {n}: {why}")));
     }
     T::from_read(&bytes[..]).map_err(|e| parse_err(path, procfs_reason(&e)))
@@ -61,14 +72,18 @@ pub(crate) fn procfs_reason(e: &procfs::ProcError) -> String {
 
 /// Check that `fields` are all unsigned integers, naming the first that is not.
 pub(crate) fn non_numeric(fields: &[&str], what: &str) -> Option<String> {
-    fields.iter().find(|f| f.parse::<u64>().is_err()).map(|f| format!("{what}: {f:?} is not an unsigned integer"))
+    fields
+        .iter()
+        .find(|f| f.parse::<u64>().is_err())
+        .map(|f| format!("{what}: {f:?} is not an unsigned integer"))
 }
 
 /// Parse a file holding one integer (sysfs attributes, sysctls).
 pub(crate) fn read_i64(path: &Path) -> Result<i64, CollectError> {
     let text = read_string(path)?;
     let t = text.trim();
-    t.parse::<i64>().map_err(|e| parse_err(path, format!("expected an integer, got {t:?}: {e}")))
+    t.parse::<i64>()
+        .map_err(|e| parse_err(path, format!("expected an integer, got {t:?}: {e}")))
 }
 
 /// `root` joined with an absolute host path such as `/var/lib` (the leading
@@ -90,12 +105,20 @@ pub(crate) fn compile(flag: &str, re: &str) -> Result<Regex, String> {
 
 impl Family {
     pub fn new(name: &str, help: &str, kind: Kind) -> Family {
-        Family { name: name.to_string(), help: help.to_string(), kind, samples: Vec::new() }
+        Family {
+            name: name.to_string(),
+            help: help.to_string(),
+            kind,
+            samples: Vec::new(),
+        }
     }
 
     /// Append a sample; `labels` in exposition order.
     pub fn push(&mut self, labels: &[(&str, &str)], value: f64) {
-        let labels = labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let labels = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         self.samples.push(Sample { labels, value });
     }
 
@@ -119,6 +142,9 @@ impl Collector for Misconfigured {
         self.name
     }
     fn collect(&mut self, _roots: &Roots, _out: &mut Vec<Family>) -> Result<(), CollectError> {
-        Err(CollectError::Other(format!("collector {}: {}", self.name, self.reason)))
+        Err(CollectError::Other(format!(
+            "collector {}: {}",
+            self.name, self.reason
+        )))
     }
 }

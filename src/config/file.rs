@@ -16,13 +16,20 @@ pub struct Entry {
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
     #[error("config file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("config file {path}: invalid TOML: {reason}")]
     Syntax { path: String, reason: String },
     #[error("config file {path}: unknown key {key:?}")]
     UnknownKey { path: String, key: String },
     #[error("config file {path}: key {key:?}: {reason}")]
-    BadValue { path: String, key: String, reason: String },
+    BadValue {
+        path: String,
+        key: String,
+        reason: String,
+    },
 }
 
 impl FileError {
@@ -39,35 +46,56 @@ impl FileError {
 /// under `collector.<name> = true|false`.
 pub fn load(path: &Path, collectors: &[&str]) -> Result<Vec<Entry>, FileError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| FileError::Read { path: shown.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| FileError::Read {
+        path: shown.clone(),
+        source,
+    })?;
     parse(&text, &shown, collectors)
 }
 
 pub fn parse(text: &str, shown: &str, collectors: &[&str]) -> Result<Vec<Entry>, FileError> {
-    let table: toml::Table =
-        text.parse().map_err(|e: toml::de::Error| FileError::Syntax { path: shown.into(), reason: e.to_string() })?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| FileError::Syntax {
+            path: shown.into(),
+            reason: e.to_string(),
+        })?;
     let mut flat = Vec::new();
     flatten("", &table, &mut flat);
     let mut entries = Vec::with_capacity(flat.len());
     for (key, value) in flat {
-        let bad = |reason: String| FileError::BadValue { path: shown.into(), key: key.clone(), reason };
-        let kind = if let Some(name) = key.strip_prefix("collector.").filter(|n| collectors.contains(n)) {
+        let bad = |reason: String| FileError::BadValue {
+            path: shown.into(),
+            key: key.clone(),
+            reason,
+        };
+        let kind = if let Some(name) = key
+            .strip_prefix("collector.")
+            .filter(|n| collectors.contains(n))
+        {
             let _ = name;
             ValueKind::Switch
         } else if let Some(setting) = SETTINGS.iter().find(|s| s.name == key) {
             setting.kind
         } else {
-            return Err(FileError::UnknownKey { path: shown.into(), key });
+            return Err(FileError::UnknownKey {
+                path: shown.into(),
+                key,
+            });
         };
         let text = match (&value, kind) {
             (toml::Value::Boolean(b), ValueKind::Switch) => b.to_string(),
-            (_, ValueKind::Switch) => return Err(bad(format!("expected true or false, got {value}"))),
+            (_, ValueKind::Switch) => {
+                return Err(bad(format!("expected true or false, got {value}")))
+            }
             (toml::Value::String(s), _) => s.clone(),
             (toml::Value::Integer(i), _) => i.to_string(),
             (toml::Value::Float(f), _) => f.to_string(),
             (toml::Value::Array(items), ValueKind::DurationList) => {
                 let parts: Option<Vec<&str>> = items.iter().map(|v| v.as_str()).collect();
-                parts.ok_or_else(|| bad("expected a list of duration strings".into()))?.join(",")
+                parts
+                    .ok_or_else(|| bad("expected a list of duration strings".into()))?
+                    .join(",")
             }
             (other, _) => return Err(bad(format!("unsupported value {other}"))),
         };
@@ -79,7 +107,11 @@ pub fn parse(text: &str, shown: &str, collectors: &[&str]) -> Result<Vec<Entry>,
 
 fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, toml::Value)>) {
     for (k, v) in table {
-        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match v {
             toml::Value::Table(inner) => flatten(&key, inner, out),
             other => out.push((key, other.clone())),
@@ -96,7 +128,13 @@ mod tests {
         let flat = parse("\"collect.interval\" = \"5s\"\n", "f", &["cpu"]).unwrap();
         let nested = parse("[collect]\ninterval = \"5s\"\n", "f", &["cpu"]).unwrap();
         assert_eq!(flat, nested);
-        assert_eq!(flat[0], Entry { key: "collect.interval".into(), value: "5s".into() });
+        assert_eq!(
+            flat[0],
+            Entry {
+                key: "collect.interval".into(),
+                value: "5s".into()
+            }
+        );
     }
 
     #[test]
@@ -117,9 +155,20 @@ mod tests {
 
     #[test]
     fn collector_switches_and_lists() {
-        let e = parse("[collector]\ncpu = false\n[forecast]\nhorizons = [\"1h\", \"2h\"]\n", "f", &["cpu"]).unwrap();
-        assert!(e.contains(&Entry { key: "collector.cpu".into(), value: "false".into() }));
-        assert!(e.contains(&Entry { key: "forecast.horizons".into(), value: "1h,2h".into() }));
+        let e = parse(
+            "[collector]\ncpu = false\n[forecast]\nhorizons = [\"1h\", \"2h\"]\n",
+            "f",
+            &["cpu"],
+        )
+        .unwrap();
+        assert!(e.contains(&Entry {
+            key: "collector.cpu".into(),
+            value: "false".into()
+        }));
+        assert!(e.contains(&Entry {
+            key: "forecast.horizons".into(),
+            value: "1h,2h".into()
+        }));
         assert!(parse("[collector]\nnosuch = true\n", "f", &["cpu"]).is_err());
     }
 }

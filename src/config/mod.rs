@@ -76,7 +76,12 @@ pub struct Config {
 pub fn default_storage_path() -> PathBuf {
     match std::env::var_os("STATE_DIRECTORY") {
         // systemd may pass several colon-separated directories; the first is ours.
-        Some(v) if !v.is_empty() => PathBuf::from(v.to_string_lossy().split(':').next().unwrap_or("nodecast-data")),
+        Some(v) if !v.is_empty() => PathBuf::from(
+            v.to_string_lossy()
+                .split(':')
+                .next()
+                .unwrap_or("nodecast-data"),
+        ),
         _ => PathBuf::from("nodecast-data"),
     }
 }
@@ -87,9 +92,20 @@ impl Config {
         let text = |k: &str| m.get_one::<String>(k).cloned();
         let req = |k: &str| text(k).ok_or_else(|| format!("--{k} has no value"));
         let dur = |k: &str| parse_duration(&req(k)?).map_err(|e| format!("--{k}: {e}"));
-        let num = |k: &str| req(k)?.trim().parse::<u64>().map_err(|e| format!("--{k}: {e}"));
+        let num = |k: &str| {
+            req(k)?
+                .trim()
+                .parse::<u64>()
+                .map_err(|e| format!("--{k}: {e}"))
+        };
         let regex = |k: &str| regex::Regex::new(&req(k)?).map_err(|e| format!("--{k}: {e}"));
-        let switch = |k: &str| m.try_get_one::<bool>(k).ok().flatten().copied().unwrap_or(false);
+        let switch = |k: &str| {
+            m.try_get_one::<bool>(k)
+                .ok()
+                .flatten()
+                .copied()
+                .unwrap_or(false)
+        };
 
         let mut collectors = BTreeMap::new();
         let disable_defaults = switch("collector.disable-defaults");
@@ -98,7 +114,9 @@ impl Config {
             let off_id = format!("no-collector.{}", reg.name);
             let explicit_on = matches!(
                 m.value_source(&on_id),
-                Some(clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable)
+                Some(
+                    clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable
+                )
             );
             let enabled = if switch(&off_id) {
                 false
@@ -110,13 +128,18 @@ impl Config {
             collectors.insert(reg.name.to_string(), enabled);
         }
 
-        let level_pct: f64 = req("forecast.level")?.trim().parse().map_err(|e| format!("--forecast.level: {e}"))?;
+        let level_pct: f64 = req("forecast.level")?
+            .trim()
+            .parse()
+            .map_err(|e| format!("--forecast.level: {e}"))?;
         Ok(Config {
             listen_address: req("web.listen-address")?,
             telemetry_path: req("web.telemetry-path")?,
             web_config_file: text("web.config.file").map(PathBuf::from),
             storage: StorageSettings {
-                path: text("storage.path").map(PathBuf::from).unwrap_or_else(default_storage_path),
+                path: text("storage.path")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(default_storage_path),
                 flush_interval: dur("storage.flush-interval")?,
                 raw_retention: dur("storage.raw-retention")?,
                 downsample_step: dur("storage.downsample-step")?,
@@ -141,9 +164,12 @@ impl Config {
             forecast: ForecastSettings {
                 interval: dur("forecast.interval")?,
                 horizon: dur("forecast.horizon")?,
-                horizons: parse_duration_list(&req("forecast.horizons")?).map_err(|e| format!("--forecast.horizons: {e}"))?,
+                horizons: parse_duration_list(&req("forecast.horizons")?)
+                    .map_err(|e| format!("--forecast.horizons: {e}"))?,
                 min_history: dur("forecast.min-history")?,
-                model: req("forecast.model")?.parse().map_err(|e| format!("--forecast.model: {e}"))?,
+                model: req("forecast.model")?
+                    .parse()
+                    .map_err(|e| format!("--forecast.model: {e}"))?,
                 level: level_pct / 100.0,
                 max_series: num("forecast.max-series")? as usize,
                 metrics: regex("forecast.metrics")?,
@@ -155,7 +181,11 @@ impl Config {
                 timeout: dur("backfill.timeout")?,
             },
             log_level: req("log.level")?,
-            log_format: if req("log.format")? == "json" { LogFormat::Json } else { LogFormat::Logfmt },
+            log_format: if req("log.format")? == "json" {
+                LogFormat::Json
+            } else {
+                LogFormat::Logfmt
+            },
         })
     }
 }

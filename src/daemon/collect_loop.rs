@@ -28,7 +28,10 @@ pub struct CollectLoop {
 }
 
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// Logs a storage error at most once a minute, so a full disk does not flood the journal.
@@ -39,7 +42,9 @@ struct Throttle {
 
 impl Throttle {
     fn warn(&mut self, what: &str, err: &dyn std::fmt::Display) {
-        let due = self.last.is_none_or(|t| t.elapsed() >= Duration::from_secs(60));
+        let due = self
+            .last
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(60));
         if due {
             tracing::warn!(error = %err, suppressed = self.suppressed, "{what} failed");
             self.last = Some(Instant::now());
@@ -56,7 +61,10 @@ impl CollectLoop {
         let step_ms = self.interval.as_millis().max(1) as i64;
         let mut failing = vec![false; self.collectors.len()];
         let mut deriver = Deriver::default();
-        let mut throttle = Throttle { last: None, suppressed: 0 };
+        let mut throttle = Throttle {
+            last: None,
+            suppressed: 0,
+        };
         let mut last_flush = Instant::now();
         loop {
             // Align to the grid so each cycle lands in its own slot of the store.
@@ -74,7 +82,12 @@ impl CollectLoop {
                     samples.push((crate::store::series_key(&f.name, &s.labels), s.value));
                 }
             }
-            samples.extend(deriver.derive(next, &fams).into_iter().map(|(n, v)| (crate::store::series_key(&n, &[]), v)));
+            samples.extend(
+                deriver
+                    .derive(next, &fams)
+                    .into_iter()
+                    .map(|(n, v)| (crate::store::series_key(&n, &[]), v)),
+            );
             crate::snapshot::publish(&self.families, fams);
             let refs: Vec<(&str, f64)> = samples.iter().map(|(k, v)| (k.as_str(), *v)).collect();
             match self.store.append(next, &refs) {
@@ -92,7 +105,9 @@ impl CollectLoop {
                 self.flush(&mut throttle);
                 last_flush = Instant::now();
             }
-            self.metrics.store_series.set(self.store.series_keys().len() as i64);
+            self.metrics
+                .store_series
+                .set(self.store.series_keys().len() as i64);
             if !self.ready.swap(true, Ordering::AcqRel) {
                 tracing::info!(series = samples.len(), "first collection done; ready");
                 super::notify::notify("READY=1");
@@ -112,7 +127,9 @@ impl CollectLoop {
                 throttle.warn("store flush", &e);
             }
         }
-        self.metrics.store_size.set(self.store.size_on_disk() as i64);
+        self.metrics
+            .store_size
+            .set(self.store.size_on_disk() as i64);
     }
 
     fn collect_all(&mut self, failing: &mut [bool]) -> Vec<Family> {
@@ -122,7 +139,10 @@ impl CollectLoop {
             let start = Instant::now();
             let mut fams = Vec::new();
             let result = c.collect(&self.roots, &mut fams);
-            self.metrics.collector_duration.get_or_create(&label).set(start.elapsed().as_secs_f64());
+            self.metrics
+                .collector_duration
+                .get_or_create(&label)
+                .set(start.elapsed().as_secs_f64());
             match result {
                 Ok(()) => {
                     if failing[i] {

@@ -96,10 +96,16 @@ impl ForecastLoop {
             crate::snapshot::publish(&self.out_families, fams);
             crate::snapshot::publish(&self.out_forecasts, results);
             self.metrics.forecast_cycles.inc();
-            self.metrics.forecast_cycle_duration.set(started.elapsed().as_secs_f64());
+            self.metrics
+                .forecast_cycle_duration
+                .set(started.elapsed().as_secs_f64());
             self.metrics.forecast_last_run.set(now_ms() as f64 / 1000.0);
             release_free_memory();
-            wait = self.settings.interval.saturating_sub(started.elapsed()).max(Duration::from_millis(100));
+            wait = self
+                .settings
+                .interval
+                .saturating_sub(started.elapsed())
+                .max(Duration::from_millis(100));
         }
     }
 
@@ -109,7 +115,12 @@ impl ForecastLoop {
         let readonly: Vec<&Vec<(String, String)>> = current
             .iter()
             .filter(|f| f.name == "node_filesystem_readonly")
-            .flat_map(|f| f.samples.iter().filter(|s| s.value > 0.0).map(|s| &s.labels))
+            .flat_map(|f| {
+                f.samples
+                    .iter()
+                    .filter(|s| s.value > 0.0)
+                    .map(|s| &s.labels)
+            })
             .collect();
         let no_swap = current
             .iter()
@@ -134,18 +145,26 @@ impl ForecastLoop {
         let current = crate::export::exposition::snapshot(&self.current);
         let latest: HashMap<String, f64> = current
             .iter()
-            .flat_map(|f| f.samples.iter().map(move |s| (series_key(&f.name, &s.labels), s.value)))
+            .flat_map(|f| {
+                f.samples
+                    .iter()
+                    .map(move |s| (series_key(&f.name, &s.labels), s.value))
+            })
             .collect();
         let now = now_ms();
         let step_ms = self.downsample_step.as_millis().max(1) as i64;
         // Five weeks at 5 minutes is all a model uses; a finer tier must not make every
         // cycle allocate millions of empty slots per series.
-        let span = (self.downsample_retention.as_millis() as i64).min(MAX_FORECAST_POINTS * step_ms);
+        let span =
+            (self.downsample_retention.as_millis() as i64).min(MAX_FORECAST_POINTS * step_ms);
         let start = now - span;
         let mut out = Vec::new();
         let mut failed = 0;
         for (key, metric, labels) in self.selected(&current) {
-            let window = match self.store.read(&key, Tier::Downsampled, Agg::Mean, start, now) {
+            let window = match self
+                .store
+                .read(&key, Tier::Downsampled, Agg::Mean, start, now)
+            {
                 Ok(w) => w,
                 Err(e) => {
                     tracing::debug!(series = %key, error = %e, "store read failed");
@@ -153,8 +172,12 @@ impl ForecastLoop {
                     continue;
                 }
             };
-            let Some(first) = window.values.iter().position(|v| v.is_finite()) else { continue };
-            let Some(last) = window.values.iter().rposition(|v| v.is_finite()) else { continue };
+            let Some(first) = window.values.iter().position(|v| v.is_finite()) else {
+                continue;
+            };
+            let Some(last) = window.values.iter().rposition(|v| v.is_finite()) else {
+                continue;
+            };
             let values = &window.values[first..=last];
             let history_secs = values.len() as f64 * step_ms as f64 / 1000.0;
             if history_secs < self.settings.min_history.as_secs_f64() {
@@ -162,15 +185,27 @@ impl ForecastLoop {
             }
             let last_ts = window.start_ms + last as i64 * window.step_ms;
             // Cover now + horizon even though the newest bucket may still be open.
-            let lag_steps = ((now - last_ts) as f64 / window.step_ms as f64).ceil().max(0.0) as usize;
-            let horizon = (self.settings.horizon.as_millis() as f64 / window.step_ms as f64).ceil() as usize + lag_steps;
-            let input = SeriesInput { values, step_secs: window.step_ms as f64 / 1000.0, seasons: None };
+            let lag_steps = ((now - last_ts) as f64 / window.step_ms as f64)
+                .ceil()
+                .max(0.0) as usize;
+            let horizon = (self.settings.horizon.as_millis() as f64 / window.step_ms as f64).ceil()
+                as usize
+                + lag_steps;
+            let input = SeriesInput {
+                values,
+                step_secs: window.step_ms as f64 / 1000.0,
+                seasons: None,
+            };
             // A model bug on one odd series must cost that series, not the agent.
             let (level, model) = (self.settings.level, self.settings.model);
             let run = std::panic::catch_unwind(|| forecast(&input, horizon.max(1), level, model));
-            let outcome = match run.unwrap_or_else(|_| Err(ForecastError::Model("model panicked".into()))) {
+            let outcome = match run
+                .unwrap_or_else(|_| Err(ForecastError::Model("model panicked".into())))
+            {
                 Ok(o) => o,
-                Err(ForecastError::NotEnoughHistory { .. } | ForecastError::MostlyMissing { .. }) => continue,
+                Err(
+                    ForecastError::NotEnoughHistory { .. } | ForecastError::MostlyMissing { .. },
+                ) => continue,
                 Err(e) => {
                     tracing::debug!(series = %key, error = %e, "forecast failed");
                     failed += 1;
@@ -185,10 +220,24 @@ impl ForecastLoop {
             let resource = resource_of(&metric);
             let (mut tte, mut prob) = (None, None);
             if resource.is_some() {
-                let cur = latest.get(&key).copied().unwrap_or(values[values.len() - 1]);
-                let e = assess(cur, &fc.point, &lower, &upper, window.step_ms as f64 / 1000.0, self.settings.level);
+                let cur = latest
+                    .get(&key)
+                    .copied()
+                    .unwrap_or(values[values.len() - 1]);
+                let e = assess(
+                    cur,
+                    &fc.point,
+                    &lower,
+                    &upper,
+                    window.step_ms as f64 / 1000.0,
+                    self.settings.level,
+                );
                 let lag = (now - last_ts) as f64 / 1000.0;
-                tte = Some(if cur <= 0.0 { 0.0 } else { (e.time_to_exhaustion_seconds - lag).max(0.0) });
+                tte = Some(if cur <= 0.0 {
+                    0.0
+                } else {
+                    (e.time_to_exhaustion_seconds - lag).max(0.0)
+                });
                 prob = Some(e.probability);
             }
             out.push(SeriesForecast {

@@ -20,11 +20,23 @@ pub fn horizon_label(d: Duration) -> String {
 }
 
 fn gauge(name: &str, help: &str) -> Family {
-    Family { name: name.into(), help: help.into(), kind: Kind::Gauge, samples: Vec::new() }
+    Family {
+        name: name.into(),
+        help: help.into(),
+        kind: Kind::Gauge,
+        samples: Vec::new(),
+    }
 }
 
-fn with(first: &[(&str, &str)], source: &[(String, String)], last: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut l: Vec<(String, String)> = first.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+fn with(
+    first: &[(&str, &str)],
+    source: &[(String, String)],
+    last: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let mut l: Vec<(String, String)> = first
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     l.extend(source.iter().cloned());
     l.extend(last.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     l
@@ -34,45 +46,100 @@ fn with(first: &[(&str, &str)], source: &[(String, String)], last: &[(&str, &str
 fn at(path: &[f64], f: &SeriesForecast, now_ms: i64, offset: Duration) -> Option<f64> {
     let target = now_ms + offset.as_millis() as i64;
     let idx = ((target - f.start_ms) as f64 / f.step_ms as f64).round();
-    (idx >= 0.0).then(|| path.get(idx as usize).copied()).flatten().filter(|v| v.is_finite())
+    (idx >= 0.0)
+        .then(|| path.get(idx as usize).copied())
+        .flatten()
+        .filter(|v| v.is_finite())
 }
 
 pub fn families_for(results: &[SeriesForecast], s: &ForecastSettings) -> Vec<Family> {
     let now = super::collect_loop::now_ms();
-    let mut point = gauge("nodecast_forecast", "Forecast of the series named by label metric, at now + horizon, in its own units");
-    let mut lower = gauge("nodecast_forecast_lower", "Lower bound of the forecast's prediction interval (see nodecast_forecast_level_ratio)");
-    let mut upper = gauge("nodecast_forecast_upper", "Upper bound of the forecast's prediction interval (see nodecast_forecast_level_ratio)");
-    let mut level = gauge("nodecast_forecast_level_ratio", "Coverage of the prediction intervals");
+    let mut point = gauge(
+        "nodecast_forecast",
+        "Forecast of the series named by label metric, at now + horizon, in its own units",
+    );
+    let mut lower = gauge(
+        "nodecast_forecast_lower",
+        "Lower bound of the forecast's prediction interval (see nodecast_forecast_level_ratio)",
+    );
+    let mut upper = gauge(
+        "nodecast_forecast_upper",
+        "Upper bound of the forecast's prediction interval (see nodecast_forecast_level_ratio)",
+    );
+    let mut level = gauge(
+        "nodecast_forecast_level_ratio",
+        "Coverage of the prediction intervals",
+    );
     let mut tte = gauge(
         "nodecast_time_to_exhaustion_seconds",
         "Seconds until the resource is forecast to run out: 0 when exhausted, +Inf when not within the horizon",
     );
-    let mut prob = gauge("nodecast_exhaustion_probability_ratio", "Probability that the resource runs out within the forecast horizon");
-    let mut model = gauge("nodecast_forecast_model_info", "Model used for each forecast series");
-    let mut history = gauge("nodecast_forecast_history_seconds", "History the forecast of each series was trained on");
-    let mut imputed = gauge("nodecast_forecast_imputed_ratio", "Share of that history filled in by gap filling");
-    level.samples.push(Sample { labels: vec![], value: s.level });
+    let mut prob = gauge(
+        "nodecast_exhaustion_probability_ratio",
+        "Probability that the resource runs out within the forecast horizon",
+    );
+    let mut model = gauge(
+        "nodecast_forecast_model_info",
+        "Model used for each forecast series",
+    );
+    let mut history = gauge(
+        "nodecast_forecast_history_seconds",
+        "History the forecast of each series was trained on",
+    );
+    let mut imputed = gauge(
+        "nodecast_forecast_imputed_ratio",
+        "Share of that history filled in by gap filling",
+    );
+    level.samples.push(Sample {
+        labels: vec![],
+        value: s.level,
+    });
     for f in results {
         let id = [("metric", f.metric.as_str())];
         for h in &s.horizons {
             let hl = horizon_label(*h);
             let labels = with(&id, &f.labels, &[("horizon", &hl)]);
-            for (fam, path) in [(&mut point, &f.mean), (&mut lower, &f.lower), (&mut upper, &f.upper)] {
+            for (fam, path) in [
+                (&mut point, &f.mean),
+                (&mut lower, &f.lower),
+                (&mut upper, &f.upper),
+            ] {
                 if let Some(v) = at(path, f, now, *h) {
-                    fam.samples.push(Sample { labels: labels.clone(), value: v });
+                    fam.samples.push(Sample {
+                        labels: labels.clone(),
+                        value: v,
+                    });
                 }
             }
         }
-        if let (Some(r), Some(t), Some(p)) = (&f.resource, f.time_to_exhaustion_seconds, f.exhaustion_probability) {
+        if let (Some(r), Some(t), Some(p)) = (
+            &f.resource,
+            f.time_to_exhaustion_seconds,
+            f.exhaustion_probability,
+        ) {
             let labels = with(&[("resource", r)], &f.labels, &[]);
-            tte.samples.push(Sample { labels: labels.clone(), value: t });
+            tte.samples.push(Sample {
+                labels: labels.clone(),
+                value: t,
+            });
             prob.samples.push(Sample { labels, value: p });
         }
-        model.samples.push(Sample { labels: with(&id, &f.labels, &[("model", &f.model)]), value: 1.0 });
-        history.samples.push(Sample { labels: with(&id, &f.labels, &[]), value: f.history_seconds });
-        imputed.samples.push(Sample { labels: with(&id, &f.labels, &[]), value: f.imputed_ratio });
+        model.samples.push(Sample {
+            labels: with(&id, &f.labels, &[("model", &f.model)]),
+            value: 1.0,
+        });
+        history.samples.push(Sample {
+            labels: with(&id, &f.labels, &[]),
+            value: f.history_seconds,
+        });
+        imputed.samples.push(Sample {
+            labels: with(&id, &f.labels, &[]),
+            value: f.imputed_ratio,
+        });
     }
-    vec![point, lower, upper, level, tte, prob, model, history, imputed]
+    vec![
+        point, lower, upper, level, tte, prob, model, history, imputed,
+    ]
 }
 
 #[cfg(test)]

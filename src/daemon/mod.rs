@@ -34,8 +34,13 @@ pub const EXIT_START_FAILED: i32 = 1;
 
 /// `:9847` means every address, as in Go's net package that node_exporter users know.
 pub fn parse_listen(addr: &str) -> Result<SocketAddr, String> {
-    let full = if addr.starts_with(':') { format!("[::]{addr}") } else { addr.to_string() };
-    full.parse().map_err(|e| format!("invalid --web.listen-address {addr:?}: {e}"))
+    let full = if addr.starts_with(':') {
+        format!("[::]{addr}")
+    } else {
+        addr.to_string()
+    };
+    full.parse()
+        .map_err(|e| format!("invalid --web.listen-address {addr:?}: {e}"))
 }
 
 fn open_store(cfg: &Config) -> Result<Store, String> {
@@ -80,7 +85,12 @@ pub fn run(cfg: Config) -> i32 {
             return crate::cli::EXIT_USAGE;
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(HTTP_WORKERS).max_blocking_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(HTTP_WORKERS)
+        .max_blocking_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!(error = %e, "cannot start the async runtime");
@@ -122,8 +132,14 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
     let forecasts = crate::predict::shared_forecasts();
     let mut registry = Registry::default();
     metrics.register(&mut registry);
-    for (tier, d) in [("raw", cfg.storage.raw_retention), ("downsampled", cfg.storage.downsample_retention)] {
-        metrics.store_retention.get_or_create(&vec![("tier".to_string(), tier.to_string())]).set(d.as_secs_f64());
+    for (tier, d) in [
+        ("raw", cfg.storage.raw_retention),
+        ("downsampled", cfg.storage.downsample_retention),
+    ] {
+        metrics
+            .store_retention
+            .get_or_create(&vec![("tier".to_string(), tier.to_string())])
+            .set(d.as_secs_f64());
     }
     registry.register_collector(Box::new(FamiliesCollector(families.clone())));
     registry.register_collector(Box::new(FamiliesCollector(forecast_families.clone())));
@@ -168,7 +184,10 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
         tokio::spawn(watchdog(period, heartbeat.clone(), cfg.collect_interval));
     }
 
-    if let (Some(url), Some(selector)) = (cfg.backfill.prometheus_url.clone(), cfg.backfill.selector.clone()) {
+    if let (Some(url), Some(selector)) = (
+        cfg.backfill.prometheus_url.clone(),
+        cfg.backfill.selector.clone(),
+    ) {
         let plan = crate::backfill::Plan {
             url,
             selector,
@@ -179,10 +198,22 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
         };
         tokio::spawn(backfill(plan, store.clone(), fstop_tx.clone()));
     }
-    let app = router(AppState { registry: Arc::new(registry), ready, forecasts, telemetry_path: cfg.telemetry_path.clone() })
-        .layer(axum::middleware::from_fn_with_state(web.auth.clone(), crate::export::auth::middleware));
+    let app = router(AppState {
+        registry: Arc::new(registry),
+        ready,
+        forecasts,
+        telemetry_path: cfg.telemetry_path.clone(),
+    })
+    .layer(axum::middleware::from_fn_with_state(
+        web.auth.clone(),
+        crate::export::auth::middleware,
+    ));
     let handle = axum_server::Handle::new();
-    tokio::spawn(web::signals(handle.clone(), web.clone(), cfg.web_config_file.clone()));
+    tokio::spawn(web::signals(
+        handle.clone(),
+        web.clone(),
+        cfg.web_config_file.clone(),
+    ));
     let code = match crate::export::http::serve(listener, app, web.tls.clone(), handle).await {
         Ok(()) => 0,
         Err(e) => {
@@ -205,7 +236,10 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
     code
 }
 
-fn spawn_named(name: &str, f: impl FnOnce() + Send + 'static) -> Option<std::thread::JoinHandle<()>> {
+fn spawn_named(
+    name: &str,
+    f: impl FnOnce() + Send + 'static,
+) -> Option<std::thread::JoinHandle<()>> {
     match std::thread::Builder::new().name(name.into()).spawn(f) {
         Ok(h) => Some(h),
         Err(e) => {
@@ -218,19 +252,34 @@ fn spawn_named(name: &str, f: impl FnOnce() + Send + 'static) -> Option<std::thr
 /// A week of local history is enough to see weekly cycles; with less, pull history.
 const BACKFILL_WHEN_SHORTER: Duration = Duration::from_secs(7 * 86400);
 
-async fn backfill(plan: crate::backfill::Plan, store: Arc<Store>, wake: std::sync::mpsc::Sender<forecast_loop::Wake>) {
+async fn backfill(
+    plan: crate::backfill::Plan,
+    store: Arc<Store>,
+    wake: std::sync::mpsc::Sender<forecast_loop::Wake>,
+) {
     let have = crate::backfill::local_history_seconds(&store, plan.step, plan.lookback, now_ms());
     if have >= BACKFILL_WHEN_SHORTER.as_secs_f64() {
-        tracing::info!(local_history_seconds = have, "local history is long enough; no backfill");
+        tracing::info!(
+            local_history_seconds = have,
+            "local history is long enough; no backfill"
+        );
         return;
     }
     tracing::info!(url = %plan.url, selector = %plan.selector, local_history_seconds = have, "backfilling history from Prometheus");
     match crate::backfill::run(&plan, store, now_ms()).await {
         Ok(r) => {
-            tracing::info!(queries = r.queries, series = r.series, stored = r.stored, skipped = r.skipped, "backfill done");
+            tracing::info!(
+                queries = r.queries,
+                series = r.series,
+                stored = r.stored,
+                skipped = r.skipped,
+                "backfill done"
+            );
             let _ = wake.send(forecast_loop::Wake::Now);
         }
-        Err(e) => tracing::error!(error = %e, "backfill failed; forecasts will wait for local history"),
+        Err(e) => {
+            tracing::error!(error = %e, "backfill failed; forecasts will wait for local history")
+        }
     }
 }
 
@@ -248,4 +297,3 @@ async fn watchdog(period: Duration, heartbeat: Arc<AtomicI64>, interval: Duratio
         }
     }
 }
-

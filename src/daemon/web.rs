@@ -19,19 +19,31 @@ pub struct WebSetup {
 fn parts(path: &Path) -> Result<(Auth, Option<Arc<rustls::ServerConfig>>), String> {
     let cfg = WebConfig::load(path).map_err(|e| e.to_string())?;
     let base = path.parent().unwrap_or(Path::new("."));
-    let tls = cfg.rustls(base).map_err(|e| format!("web config {}: {e}", path.display()))?;
-    let headers = cfg.http_server_config.map(|h| h.headers).unwrap_or_default();
-    let auth = Auth::new(cfg.basic_auth_users, &headers).map_err(|e| format!("web config {}: {e}", path.display()))?;
+    let tls = cfg
+        .rustls(base)
+        .map_err(|e| format!("web config {}: {e}", path.display()))?;
+    let headers = cfg
+        .http_server_config
+        .map(|h| h.headers)
+        .unwrap_or_default();
+    let auth = Auth::new(cfg.basic_auth_users, &headers)
+        .map_err(|e| format!("web config {}: {e}", path.display()))?;
     Ok((auth, tls))
 }
 
 impl WebSetup {
     pub fn load(path: Option<&Path>) -> Result<WebSetup, String> {
         let Some(path) = path else {
-            return Ok(WebSetup { auth: Arc::new(RwLock::new(Arc::new(Auth::default()))), tls: None });
+            return Ok(WebSetup {
+                auth: Arc::new(RwLock::new(Arc::new(Auth::default()))),
+                tls: None,
+            });
         };
         let (auth, tls) = parts(path)?;
-        Ok(WebSetup { auth: Arc::new(RwLock::new(Arc::new(auth))), tls: tls.map(RustlsConfig::from_config) })
+        Ok(WebSetup {
+            auth: Arc::new(RwLock::new(Arc::new(auth))),
+            tls: tls.map(RustlsConfig::from_config),
+        })
     }
 
     pub fn has_users(&self) -> bool {
@@ -53,16 +65,24 @@ impl WebSetup {
                 *self.auth.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(auth);
                 tracing::info!(file = %path.display(), "web config reloaded");
             }
-            Err(e) => tracing::error!(error = %e, "web config reload failed; keeping the running config"),
+            Err(e) => {
+                tracing::error!(error = %e, "web config reload failed; keeping the running config")
+            }
         }
     }
 }
 
-pub async fn signals(handle: axum_server::Handle<std::net::SocketAddr>, web: WebSetup, path: Option<PathBuf>) {
+pub async fn signals(
+    handle: axum_server::Handle<std::net::SocketAddr>,
+    web: WebSetup,
+    path: Option<PathBuf>,
+) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
-        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
-    else {
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
         tracing::error!("cannot install signal handlers; stop with SIGKILL");
         return;
     };

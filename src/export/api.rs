@@ -15,7 +15,11 @@ use super::http::AppState;
 use crate::predict::{snapshot, SeriesForecast};
 
 fn error(status: StatusCode, msg: impl Into<String>) -> Response {
-    (status, Json(json!({ "status": "error", "error": msg.into() }))).into_response()
+    (
+        status,
+        Json(json!({ "status": "error", "error": msg.into() })),
+    )
+        .into_response()
 }
 
 /// JSON numbers cannot be infinite; exhaustion "never" is reported as null.
@@ -44,7 +48,11 @@ pub async fn series(State(st): State<AppState>) -> Response {
         .map(|f| SeriesEntry {
             series: &f.series,
             metric: &f.metric,
-            labels: f.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
+            labels: f
+                .labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect(),
             model: &f.model,
             history_seconds: f.history_seconds,
             imputed_ratio: f.imputed_ratio,
@@ -57,19 +65,31 @@ pub async fn series(State(st): State<AppState>) -> Response {
     Json(json!({ "status": "success", "data": data })).into_response()
 }
 
-pub async fn forecast(State(st): State<AppState>, query: Result<Query<HashMap<String, String>>, QueryRejection>) -> Response {
+pub async fn forecast(
+    State(st): State<AppState>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Response {
     let Ok(Query(params)) = query else {
         return error(StatusCode::BAD_REQUEST, "malformed query string");
     };
     if let Some(unknown) = params.keys().find(|k| k.as_str() != "series") {
-        return error(StatusCode::BAD_REQUEST, format!("unknown parameter {unknown:?}; expected series"));
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("unknown parameter {unknown:?}; expected series"),
+        );
     }
     let Some(key) = params.get("series") else {
-        return error(StatusCode::BAD_REQUEST, "missing parameter series (a key from /api/v1/series)");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "missing parameter series (a key from /api/v1/series)",
+        );
     };
     let snap = snapshot(&st.forecasts);
     let Some(f) = snap.iter().find(|f| &f.series == key) else {
-        return error(StatusCode::NOT_FOUND, format!("no forecast for series {key:?}; see /api/v1/series"));
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("no forecast for series {key:?}; see /api/v1/series"),
+        );
     };
     Json(json!({ "status": "success", "data": path_json(f) })).into_response()
 }

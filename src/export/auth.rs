@@ -28,23 +28,41 @@ impl Auth {
         !self.users.is_empty()
     }
 
-    pub fn new(users: BTreeMap<String, String>, headers: &BTreeMap<String, String>) -> Result<Auth, String> {
+    pub fn new(
+        users: BTreeMap<String, String>,
+        headers: &BTreeMap<String, String>,
+    ) -> Result<Auth, String> {
         let mut hs = Vec::new();
         for (k, v) in headers {
-            let name = HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("header {k:?}: {e}"))?;
+            let name =
+                HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("header {k:?}: {e}"))?;
             let value = HeaderValue::from_str(v).map_err(|e| format!("header {k:?}: {e}"))?;
             hs.push((name, value));
         }
         // A hash of the users' own cost, so failing on an unknown user takes as long as on a known one.
-        let cost = users.values().filter_map(|h| h.parse::<bcrypt::HashParts>().ok()).map(|p| p.get_cost()).max().unwrap_or(4);
+        let cost = users
+            .values()
+            .filter_map(|h| h.parse::<bcrypt::HashParts>().ok())
+            .map(|p| p.get_cost())
+            .max()
+            .unwrap_or(4);
         let decoy = bcrypt::hash("nodecast-decoy", cost).map_err(|e| e.to_string())?;
-        Ok(Auth { users, headers: hs, verified: Mutex::new(HashMap::new()), decoy })
+        Ok(Auth {
+            users,
+            headers: hs,
+            verified: Mutex::new(HashMap::new()),
+            decoy,
+        })
     }
 
     fn credentials(req: &Request) -> Option<(String, String)> {
         let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-        let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
-        let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+        let encoded = value
+            .strip_prefix("Basic ")
+            .or_else(|| value.strip_prefix("basic "))?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()?;
         let text = String::from_utf8(decoded).ok()?;
         let (u, p) = text.split_once(':')?;
         Some((u.to_string(), p.to_string()))
@@ -58,10 +76,18 @@ impl Auth {
             return false;
         };
         let digest: [u8; 32] = Sha256::digest(password.as_bytes()).into();
-        if self.verified.lock().map(|m| m.get(&user) == Some(&digest)).unwrap_or(false) {
+        if self
+            .verified
+            .lock()
+            .map(|m| m.get(&user) == Some(&digest))
+            .unwrap_or(false)
+        {
             return true;
         }
-        let ok = tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash).unwrap_or(false)).await.unwrap_or(false);
+        let ok =
+            tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash).unwrap_or(false))
+                .await
+                .unwrap_or(false);
         if ok {
             if let Ok(mut m) = self.verified.lock() {
                 m.insert(user, digest);
@@ -87,7 +113,12 @@ pub async fn middleware(State(auth): State<SharedAuth>, req: Request, next: Next
             None => false,
         };
         if !ok {
-            return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Basic realm=\"nodecast\"")], "unauthorized\n").into_response();
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Basic realm=\"nodecast\"")],
+                "unauthorized\n",
+            )
+                .into_response();
         }
     }
     let mut resp = next.run(req).await;

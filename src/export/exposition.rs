@@ -1,7 +1,6 @@
 //! Rendering `/metrics`: prometheus-client encodes OpenMetrics; the classic text
 //! format (0.0.4) is derived from it so both formats always carry the same samples.
 
-
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
@@ -30,13 +29,15 @@ impl Collector for FamiliesCollector {
         for fam in families.iter().filter(|f| !f.samples.is_empty()) {
             match fam.kind {
                 Kind::Gauge => {
-                    let metric = encoder.encode_descriptor(&fam.name, &fam.help, None, MetricType::Gauge)?;
+                    let metric =
+                        encoder.encode_descriptor(&fam.name, &fam.help, None, MetricType::Gauge)?;
                     encode_samples(metric, &fam.samples, ConstGauge::new)?;
                 }
                 Kind::Counter => {
                     // prometheus-client appends `_total` itself.
                     let base = fam.name.strip_suffix("_total").unwrap_or(&fam.name);
-                    let metric = encoder.encode_descriptor(base, &fam.help, None, MetricType::Counter)?;
+                    let metric =
+                        encoder.encode_descriptor(base, &fam.help, None, MetricType::Counter)?;
                     encode_samples(metric, &fam.samples, ConstCounter::new)?;
                 }
             }
@@ -62,7 +63,8 @@ fn encode_samples<M: EncodeMetric>(
     Ok(())
 }
 
-pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Whether the `Accept` header asks for OpenMetrics (Prometheus sends it first when it supports it).
@@ -78,7 +80,10 @@ pub fn wants_openmetrics(accept: Option<&str>) -> bool {
 }
 
 /// Renders the registry in the negotiated format: (content type, body).
-pub fn render(registry: &Registry, openmetrics: bool) -> Result<(&'static str, String), std::fmt::Error> {
+pub fn render(
+    registry: &Registry,
+    openmetrics: bool,
+) -> Result<(&'static str, String), std::fmt::Error> {
     let mut om = String::with_capacity(64 * 1024);
     prometheus_client::encoding::text::encode(&mut om, registry)?;
     if openmetrics {
@@ -150,25 +155,43 @@ mod tests {
                 name: "node_cpu_seconds_total".into(),
                 help: "Seconds the CPUs spent in each mode.".into(),
                 kind: Kind::Counter,
-                samples: vec![Sample { labels: vec![("cpu".into(), "0".into()), ("mode".into(), "idle".into())], value: 12.5 }],
+                samples: vec![Sample {
+                    labels: vec![("cpu".into(), "0".into()), ("mode".into(), "idle".into())],
+                    value: 12.5,
+                }],
             },
             Family {
                 name: "nodecast_time_to_exhaustion_seconds".into(),
                 help: "h".into(),
                 kind: Kind::Gauge,
-                samples: vec![Sample { labels: vec![], value: f64::INFINITY }],
+                samples: vec![Sample {
+                    labels: vec![],
+                    value: f64::INFINITY,
+                }],
             },
         ]);
         let (ct, om) = render(&r, true).unwrap();
         assert!(ct.starts_with("application/openmetrics-text"));
         assert!(om.contains("# TYPE node_cpu_seconds counter\n"), "{om}");
-        assert!(om.contains("node_cpu_seconds_total{cpu=\"0\",mode=\"idle\"} 12.5\n"), "{om}");
+        assert!(
+            om.contains("node_cpu_seconds_total{cpu=\"0\",mode=\"idle\"} 12.5\n"),
+            "{om}"
+        );
         assert!(om.ends_with("# EOF\n"));
         let (ct, text) = render(&r, false).unwrap();
         assert!(ct.starts_with("text/plain; version=0.0.4"));
-        assert!(text.contains("# HELP node_cpu_seconds_total Seconds the CPUs spent in each mode.\n"), "{text}");
-        assert!(text.contains("# TYPE node_cpu_seconds_total counter\n"), "{text}");
-        assert!(text.contains("nodecast_time_to_exhaustion_seconds +Inf\n"), "{text}");
+        assert!(
+            text.contains("# HELP node_cpu_seconds_total Seconds the CPUs spent in each mode.\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE node_cpu_seconds_total counter\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("nodecast_time_to_exhaustion_seconds +Inf\n"),
+            "{text}"
+        );
         assert!(!text.contains("# EOF"));
     }
 

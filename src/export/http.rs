@@ -24,7 +24,11 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    let path = if state.telemetry_path.starts_with('/') { state.telemetry_path.clone() } else { format!("/{}", state.telemetry_path) };
+    let path = if state.telemetry_path.starts_with('/') {
+        state.telemetry_path.clone()
+    } else {
+        format!("/{}", state.telemetry_path)
+    };
     Router::new()
         .route("/", get(landing))
         .route(&path, get(metrics))
@@ -40,7 +44,11 @@ async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     match render(&st.registry, wants_openmetrics(accept)) {
         Ok((ctype, body)) => ([(header::CONTENT_TYPE, ctype)], body).into_response(),
-        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "encoding metrics failed\n").into_response(),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "encoding metrics failed\n",
+        )
+            .into_response(),
     }
 }
 
@@ -48,7 +56,11 @@ async fn readyz(State(st): State<AppState>) -> Response {
     if st.ready.load(Ordering::Acquire) {
         (StatusCode::OK, "ready\n").into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready: store opening or first collection pending\n").into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: store opening or first collection pending\n",
+        )
+            .into_response()
     }
 }
 

@@ -39,24 +39,93 @@ impl SelfMetrics {
     pub fn register(&self, r: &mut Registry) {
         let info = vec![
             ("version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
-            ("revision".to_string(), option_env!("NODECAST_GIT_REVISION").unwrap_or("unknown").to_string()),
+            (
+                "revision".to_string(),
+                option_env!("NODECAST_GIT_REVISION")
+                    .unwrap_or("unknown")
+                    .to_string(),
+            ),
         ];
         self.build_info.get_or_create(&info).set(1);
-        r.register("nodecast_build_info", "A metric with a constant '1' value labeled by version and revision of nodecast", self.build_info.clone());
-        r.register("nodecast_collector_duration_seconds", "Duration of the last run of each collector", self.collector_duration.clone());
-        r.register("nodecast_collector_success", "Whether the last run of each collector succeeded (1) or failed (0)", self.collector_success.clone());
-        r.register("nodecast_collector_errors", "Failed runs of each collector", self.collector_errors.clone());
-        r.register("nodecast_store_samples_stored", "Samples written to the local store", self.samples_stored.clone());
-        r.register("nodecast_store_samples_dropped", "Samples not stored (out of order, over the series cap, or a storage error)", self.samples_dropped.clone());
-        r.register("nodecast_store_errors", "Failed store writes and flushes", self.store_errors.clone());
-        r.register("nodecast_store_size_bytes", "Size of the store directory on disk", self.store_size.clone());
-        r.register("nodecast_store_series", "Series held in the store", self.store_series.clone());
-        r.register("nodecast_store_retention_seconds", "Retention of each store tier", self.store_retention.clone());
-        r.register("nodecast_store_last_flush_timestamp_seconds", "Time of the last successful store flush", self.store_last_flush.clone());
-        r.register("nodecast_forecast_cycle_duration_seconds", "Duration of the last forecast cycle", self.forecast_cycle_duration.clone());
-        r.register("nodecast_forecast_cycle_last_run_timestamp_seconds", "End time of the last forecast cycle", self.forecast_last_run.clone());
-        r.register("nodecast_forecast_cycles", "Forecast cycles run", self.forecast_cycles.clone());
-        r.register("nodecast_forecast_errors", "Series whose forecast failed (other than for too little history)", self.forecast_errors.clone());
-        r.register("nodecast_forecast_series", "Series forecast in the last cycle", self.forecast_series.clone());
+        r.register(
+            "nodecast_build_info",
+            "A metric with a constant '1' value labeled by version and revision of nodecast",
+            self.build_info.clone(),
+        );
+        r.register(
+            "nodecast_collector_duration_seconds",
+            "Duration of the last run of each collector",
+            self.collector_duration.clone(),
+        );
+        r.register(
+            "nodecast_collector_success",
+            "Whether the last run of each collector succeeded (1) or failed (0)",
+            self.collector_success.clone(),
+        );
+        r.register(
+            "nodecast_collector_errors",
+            "Failed runs of each collector",
+            self.collector_errors.clone(),
+        );
+        r.register(
+            "nodecast_store_samples_stored",
+            "Samples written to the local store",
+            self.samples_stored.clone(),
+        );
+        r.register(
+            "nodecast_store_samples_dropped",
+            "Samples not stored (out of order, over the series cap, or a storage error)",
+            self.samples_dropped.clone(),
+        );
+        r.register(
+            "nodecast_store_errors",
+            "Failed store writes and flushes",
+            self.store_errors.clone(),
+        );
+        r.register(
+            "nodecast_store_size_bytes",
+            "Size of the store directory on disk",
+            self.store_size.clone(),
+        );
+        r.register(
+            "nodecast_store_series",
+            "Series held in the store",
+            self.store_series.clone(),
+        );
+        r.register(
+            "nodecast_store_retention_seconds",
+            "Retention of each store tier",
+            self.store_retention.clone(),
+        );
+        r.register(
+            "nodecast_store_last_flush_timestamp_seconds",
+            "Time of the last successful store flush",
+            self.store_last_flush.clone(),
+        );
+        r.register(
+            "nodecast_forecast_cycle_duration_seconds",
+            "Duration of the last forecast cycle",
+            self.forecast_cycle_duration.clone(),
+        );
+        r.register(
+            "nodecast_forecast_cycle_last_run_timestamp_seconds",
+            "End time of the last forecast cycle",
+            self.forecast_last_run.clone(),
+        );
+        r.register(
+            "nodecast_forecast_cycles",
+            "Forecast cycles run",
+            self.forecast_cycles.clone(),
+        );
+        r.register(
+            "nodecast_forecast_errors",
+            "Series whose forecast failed (other than for too little history)",
+            self.forecast_errors.clone(),
+        );
+        r.register(
+            "nodecast_forecast_series",
+            "Series forecast in the last cycle",
+            self.forecast_series.clone(),
+        );
     }
 }

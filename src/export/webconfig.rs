@@ -56,7 +56,10 @@ pub struct WebConfigError {
 
 impl WebConfig {
     pub fn load(path: &Path) -> Result<WebConfig, WebConfigError> {
-        let err = |reason: String| WebConfigError { path: path.display().to_string(), reason };
+        let err = |reason: String| WebConfigError {
+            path: path.display().to_string(),
+            reason,
+        };
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
         let cfg: WebConfig = if text.trim().is_empty() {
             WebConfig::default()
@@ -78,7 +81,10 @@ impl WebConfig {
 
     /// The rustls config, if TLS is configured (files are resolved against `base`).
     pub fn rustls(&self, base: &Path) -> Result<Option<Arc<ServerConfig>>, String> {
-        self.tls_server_config.as_ref().map(|t| build_tls(t, base)).transpose()
+        self.tls_server_config
+            .as_ref()
+            .map(|t| build_tls(t, base))
+            .transpose()
     }
 }
 
@@ -97,16 +103,23 @@ fn build_tls(t: &TlsServerConfig, base: &Path) -> Result<Arc<ServerConfig>, Stri
         .and_then(|it| it.collect())
         .map_err(|e| format!("cert_file {}: {e}", cert_path.display()))?;
     if certs.is_empty() {
-        return Err(format!("cert_file {}: no certificate found", cert_path.display()));
+        return Err(format!(
+            "cert_file {}: no certificate found",
+            cert_path.display()
+        ));
     }
-    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| format!("key_file {}: {e}", key_path.display()))?;
+    let key = PrivateKeyDer::from_pem_file(&key_path)
+        .map_err(|e| format!("key_file {}: {e}", key_path.display()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let versions: Vec<&'static rustls::SupportedProtocolVersion> = match (t.min_version.as_deref(), t.max_version.as_deref()) {
-        (Some("TLS13"), _) => vec![&rustls::version::TLS13],
-        (_, Some("TLS12")) => vec![&rustls::version::TLS12],
-        (None | Some("TLS12") | Some("TLS10") | Some("TLS11"), None | Some("TLS13")) => vec![&rustls::version::TLS12, &rustls::version::TLS13],
-        (min, max) => return Err(format!("unsupported TLS versions min={min:?} max={max:?}")),
-    };
+    let versions: Vec<&'static rustls::SupportedProtocolVersion> =
+        match (t.min_version.as_deref(), t.max_version.as_deref()) {
+            (Some("TLS13"), _) => vec![&rustls::version::TLS13],
+            (_, Some("TLS12")) => vec![&rustls::version::TLS12],
+            (None | Some("TLS12") | Some("TLS10") | Some("TLS11"), None | Some("TLS13")) => {
+                vec![&rustls::version::TLS12, &rustls::version::TLS13]
+            }
+            (min, max) => return Err(format!("unsupported TLS versions min={min:?} max={max:?}")),
+        };
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions)
         .map_err(|e| e.to_string())?;
@@ -114,22 +127,33 @@ fn build_tls(t: &TlsServerConfig, base: &Path) -> Result<Arc<ServerConfig>, Stri
     let builder = match auth {
         "NoClientCert" => builder.with_no_client_auth(),
         "RequireAndVerifyClientCert" | "VerifyClientCertIfGiven" | "RequireAnyClientCert" => {
-            let ca = t.client_ca_file.as_ref().ok_or_else(|| format!("client_auth_type {auth} needs client_ca_file"))?;
+            let ca = t
+                .client_ca_file
+                .as_ref()
+                .ok_or_else(|| format!("client_auth_type {auth} needs client_ca_file"))?;
             let ca = resolve(base, ca);
             let mut roots = rustls::RootCertStore::empty();
             let cas: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&ca)
                 .and_then(|it| it.collect())
                 .map_err(|e| format!("client_ca_file {}: {e}", ca.display()))?;
             for c in cas {
-                roots.add(c).map_err(|e| format!("client_ca_file {}: {e}", ca.display()))?;
+                roots
+                    .add(c)
+                    .map_err(|e| format!("client_ca_file {}: {e}", ca.display()))?;
             }
             let v = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
-            let v = if auth == "VerifyClientCertIfGiven" { v.allow_unauthenticated() } else { v };
+            let v = if auth == "VerifyClientCertIfGiven" {
+                v.allow_unauthenticated()
+            } else {
+                v
+            };
             builder.with_client_cert_verifier(v.build().map_err(|e| e.to_string())?)
         }
         other => return Err(format!("unknown client_auth_type {other:?}")),
     };
-    let mut cfg = builder.with_single_cert(certs, key).map_err(|e| format!("certificate and key: {e}"))?;
+    let mut cfg = builder
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("certificate and key: {e}"))?;
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
 }
@@ -150,8 +174,14 @@ mod tests {
         let e = load_str("basic_auth_user:\n  a: x\n").unwrap_err();
         assert!(e.reason.contains("basic_auth_user"), "{e}");
         let e = load_str("basic_auth_users:\n  alice: plaintext\n").unwrap_err();
-        assert!(e.reason.contains("alice") && e.reason.contains("bcrypt"), "{e}");
-        let e = load_str("tls_server_config:\n  cert_file: /nonexistent.crt\n  key_file: /nonexistent.key\n").unwrap_err();
+        assert!(
+            e.reason.contains("alice") && e.reason.contains("bcrypt"),
+            "{e}"
+        );
+        let e = load_str(
+            "tls_server_config:\n  cert_file: /nonexistent.crt\n  key_file: /nonexistent.key\n",
+        )
+        .unwrap_err();
         assert!(e.reason.contains("/nonexistent.crt"), "{e}");
     }
 

@@ -42,7 +42,8 @@ pub fn forecast(
     level: f64,
 ) -> Result<(ModelKind, Forecast), ForecastError> {
     let chosen = choose(y, observed, seasons, horizon);
-    let f = fit_predict(chosen, y, seasons, horizon, level).map_err(|e| ForecastError::Model(e.0))?;
+    let f =
+        fit_predict(chosen, y, seasons, horizon, level).map_err(|e| ForecastError::Model(e.0))?;
     Ok((chosen, f))
 }
 
@@ -50,8 +51,15 @@ pub fn forecast(
 /// without a season) when the history is too short to validate.
 pub fn choose(y: &[f64], observed: &[bool], seasons: &[usize], horizon: usize) -> ModelKind {
     let n = y.len();
-    let fallback = if seasons.is_empty() { ModelKind::Theta } else { ModelKind::SNaive };
-    let min_train = seasons.first().map_or(super::MIN_HISTORY, |d| 2 * d).max(super::MIN_HISTORY);
+    let fallback = if seasons.is_empty() {
+        ModelKind::Theta
+    } else {
+        ModelKind::SNaive
+    };
+    let min_train = seasons
+        .first()
+        .map_or(super::MIN_HISTORY, |d| 2 * d)
+        .max(super::MIN_HISTORY);
     if n < min_train + ORIGINS * horizon {
         return fallback;
     }
@@ -60,11 +68,15 @@ pub fn choose(y: &[f64], observed: &[bool], seasons: &[usize], horizon: usize) -
     // The weekly Theta's seasonality test costs O(n·week): on 35 days at 5 minutes it
     // dominates. Validation fits therefore see at most VALIDATION_BUDGET / week points,
     // but never less than three weeks; short weeks (M4's 168 hours) are not capped.
-    let window = seasons.get(1).map_or(usize::MAX, |w| (3 * w + ORIGINS * horizon).max(VALIDATION_BUDGET / w));
+    let window = seasons.get(1).map_or(usize::MAX, |w| {
+        (3 * w + ORIGINS * horizon).max(VALIDATION_BUDGET / w)
+    });
     for k in 1..=ORIGINS {
         let o = n - k * horizon;
         let train = &y[o.saturating_sub(window)..o];
-        let keep: Vec<usize> = (o..o + horizon).filter(|&t| observed.get(t).copied().unwrap_or(true)).collect();
+        let keep: Vec<usize> = (o..o + horizon)
+            .filter(|&t| observed.get(t).copied().unwrap_or(true))
+            .collect();
         if keep.is_empty() {
             continue;
         }
@@ -86,7 +98,11 @@ pub fn choose(y: &[f64], observed: &[bool], seasons: &[usize], horizon: usize) -
             };
         }
     }
-    let best = total.iter().enumerate().filter(|(_, t)| t.is_finite()).min_by(|a, b| a.1.total_cmp(b.1));
+    let best = total
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.is_finite())
+        .min_by(|a, b| a.1.total_cmp(b.1));
     best.map_or(fallback, |(i, _)| cands[i])
 }
 

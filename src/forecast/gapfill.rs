@@ -22,7 +22,11 @@ pub struct Filled {
 
 impl Filled {
     pub fn imputed_fraction(&self) -> f64 {
-        if self.values.is_empty() { 0.0 } else { self.imputed as f64 / self.values.len() as f64 }
+        if self.values.is_empty() {
+            0.0
+        } else {
+            self.imputed as f64 / self.values.len() as f64
+        }
     }
 }
 
@@ -34,7 +38,10 @@ pub fn default_max_linear(season: Option<usize>) -> usize {
 
 /// Fills `values`; `season` is the period used for seasonal imputation.
 pub fn fill(values: &[f64], season: Option<usize>, max_linear: usize) -> Filled {
-    let start = values.iter().position(|v| v.is_finite()).unwrap_or(values.len());
+    let start = values
+        .iter()
+        .position(|v| v.is_finite())
+        .unwrap_or(values.len());
     let mut y: Vec<f64> = values[start..].to_vec();
     let observed: Vec<bool> = y.iter().map(|v| v.is_finite()).collect();
     let n = y.len();
@@ -63,7 +70,12 @@ pub fn fill(values: &[f64], season: Option<usize>, max_linear: usize) -> Filled 
         }
         t = b;
     }
-    Filled { values: y, imputed, trimmed: start, observed }
+    Filled {
+        values: y,
+        imputed,
+        trimmed: start,
+        observed,
+    }
 }
 
 /// Repeats the last full season before the gap, shifted by `c` per season elapsed, where
@@ -99,7 +111,9 @@ mod tests {
     #[test]
     fn long_gap_follows_the_season_at_the_new_level() {
         // Period-4 cycle, level rising by 10 per cycle; cut one whole cycle.
-        let truth: Vec<f64> = (0..24).map(|t| [0.0, 5.0, 2.0, 7.0][t % 4] + 10.0 * (t / 4) as f64).collect();
+        let truth: Vec<f64> = (0..24)
+            .map(|t| [0.0, 5.0, 2.0, 7.0][t % 4] + 10.0 * (t / 4) as f64)
+            .collect();
         let mut holed = truth.clone();
         for v in &mut holed[12..16] {
             *v = f64::NAN;

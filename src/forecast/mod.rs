@@ -99,10 +99,13 @@ impl FromStr for ModelKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim().to_ascii_lowercase();
-        ModelKind::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| {
-            let names: Vec<_> = ModelKind::ALL.iter().map(|k| k.name()).collect();
-            format!("unknown model {s:?} (expected one of {})", names.join(", "))
-        })
+        ModelKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = ModelKind::ALL.iter().map(|k| k.name()).collect();
+                format!("unknown model {s:?} (expected one of {})", names.join(", "))
+            })
     }
 }
 
@@ -142,22 +145,36 @@ pub const MIN_HISTORY: usize = 16;
 pub const MAX_MISSING: f64 = 0.5;
 
 /// Forecasts `horizon` steps after the end of `input.values` with intervals at `level`.
-pub fn forecast(input: &SeriesInput, horizon: usize, level: f64, model: ModelKind) -> Result<Outcome, ForecastError> {
+pub fn forecast(
+    input: &SeriesInput,
+    horizon: usize,
+    level: f64,
+    model: ModelKind,
+) -> Result<Outcome, ForecastError> {
     if horizon == 0 {
-        return Err(ForecastError::Model("horizon must be at least one step".into()));
+        return Err(ForecastError::Model(
+            "horizon must be at least one step".into(),
+        ));
     }
     if !(level > 0.0 && level < 1.0) {
-        return Err(ForecastError::Model(format!("level must be in (0, 1), got {level}")));
+        return Err(ForecastError::Model(format!(
+            "level must be in (0, 1), got {level}"
+        )));
     }
     let v = input.values;
     let Some(first) = v.iter().position(|x| x.is_finite()) else {
-        return Err(ForecastError::MostlyMissing { missing_fraction: 1.0 });
+        return Err(ForecastError::MostlyMissing {
+            missing_fraction: 1.0,
+        });
     };
     let span = v.len() - first;
     let missing = v[first..].iter().filter(|x| !x.is_finite()).count();
     let observed = span - missing;
     if observed < MIN_HISTORY {
-        return Err(ForecastError::NotEnoughHistory { have: observed, need: MIN_HISTORY });
+        return Err(ForecastError::NotEnoughHistory {
+            have: observed,
+            need: MIN_HISTORY,
+        });
     }
     let missing_fraction = missing as f64 / span as f64;
     if missing_fraction > MAX_MISSING {
@@ -178,7 +195,10 @@ pub fn forecast(input: &SeriesInput, horizon: usize, level: f64, model: ModelKin
     let y = &filled.values;
     let (used, fc) = match model {
         ModelKind::Auto => auto::forecast(y, &filled.observed, &seasons, horizon, level)?,
-        k => (k, fit_predict(k, y, &seasons, horizon, level).map_err(|e| ForecastError::Model(e.0))?),
+        k => (
+            k,
+            fit_predict(k, y, &seasons, horizon, level).map_err(|e| ForecastError::Model(e.0))?,
+        ),
     };
     Ok(Outcome {
         model: used,
@@ -213,21 +233,36 @@ pub fn fit_predict(
     use smean::SeasonalMean;
     let day = seasons.first().copied();
     let week = || {
-        seasons.get(1).copied().ok_or_else(|| ModelFailure(format!("{kind} needs a weekly season")))
+        seasons
+            .get(1)
+            .copied()
+            .ok_or_else(|| ModelFailure(format!("{kind} needs a weekly season")))
     };
     let d = day.unwrap_or(1);
-    let mean = |period, seasons_back, level_window| SeasonalMean { period, seasons_back, level_window };
+    let mean = |period, seasons_back, level_window| SeasonalMean {
+        period,
+        seasons_back,
+        level_window,
+    };
     match kind {
         ModelKind::SNaive => snaive::SNaive { period: d }.fit(y)?.predict(horizon, level),
         ModelKind::Theta => theta::Theta { period: day }.fit(y)?.predict(horizon, level),
-        ModelKind::Naive2 => naive2::Naive2 { period: day }.fit(y)?.predict(horizon, level),
+        ModelKind::Naive2 => naive2::Naive2 { period: day }
+            .fit(y)?
+            .predict(horizon, level),
         ModelKind::Mstl => mstl::fit_predict(y, seasons, horizon, level),
         ModelKind::SMean => mean(d, 7, None).fit(y)?.predict(horizon, level),
         ModelKind::SMeanLevel => mean(d, 7, Some(d)).fit(y)?.predict(horizon, level),
-        ModelKind::SNaiveWeek => snaive::SNaive { period: week()? }.fit(y)?.predict(horizon, level),
+        ModelKind::SNaiveWeek => snaive::SNaive { period: week()? }
+            .fit(y)?
+            .predict(horizon, level),
         ModelKind::SMeanWeek => mean(week()?, 2, None).fit(y)?.predict(horizon, level),
         ModelKind::SMeanWeekLevel => mean(week()?, 2, Some(d)).fit(y)?.predict(horizon, level),
-        ModelKind::ThetaWeek => theta::Theta { period: Some(week()?) }.fit(y)?.predict(horizon, level),
+        ModelKind::ThetaWeek => theta::Theta {
+            period: Some(week()?),
+        }
+        .fit(y)?
+        .predict(horizon, level),
         ModelKind::SNaiveDrift => sdrift::SDrift { period: d }.fit(y)?.predict(horizon, level),
         ModelKind::Auto => Err(ModelFailure("auto is resolved by auto::forecast".into())),
     }

@@ -35,14 +35,23 @@ impl Fit for Naive2 {
             None => y.to_vec(),
         };
         let inner = snaive::SNaive { period: 1 }.fit(&adjusted)?;
-        Ok(FittedNaive2 { inner, seasonal, n: y.len() })
+        Ok(FittedNaive2 {
+            inner,
+            seasonal,
+            n: y.len(),
+        })
     }
 }
 
 impl Predict for FittedNaive2 {
     type Error = ModelFailure;
 
-    fn predict_inplace(&self, horizon: usize, level: Option<f64>, f: &mut Forecast) -> Result<(), ModelFailure> {
+    fn predict_inplace(
+        &self,
+        horizon: usize,
+        level: Option<f64>,
+        f: &mut Forecast,
+    ) -> Result<(), ModelFailure> {
         self.inner.predict_inplace(horizon, level, f)?;
         if let Some((idx, mult)) = &self.seasonal {
             season::reseasonalise(&mut f.point, self.n, idx, *mult);
@@ -54,13 +63,21 @@ impl Predict for FittedNaive2 {
         Ok(())
     }
 
-    fn predict_in_sample_inplace(&self, level: Option<f64>, f: &mut Forecast) -> Result<(), ModelFailure> {
+    fn predict_in_sample_inplace(
+        &self,
+        level: Option<f64>,
+        f: &mut Forecast,
+    ) -> Result<(), ModelFailure> {
         self.inner.predict_in_sample_inplace(level, f)?;
         if let Some((idx, mult)) = &self.seasonal {
             let m = idx.len();
             let apply = |v: &mut Vec<f64>| {
                 for (t, x) in v.iter_mut().enumerate() {
-                    *x = if *mult { *x * idx[t % m] } else { *x + idx[t % m] };
+                    *x = if *mult {
+                        *x * idx[t % m]
+                    } else {
+                        *x + idx[t % m]
+                    };
                 }
             };
             apply(&mut f.point);

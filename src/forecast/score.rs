@@ -8,7 +8,11 @@ pub fn smape(actual: &[f64], forecast: &[f64]) -> f64 {
         .zip(forecast)
         .map(|(a, f)| {
             let d = a.abs() + f.abs();
-            if d == 0.0 { 0.0 } else { 200.0 * (a - f).abs() / d }
+            if d == 0.0 {
+                0.0
+            } else {
+                200.0 * (a - f).abs() / d
+            }
         })
         .sum();
     s / n as f64
@@ -26,20 +30,31 @@ pub fn mase_scale(insample: &[f64], m: usize) -> f64 {
             c += 1;
         }
     }
-    if c == 0 { f64::NAN } else { s / c as f64 }
+    if c == 0 {
+        f64::NAN
+    } else {
+        s / c as f64
+    }
 }
 
 /// Mean absolute scaled error against the in-sample seasonal naive at lag `m`.
 pub fn mase(insample: &[f64], actual: &[f64], forecast: &[f64], m: usize) -> f64 {
     let n = actual.len().min(forecast.len());
-    let mae: f64 = actual.iter().zip(forecast).map(|(a, f)| (a - f).abs()).sum::<f64>() / n as f64;
+    let mae: f64 = actual
+        .iter()
+        .zip(forecast)
+        .map(|(a, f)| (a - f).abs())
+        .sum::<f64>()
+        / n as f64;
     mae / mase_scale(insample, m)
 }
 
 /// Fraction of actuals inside [lower, upper].
 pub fn coverage(actual: &[f64], lower: &[f64], upper: &[f64]) -> f64 {
     let n = actual.len().min(lower.len()).min(upper.len());
-    let inside = (0..n).filter(|&i| actual[i] >= lower[i] && actual[i] <= upper[i]).count();
+    let inside = (0..n)
+        .filter(|&i| actual[i] >= lower[i] && actual[i] <= upper[i])
+        .count();
     inside as f64 / n as f64
 }
 

@@ -30,15 +30,27 @@ pub fn periodogram_hint(y: &[f64]) -> Option<usize> {
         return None;
     }
     let max = (y.len() / 3).min(u32::MAX as usize) as u32;
-    let detector = PeriodogramDetector::builder().min_period(2).max_period(max).build();
+    let detector = PeriodogramDetector::builder()
+        .min_period(2)
+        .max_period(max)
+        .build();
     // The strongest peak may be a harmonic (a period of 12 often shows as 4 or 6): the
     // period is the shortest multiple of it at which the series repeats about as well
     // as at any multiple.
     let p = (*detector.detect(y).first()? as usize).max(2);
-    let multiples: Vec<usize> = (1..=12).map(|k| k * p).filter(|q| *q <= y.len() / 3).collect();
+    let multiples: Vec<usize> = (1..=12)
+        .map(|k| k * p)
+        .filter(|q| *q <= y.len() / 3)
+        .collect();
     let r = acf(y, *multiples.last()?);
-    let best = multiples.iter().map(|q| r[q - 1]).fold(f64::NEG_INFINITY, f64::max);
-    multiples.into_iter().find(|q| r[q - 1] >= best - 0.05).filter(|q| is_seasonal(y, *q))
+    let best = multiples
+        .iter()
+        .map(|q| r[q - 1])
+        .fold(f64::NEG_INFINITY, f64::max);
+    multiples
+        .into_iter()
+        .find(|q| r[q - 1] >= best - 0.05)
+        .filter(|q| is_seasonal(y, *q))
 }
 
 /// Sample autocorrelations r_1..=r_max_lag, with R's `acf` normalisation (sums over n).
@@ -97,7 +109,15 @@ pub fn decompose_indices(x: &[f64], m: usize, multiplicative: bool) -> Vec<f64> 
     let mut fig: Vec<f64> = sum
         .iter()
         .zip(&count)
-        .map(|(s, c)| if *c > 0 { s / *c as f64 } else if multiplicative { 1.0 } else { 0.0 })
+        .map(|(s, c)| {
+            if *c > 0 {
+                s / *c as f64
+            } else if multiplicative {
+                1.0
+            } else {
+                0.0
+            }
+        })
         .collect();
     let mean = fig.iter().sum::<f64>() / m as f64;
     for f in &mut fig {
@@ -152,7 +172,13 @@ pub fn adjust(x: &[f64], idx: &[f64], multiplicative: bool) -> Vec<f64> {
     let m = idx.len();
     x.iter()
         .enumerate()
-        .map(|(t, v)| if multiplicative { v / idx[t % m] } else { v - idx[t % m] })
+        .map(|(t, v)| {
+            if multiplicative {
+                v / idx[t % m]
+            } else {
+                v - idx[t % m]
+            }
+        })
         .collect()
 }
 
@@ -186,12 +212,16 @@ mod tests {
 
     #[test]
     fn detects_a_daily_cycle_and_not_noise() {
-        let x: Vec<f64> = (0..240).map(|t| 10.0 + (t as f64 * std::f64::consts::TAU / 24.0).sin()).collect();
+        let x: Vec<f64> = (0..240)
+            .map(|t| 10.0 + (t as f64 * std::f64::consts::TAU / 24.0).sin())
+            .collect();
         assert!(is_seasonal(&x, 24));
         let mut s = 1u64;
         let noise: Vec<f64> = (0..240)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 (s >> 11) as f64 / (1u64 << 53) as f64
             })
             .collect();
@@ -200,7 +230,9 @@ mod tests {
 
     #[test]
     fn periodogram_hints_an_unlabelled_cycle() {
-        let x: Vec<f64> = (0..360).map(|t| 5.0 + [0.0, 3.0, 1.0, 4.0, 2.0, 6.0, 1.0, 0.5, 2.5, 3.5, 1.5, 0.2][t % 12]).collect();
+        let x: Vec<f64> = (0..360)
+            .map(|t| 5.0 + [0.0, 3.0, 1.0, 4.0, 2.0, 6.0, 1.0, 0.5, 2.5, 3.5, 1.5, 0.2][t % 12])
+            .collect();
         assert_eq!(periodogram_hint(&x), Some(12));
     }
 }

@@ -62,14 +62,25 @@ fn profile_grid<const K: usize>(y: &[f64], alphas: [f64; K]) -> [f64; K] {
             w[k] = if w[k] > 1e-150 { w[k] * b[k] } else { 0.0 };
         }
     }
-    std::array::from_fn(|k| see[k] - if sww[k] > 0.0 { sew[k] * sew[k] / sww[k] } else { 0.0 })
+    std::array::from_fn(|k| {
+        see[k]
+            - if sww[k] > 0.0 {
+                sew[k] * sew[k] / sww[k]
+            } else {
+                0.0
+            }
+    })
 }
 
 pub fn fit(y: &[f64]) -> Ses {
-    const GRID: [f64; 12] = [ALPHA_MIN, 0.003, 0.01, 0.03, 0.07, 0.15, 0.25, 0.4, 0.55, 0.7, 0.85, ALPHA_MAX];
+    const GRID: [f64; 12] = [
+        ALPHA_MIN, 0.003, 0.01, 0.03, 0.07, 0.15, 0.25, 0.4, 0.55, 0.7, 0.85, ALPHA_MAX,
+    ];
     let sse = |a: f64| profile(y, a).0;
     let vals = profile_grid(y, GRID);
-    let best = (0..GRID.len()).min_by(|a, b| vals[*a].total_cmp(&vals[*b])).unwrap_or(0);
+    let best = (0..GRID.len())
+        .min_by(|a, b| vals[*a].total_cmp(&vals[*b]))
+        .unwrap_or(0);
     let lo = GRID[best.saturating_sub(1)];
     let hi = GRID[(best + 1).min(GRID.len() - 1)];
     let (mut alpha, mut v) = brent(sse, lo, hi, GRID[best], vals[best]);
@@ -81,7 +92,12 @@ pub fn fit(y: &[f64]) -> Ses {
     for &x in y {
         level += alpha * (x - level);
     }
-    Ses { alpha, l0, level, sse: v }
+    Ses {
+        alpha,
+        l0,
+        level,
+        sse: v,
+    }
 }
 
 /// Brent's minimiser on [a, b] from a known interior point x (golden sections with
@@ -121,13 +137,25 @@ fn brent(f: impl Fn(f64) -> f64, mut a: f64, mut b: f64, x0: f64, fx0: f64) -> (
             e = if x < m { b - x } else { a - x };
             d = CG * e;
         }
-        let u = if d.abs() >= tol { x + d } else { x + tol.copysign(d) };
+        let u = if d.abs() >= tol {
+            x + d
+        } else {
+            x + tol.copysign(d)
+        };
         let fu = f(u);
         if fu <= fx {
-            if u < x { b = x } else { a = x }
+            if u < x {
+                b = x
+            } else {
+                a = x
+            }
             (v, fv, w, fw, x, fx) = (w, fw, x, fx, u, fu);
         } else {
-            if u < x { a = u } else { b = u }
+            if u < x {
+                a = u
+            } else {
+                b = u
+            }
             if fu <= fw || w == x {
                 (v, fv, w, fw) = (w, fw, u, fu);
             } else if fu <= fv || v == x || v == w {
@@ -168,7 +196,11 @@ mod tests {
         let grid = profile_grid(&y, [0.1, 0.5]);
         assert!((grid[0] - profile(&y, 0.1).0).abs() < 1e-9 * grid[0]);
         assert!((grid[1] - profile(&y, 0.5).0).abs() < 1e-9 * grid[1]);
-        let direct: f64 = fitted(&y, &s).iter().zip(&y).map(|(f, v)| (v - f).powi(2)).sum();
+        let direct: f64 = fitted(&y, &s)
+            .iter()
+            .zip(&y)
+            .map(|(f, v)| (v - f).powi(2))
+            .sum();
         assert!((direct - s.sse).abs() < 1e-6 * s.sse.max(1.0));
     }
 }

@@ -53,7 +53,10 @@ impl Fit for SeasonalMean {
         let m = self.period.max(1);
         let spec = SeasonalMean { period: m, ..*self };
         if y.len() < m + spec.level_window.unwrap_or(0).min(m) + 2 {
-            return Err(ModelFailure(format!("seasonal mean needs more than {m} points, got {}", y.len())));
+            return Err(ModelFailure(format!(
+                "seasonal mean needs more than {m} points, got {}",
+                y.len()
+            )));
         }
         // σ² from one-step errors of the same rule at origins spread over the last
         // seasons (every step would cost O(n·k·w)); enough to size the intervals.
@@ -70,17 +73,28 @@ impl Fit for SeasonalMean {
             t += stride;
         }
         let sigma2 = if c > 0 { s / c as f64 } else { 0.0 };
-        Ok(FittedSeasonalMean { spec, y: y.to_vec(), sigma2 })
+        Ok(FittedSeasonalMean {
+            spec,
+            y: y.to_vec(),
+            sigma2,
+        })
     }
 }
 
 impl Predict for FittedSeasonalMean {
     type Error = ModelFailure;
 
-    fn predict_inplace(&self, horizon: usize, level: Option<f64>, f: &mut Forecast) -> Result<(), ModelFailure> {
+    fn predict_inplace(
+        &self,
+        horizon: usize,
+        level: Option<f64>,
+        f: &mut Forecast,
+    ) -> Result<(), ModelFailure> {
         let (n, m) = (self.y.len(), self.spec.period);
         let k = self.spec.k_for(n);
-        let one_season: Vec<f64> = (0..m.min(horizon)).map(|i| self.spec.point(&self.y, n, i, k)).collect();
+        let one_season: Vec<f64> = (0..m.min(horizon))
+            .map(|i| self.spec.point(&self.y, n, i, k))
+            .collect();
         f.point = (0..horizon).map(|i| one_season[i % m]).collect();
         f.intervals = level.map(|level| {
             let z = z_for_level(level) * self.sigma2.sqrt();
@@ -95,10 +109,20 @@ impl Predict for FittedSeasonalMean {
         Ok(())
     }
 
-    fn predict_in_sample_inplace(&self, level: Option<f64>, f: &mut Forecast) -> Result<(), ModelFailure> {
+    fn predict_in_sample_inplace(
+        &self,
+        level: Option<f64>,
+        f: &mut Forecast,
+    ) -> Result<(), ModelFailure> {
         let m = self.spec.period;
         f.point = (0..self.y.len())
-            .map(|t| if t >= m { self.spec.point(&self.y, t, 0, self.spec.k_for(t)) } else { f64::NAN })
+            .map(|t| {
+                if t >= m {
+                    self.spec.point(&self.y, t, 0, self.spec.k_for(t))
+                } else {
+                    f64::NAN
+                }
+            })
             .collect();
         f.intervals = level.map(|level| constant_band(&f.point, level, self.sigma2.sqrt()));
         Ok(())
@@ -117,13 +141,26 @@ mod tests {
     fn averages_seasons_and_follows_the_level() {
         // Period 3, two seasons [1,2,3] and [3,4,5]: the mean profile is [2,3,4].
         let y = [1.0, 2.0, 3.0, 3.0, 4.0, 5.0];
-        let plain = SeasonalMean { period: 3, seasons_back: 2, level_window: None };
-        assert_eq!(plain.fit(&y).unwrap().predict(4, None).unwrap().point, vec![2.0, 3.0, 4.0, 2.0]);
+        let plain = SeasonalMean {
+            period: 3,
+            seasons_back: 2,
+            level_window: None,
+        };
+        assert_eq!(
+            plain.fit(&y).unwrap().predict(4, None).unwrap().point,
+            vec![2.0, 3.0, 4.0, 2.0]
+        );
         // Shifted to the last season's level (mean 4 vs profile mean 3): +1.
-        let lvl = SeasonalMean { level_window: Some(3), ..plain };
+        let lvl = SeasonalMean {
+            level_window: Some(3),
+            ..plain
+        };
         let y2 = [0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 3.0, 4.0, 5.0];
         // Profile for the last season uses the two seasons before it: [0.5,1,1.5] → mean 1,
         // recent mean 4: shift +3 on the forecast profile [2,3,4].
-        assert_eq!(lvl.fit(&y2).unwrap().predict(3, None).unwrap().point, vec![5.0, 6.0, 7.0]);
+        assert_eq!(
+            lvl.fit(&y2).unwrap().predict(3, None).unwrap().point,
+            vec![5.0, 6.0, 7.0]
+        );
     }
 }

@@ -32,30 +32,49 @@ impl Fit for SNaive {
     fn fit(&self, y: &[f64]) -> Result<FittedSNaive, ModelFailure> {
         let m = self.period.max(1);
         if y.len() <= m {
-            return Err(ModelFailure(format!("snaive needs more than {m} points, got {}", y.len())));
+            return Err(ModelFailure(format!(
+                "snaive needs more than {m} points, got {}",
+                y.len()
+            )));
         }
         // R's lagwalk: sigma² is the mean of the squared lag-m residuals (not centred).
         let diffs = y[m..].iter().zip(y).map(|(a, b)| (a - b) * (a - b));
         let sigma2 = diffs.sum::<f64>() / (y.len() - m) as f64;
-        Ok(FittedSNaive { y: y.to_vec(), period: m, sigma2 })
+        Ok(FittedSNaive {
+            y: y.to_vec(),
+            period: m,
+            sigma2,
+        })
     }
 }
 
 impl Predict for FittedSNaive {
     type Error = ModelFailure;
 
-    fn predict_inplace(&self, horizon: usize, level: Option<f64>, f: &mut Forecast) -> Result<(), ModelFailure> {
+    fn predict_inplace(
+        &self,
+        horizon: usize,
+        level: Option<f64>,
+        f: &mut Forecast,
+    ) -> Result<(), ModelFailure> {
         let (n, m) = (self.y.len(), self.period);
         let last = &self.y[n - m..];
         f.point = (0..horizon).map(|i| last[i % m]).collect();
         let sigma = self.sigma2.sqrt();
-        f.intervals = level.map(|level| band(&f.point, level, |i| sigma * ((i / m + 1) as f64).sqrt()));
+        f.intervals =
+            level.map(|level| band(&f.point, level, |i| sigma * ((i / m + 1) as f64).sqrt()));
         Ok(())
     }
 
-    fn predict_in_sample_inplace(&self, level: Option<f64>, f: &mut Forecast) -> Result<(), ModelFailure> {
+    fn predict_in_sample_inplace(
+        &self,
+        level: Option<f64>,
+        f: &mut Forecast,
+    ) -> Result<(), ModelFailure> {
         let m = self.period;
-        f.point = (0..self.y.len()).map(|t| if t >= m { self.y[t - m] } else { f64::NAN }).collect();
+        f.point = (0..self.y.len())
+            .map(|t| if t >= m { self.y[t - m] } else { f64::NAN })
+            .collect();
         f.intervals = level.map(|level| constant_band(&f.point, level, self.sigma2.sqrt()));
         Ok(())
     }

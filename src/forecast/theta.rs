@@ -54,7 +54,10 @@ impl Fit for Theta {
 
     fn fit(&self, y: &[f64]) -> Result<FittedTheta, ModelFailure> {
         if y.len() < 3 {
-            return Err(ModelFailure(format!("theta needs at least 3 points, got {}", y.len())));
+            return Err(ModelFailure(format!(
+                "theta needs at least 3 points, got {}",
+                y.len()
+            )));
         }
         let seasonal = seasonal_indices(y, self.period);
         let adjusted = match &seasonal {
@@ -65,14 +68,25 @@ impl Fit for Theta {
         let drift = stats::ols_slope(&adjusted) / 2.0;
         // ets' residual variance divides by n minus its two parameters (α, ℓ₀).
         let sigma2 = s.sse / (adjusted.len() as f64 - 2.0);
-        Ok(FittedTheta { adjusted, ses: s, drift, sigma2, seasonal })
+        Ok(FittedTheta {
+            adjusted,
+            ses: s,
+            drift,
+            sigma2,
+            seasonal,
+        })
     }
 }
 
 impl Predict for FittedTheta {
     type Error = ModelFailure;
 
-    fn predict_inplace(&self, horizon: usize, level: Option<f64>, f: &mut Forecast) -> Result<(), ModelFailure> {
+    fn predict_inplace(
+        &self,
+        horizon: usize,
+        level: Option<f64>,
+        f: &mut Forecast,
+    ) -> Result<(), ModelFailure> {
         let n = self.adjusted.len();
         let alpha = self.ses.alpha.max(1e-10);
         let offset = (1.0 - (1.0 - alpha).powi(n as i32)) / alpha;
@@ -98,12 +112,20 @@ impl Predict for FittedTheta {
         Ok(())
     }
 
-    fn predict_in_sample_inplace(&self, level: Option<f64>, f: &mut Forecast) -> Result<(), ModelFailure> {
+    fn predict_in_sample_inplace(
+        &self,
+        level: Option<f64>,
+        f: &mut Forecast,
+    ) -> Result<(), ModelFailure> {
         let mut fit = ses::fitted(&self.adjusted, &self.ses);
         if let Some((idx, mult)) = &self.seasonal {
             let m = idx.len();
             for (t, v) in fit.iter_mut().enumerate() {
-                *v = if *mult { *v * idx[t % m] } else { *v + idx[t % m] };
+                *v = if *mult {
+                    *v * idx[t % m]
+                } else {
+                    *v + idx[t % m]
+                };
             }
         }
         f.intervals = level.map(|level| {

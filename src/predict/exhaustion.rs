@@ -22,10 +22,20 @@ pub struct Exhaustion {
 /// lower bound of the first-passage probability, and close to it for resources that
 /// drain steadily — which is what an alert needs: it never claims more certainty
 /// than the intervals carry.
-pub fn assess(current: f64, mean: &[f64], lower: &[f64], upper: &[f64], step_secs: f64, level: f64) -> Exhaustion {
+pub fn assess(
+    current: f64,
+    mean: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+    step_secs: f64,
+    level: f64,
+) -> Exhaustion {
     if current <= 0.0 {
         // An exhausted resource must stay alerting: never report "unknown" or "later".
-        return Exhaustion { time_to_exhaustion_seconds: 0.0, probability: 1.0 };
+        return Exhaustion {
+            time_to_exhaustion_seconds: 0.0,
+            probability: 1.0,
+        };
     }
     let z = crate::forecast::stats::z_for_level(level);
     let mut prev = current;
@@ -41,7 +51,10 @@ pub fn assess(current: f64, mean: &[f64], lower: &[f64], upper: &[f64], step_sec
             tte = (i as f64 + frac.clamp(0.0, 1.0)) * step_secs;
         }
         prev = m;
-        let (lo, hi) = (lower.get(i).copied().unwrap_or(m), upper.get(i).copied().unwrap_or(m));
+        let (lo, hi) = (
+            lower.get(i).copied().unwrap_or(m),
+            upper.get(i).copied().unwrap_or(m),
+        );
         let sigma = (hi - lo) / (2.0 * z);
         let p = if sigma.is_finite() && sigma > 0.0 {
             normal_cdf(-m / sigma)
@@ -52,7 +65,10 @@ pub fn assess(current: f64, mean: &[f64], lower: &[f64], upper: &[f64], step_sec
         };
         prob = prob.max(p);
     }
-    Exhaustion { time_to_exhaustion_seconds: tte, probability: prob.clamp(0.0, 1.0) }
+    Exhaustion {
+        time_to_exhaustion_seconds: tte,
+        probability: prob.clamp(0.0, 1.0),
+    }
 }
 
 /// Standard normal CDF via the complementary error function (Numerical Recipes
@@ -69,7 +85,9 @@ fn erfc(x: f64) -> f64 {
             + t * (0.374_091_96
                 + t * (0.096_784_18
                     + t * (-0.186_288_06
-                        + t * (0.278_868_07 + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
     let r = t * poly.exp();
     if x >= 0.0 {
         r
@@ -91,7 +109,13 @@ mod tests {
     #[test]
     fn exhausted_now_is_zero_and_certain() {
         let e = assess(0.0, &[10.0], &[5.0], &[15.0], 60.0, 0.95);
-        assert_eq!(e, Exhaustion { time_to_exhaustion_seconds: 0.0, probability: 1.0 });
+        assert_eq!(
+            e,
+            Exhaustion {
+                time_to_exhaustion_seconds: 0.0,
+                probability: 1.0
+            }
+        );
     }
 
     #[test]

@@ -32,7 +32,9 @@ pub struct Chunk {
 
 impl Chunk {
     pub fn new(ncols: usize) -> Chunk {
-        Chunk { cols: vec![Vec::new(); ncols] }
+        Chunk {
+            cols: vec![Vec::new(); ncols],
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -40,7 +42,11 @@ impl Chunk {
     }
 
     pub fn get(&self, col: usize, i: usize) -> f64 {
-        self.cols.get(col).and_then(|c| c.get(i)).copied().unwrap_or(f64::NAN)
+        self.cols
+            .get(col)
+            .and_then(|c| c.get(i))
+            .copied()
+            .unwrap_or(f64::NAN)
     }
 
     pub fn is_present(&self, i: usize) -> bool {
@@ -81,7 +87,12 @@ pub fn encode(chunk: &Chunk) -> Vec<u8> {
         }
         out.extend_from_slice(&bits);
     }
-    let present_vals = |c: usize| -> Vec<f64> { (0..n).filter(|&i| present[i]).map(|i| chunk.get(c, i)).collect() };
+    let present_vals = |c: usize| -> Vec<f64> {
+        (0..n)
+            .filter(|&i| present[i])
+            .map(|i| chunk.get(c, i))
+            .collect()
+    };
     // Last column first, so the mean can be predicted from min and max.
     for c in (0..chunk.cols.len()).rev() {
         let vals = present_vals(c);
@@ -103,7 +114,10 @@ pub fn encode(chunk: &Chunk) -> Vec<u8> {
 
 pub fn decode(buf: &[u8]) -> Result<Chunk, String> {
     if buf.len() < 4 {
-        return Err(format!("chunk of {} bytes is shorter than its checksum", buf.len()));
+        return Err(format!(
+            "chunk of {} bytes is shorter than its checksum",
+            buf.len()
+        ));
     }
     let (body, crc) = buf.split_at(buf.len() - 4);
     let want = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
@@ -147,7 +161,16 @@ pub fn decode(buf: &[u8]) -> Result<Chunk, String> {
     let mut chunk = Chunk::new(ncols);
     for (col, vals) in chunk.cols.iter_mut().zip(dense) {
         let mut it = vals.into_iter();
-        *col = present.iter().map(|&p| if p { it.next().unwrap_or(f64::NAN) } else { f64::NAN }).collect();
+        *col = present
+            .iter()
+            .map(|&p| {
+                if p {
+                    it.next().unwrap_or(f64::NAN)
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect();
     }
     if r.pos != body.len() {
         return Err(format!("{} trailing bytes in chunk", body.len() - r.pos));
@@ -174,7 +197,10 @@ fn decode_column(mode: u8, bytes: &[u8], count: usize) -> Result<Vec<f64>, Strin
         MODE_XOR if mode == MODE_XOR => decode_xor(&mut r, count)?,
         MODE_DELTA | MODE_DOD if u32::from(mode & 0x0F) <= MAX_DECIMALS => {
             let scale = 10f64.powi(i32::from(mode & 0x0F));
-            decode_ints(&mut r, count, mode & 0xF0 == MODE_DOD)?.into_iter().map(|k| k as f64 / scale).collect()
+            decode_ints(&mut r, count, mode & 0xF0 == MODE_DOD)?
+                .into_iter()
+                .map(|k| k as f64 / scale)
+                .collect()
         }
         _ => return Err(format!("unknown column mode {mode:#x}")),
     };
@@ -192,7 +218,10 @@ fn as_decimal(vals: &[f64]) -> Option<(u32, Vec<i64>)> {
         let mut ints = Vec::with_capacity(vals.len());
         for &v in vals {
             let k = (v * scale).round();
-            if !k.is_finite() || k.abs() > (1u64 << 53) as f64 || (k / scale).to_bits() != v.to_bits() {
+            if !k.is_finite()
+                || k.abs() > (1u64 << 53) as f64
+                || (k / scale).to_bits() != v.to_bits()
+            {
                 continue 'd;
             }
             ints.push(k as i64);
@@ -207,7 +236,9 @@ fn as_decimal(vals: &[f64]) -> Option<(u32, Vec<i64>)> {
 /// of 4096) as cheap as small integers.
 fn encode_ints(ints: &[i64], dod: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(ints.len() * 2);
-    let Some((&first, rest)) = ints.split_first() else { return out };
+    let Some((&first, rest)) = ints.split_first() else {
+        return out;
+    };
     let mut diffs = Vec::with_capacity(rest.len());
     let (mut prev, mut prev_delta) = (first, 0i64);
     for &k in rest {
@@ -216,7 +247,10 @@ fn encode_ints(ints: &[i64], dod: bool) -> Vec<u8> {
         prev = k;
         prev_delta = delta;
     }
-    let g = diffs.iter().fold(0u64, |g, d| gcd(g, d.unsigned_abs())).max(1);
+    let g = diffs
+        .iter()
+        .fold(0u64, |g, d| gcd(g, d.unsigned_abs()))
+        .max(1);
     put_varint(&mut out, zigzag(first));
     put_varint(&mut out, g);
     for d in diffs {
@@ -242,8 +276,15 @@ fn decode_ints(r: &mut Reader, count: usize, dod: bool) -> Result<Vec<i64>, Stri
     out.push(prev);
     let mut prev_delta = 0i64;
     for _ in 1..count {
-        let z = unzigzag(r.varint()?).checked_mul(g).ok_or("diff overflow")?;
-        let delta = if dod { prev_delta.checked_add(z) } else { Some(z) }.ok_or("delta overflow")?;
+        let z = unzigzag(r.varint()?)
+            .checked_mul(g)
+            .ok_or("diff overflow")?;
+        let delta = if dod {
+            prev_delta.checked_add(z)
+        } else {
+            Some(z)
+        }
+        .ok_or("delta overflow")?;
         prev = prev.checked_add(delta).ok_or("value overflow")?;
         prev_delta = delta;
         out.push(prev);
@@ -262,7 +303,10 @@ fn encode_xor(vals: &[f64]) -> Vec<u8> {
 }
 
 fn midpoints(min: &[f64], max: &[f64]) -> Vec<f64> {
-    min.iter().zip(max).map(|(a, b)| ((a + b) / 2.0) as f32 as f64).collect()
+    min.iter()
+        .zip(max)
+        .map(|(a, b)| ((a + b) / 2.0) as f32 as f64)
+        .collect()
 }
 
 fn encode_xor_with(vals: &[f64], preds: &[f64]) -> Vec<u8> {
@@ -274,11 +318,18 @@ fn encode_xor_with(vals: &[f64], preds: &[f64]) -> Vec<u8> {
 }
 
 fn decode_xor_with(r: &mut Reader, preds: &[f64]) -> Result<Vec<f64>, String> {
-    preds.iter().map(|p| Ok(f64::from_bits(read_xor(r)? ^ p.to_bits()))).collect()
+    preds
+        .iter()
+        .map(|p| Ok(f64::from_bits(read_xor(r)? ^ p.to_bits())))
+        .collect()
 }
 
 fn push_xor(out: &mut Vec<u8>, x: u64) {
-    let (lead, trail) = if x == 0 { (8, 0) } else { (x.leading_zeros() / 8, x.trailing_zeros() / 8) };
+    let (lead, trail) = if x == 0 {
+        (8, 0)
+    } else {
+        (x.leading_zeros() / 8, x.trailing_zeros() / 8)
+    };
     out.push(((lead << 4) | trail) as u8);
     out.extend_from_slice(&x.to_be_bytes()[lead as usize..8 - trail as usize]);
 }
@@ -331,7 +382,11 @@ impl<'a> Reader<'a> {
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or("chunk truncated")?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.buf.len())
+            .ok_or("chunk truncated")?;
         let s = &self.buf[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -362,7 +417,12 @@ mod tests {
         for (a, b) in chunk.cols.iter().zip(&back.cols) {
             assert_eq!(b.len(), n);
             for i in 0..n {
-                assert!(a[i].to_bits() == b[i].to_bits() || (a[i].is_nan() && b[i].is_nan()), "slot {i}: {} vs {}", a[i], b[i]);
+                assert!(
+                    a[i].to_bits() == b[i].to_bits() || (a[i].is_nan() && b[i].is_nan()),
+                    "slot {i}: {} vs {}",
+                    a[i],
+                    b[i]
+                );
             }
         }
         bytes.len()
@@ -370,29 +430,46 @@ mod tests {
 
     #[test]
     fn codecs_are_lossless() {
-        let counter: Vec<f64> = (0..240).map(|i| (1_000_000 + i * 1234 + (i * i) % 97) as f64 / 100.0).collect();
-        let noisy: Vec<f64> = (0..240).map(|i| ((i as f64) * 0.7).sin() * 1e3 + 0.123_456_789).collect();
+        let counter: Vec<f64> = (0..240)
+            .map(|i| (1_000_000 + i * 1234 + (i * i) % 97) as f64 / 100.0)
+            .collect();
+        let noisy: Vec<f64> = (0..240)
+            .map(|i| ((i as f64) * 0.7).sin() * 1e3 + 0.123_456_789)
+            .collect();
         let mut gappy = noisy.clone();
         gappy[3] = f64::NAN;
         gappy[100] = f64::NAN;
-        let pages: Vec<f64> = (0..240).map(|i| (8_000_000_000i64 + ((i * 7919) % 61 - 30) * 4096) as f64).collect();
-        assert!(round_trip(vec![pages]) < 240 * 2, "page-multiple gauge should cost about a byte per sample");
+        let pages: Vec<f64> = (0..240)
+            .map(|i| (8_000_000_000i64 + ((i * 7919) % 61 - 30) * 4096) as f64)
+            .collect();
+        assert!(
+            round_trip(vec![pages]) < 240 * 2,
+            "page-multiple gauge should cost about a byte per sample"
+        );
         round_trip(vec![vec![-3.0, 5.0, -7.0, 1e15, -1e15, 0.0]]);
         let odd = vec![-0.0, 0.0, f64::INFINITY, -1e300, 5e-324, f64::MAX, 1.5];
         let counter_len = round_trip(vec![counter]);
-        assert!(counter_len < 240 * 3, "decimal counter took {counter_len} bytes");
+        assert!(
+            counter_len < 240 * 3,
+            "decimal counter took {counter_len} bytes"
+        );
         assert!(round_trip(vec![vec![42.0; 240]]) < 260);
         round_trip(vec![noisy.clone(), gappy.clone(), noisy.clone()]);
         // downsampled counter buckets: mean close to the middle of min..max
         let lo: Vec<f64> = (0..240).map(|i| 1000.0 + i as f64 * 1.5).collect();
         let hi: Vec<f64> = lo.iter().map(|v| v + 1.25).collect();
-        let mean: Vec<f64> = (0..240).map(|i| ((lo[i] + hi[i]) / 2.0 + (i as f64).sin() * 0.001) as f32 as f64).collect();
+        let mean: Vec<f64> = (0..240)
+            .map(|i| ((lo[i] + hi[i]) / 2.0 + (i as f64).sin() * 0.001) as f32 as f64)
+            .collect();
         let with_mid = round_trip(vec![mean.clone(), lo.clone(), hi.clone()]);
         // same min/max streams shifted so their midpoint says nothing about the mean
         let far_lo: Vec<f64> = lo.iter().map(|v| v + 65536.0).collect();
         let far_hi: Vec<f64> = hi.iter().map(|v| v + 65536.0).collect();
         let without = round_trip(vec![mean, far_lo, far_hi]);
-        assert!(with_mid + 240 < without, "midpoint prediction saves nothing: {with_mid} vs {without}");
+        assert!(
+            with_mid + 240 < without,
+            "midpoint prediction saves nothing: {with_mid} vs {without}"
+        );
         round_trip(vec![gappy]);
         round_trip(vec![odd]);
         round_trip(vec![vec![f64::NAN; 10]]);
@@ -400,7 +477,9 @@ mod tests {
 
     #[test]
     fn damage_is_detected() {
-        let bytes = encode(&Chunk { cols: vec![vec![1.0, 2.0, f64::NAN, 4.5]] });
+        let bytes = encode(&Chunk {
+            cols: vec![vec![1.0, 2.0, f64::NAN, 4.5]],
+        });
         for i in 0..bytes.len() {
             let mut bad = bytes.clone();
             bad[i] ^= 0x40;

@@ -69,7 +69,13 @@ impl Store {
             inner.series.insert(key, SeriesState::new(id));
         }
         inner.stats.newest_sample_ms = inner.now_ms;
-        Ok(Store { path, lay, max_series: cfg.max_series, cache_bytes: cfg.cache_bytes, inner: Mutex::new(inner) })
+        Ok(Store {
+            path,
+            lay,
+            max_series: cfg.max_series,
+            cache_bytes: cfg.cache_bytes,
+            inner: Mutex::new(inner),
+        })
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -92,8 +98,12 @@ impl Store {
                 continue;
             }
             g.load(self, key)?;
-            let Inner { series, pending, .. } = &mut *g;
-            let Some(state) = series.get_mut(key) else { continue };
+            let Inner {
+                series, pending, ..
+            } = &mut *g;
+            let Some(state) = series.get_mut(key) else {
+                continue;
+            };
             if state.push(&self.lay, slot, v, true, pending) {
                 st.stored += 1;
             } else {
@@ -143,7 +153,10 @@ impl Store {
 
     pub fn stats(&self) -> StoreStats {
         let g = self.lock();
-        StoreStats { series: g.series.len(), ..g.stats.clone() }
+        StoreStats {
+            series: g.series.len(),
+            ..g.stats.clone()
+        }
     }
 
     /// Most chunks one series can hold in `tier` under this config.
@@ -162,8 +175,11 @@ impl Store {
             let cols = super::layout::tier_cols(tier) as u64;
             13 + 16 + len / 8 + cols * (4 + 9 * len) + 4
         };
-        let per_series: u64 =
-            [Tier::Raw, Tier::Downsampled].iter().map(|&t| self.lay.max_chunks(t) as u64 * worst_chunk(t)).sum::<u64>() + 256;
+        let per_series: u64 = [Tier::Raw, Tier::Downsampled]
+            .iter()
+            .map(|&t| self.lay.max_chunks(t) as u64 * worst_chunk(t))
+            .sum::<u64>()
+            + 256;
         BOUND_FACTOR * per_series * series as u64 + COMPACT_SLACK + (1 << 20)
     }
 
@@ -192,7 +208,9 @@ impl Inner {
     pub fn sled(&self, path: &Path) -> Result<&Sled, StoreError> {
         self.sled.as_ref().ok_or_else(|| StoreError::Io {
             path: path.to_path_buf(),
-            source: std::io::Error::other("store is reopening after a failed flush; retry after the next flush"),
+            source: std::io::Error::other(
+                "store is reopening after a failed flush; retry after the next flush",
+            ),
         })
     }
 
@@ -205,7 +223,9 @@ impl Inner {
             return false;
         }
         // u32 ids run out after four billion series; refusing then is fine.
-        let Some(next) = self.next_id.checked_add(1) else { return false };
+        let Some(next) = self.next_id.checked_add(1) else {
+            return false;
+        };
         let mut state = SeriesState::new(self.next_id);
         state.loaded = true;
         self.series.insert(key.to_string(), state);
@@ -217,14 +237,17 @@ impl Inner {
     /// Loads the heads of a known series from sled on first touch after
     /// open; false when the series is unknown.
     pub fn load(&mut self, store: &Store, key: &str) -> Result<bool, StoreError> {
-        let Some(state) = self.series.get(key) else { return Ok(false) };
+        let Some(state) = self.series.get(key) else {
+            return Ok(false);
+        };
         if state.loaded {
             return Ok(true);
         }
         let sled = self.sled(&store.path)?;
         // An unreadable newest chunk must not stop collection for the series:
         // it starts a fresh head (which replaces that chunk on flush).
-        let head = |tier| match sled_io::last_head(sled, &self.pending, &store.path, state.id, tier) {
+        let head = |tier| match sled_io::last_head(sled, &self.pending, &store.path, state.id, tier)
+        {
             Err(StoreError::Corrupt { .. }) => Ok((None, 1)),
             other => other.map(|h| (h, 0)),
         };
@@ -273,12 +296,22 @@ impl Inner {
         for state in self.series.values() {
             for tier in [Tier::Raw, Tier::Downsampled] {
                 if let Some(h) = state.head(tier).filter(|h| h.dirty) {
-                    batch.insert(&chunk_key(state.id, tier, h.start)[..], codec::encode(&h.chunk));
+                    batch.insert(
+                        &chunk_key(state.id, tier, h.start)[..],
+                        codec::encode(&h.chunk),
+                    );
                     writes += 1;
                 }
             }
         }
-        sled_io::write_all(sled, &store.path, self.next_id, self.now_ms, &self.series_ops, batch)?;
+        sled_io::write_all(
+            sled,
+            &store.path,
+            self.next_id,
+            self.now_ms,
+            &self.series_ops,
+            batch,
+        )?;
         self.pending.clear();
         self.series_ops.clear();
         for state in self.series.values_mut() {
@@ -302,7 +335,8 @@ impl Inner {
     fn maybe_compact(&mut self, store: &Store) -> Result<(), StoreError> {
         let sled = self.sled(&store.path)?;
         let dir = sled_io::gen_dir(&store.path, sled.gen);
-        let threshold = |live: u64, after: u64| (COMPACT_FACTOR * live + COMPACT_SLACK).max(after + after / 4);
+        let threshold =
+            |live: u64, after: u64| (COMPACT_FACTOR * live + COMPACT_SLACK).max(after + after / 4);
         if super::dir_size(&dir) <= threshold(self.live_bytes, self.size_after_compact) {
             return Ok(());
         }
@@ -317,7 +351,9 @@ impl Inner {
         if super::dir_size(&dir) <= threshold(live, self.size_after_compact) {
             return Ok(());
         }
-        let Some(old) = self.sled.take() else { return Ok(()) };
+        let Some(old) = self.sled.take() else {
+            return Ok(());
+        };
         let new = sled_io::compact(old, &store.path, store.cache_bytes)?;
         self.size_after_compact = super::dir_size(&sled_io::gen_dir(&store.path, new.gen));
         self.stats.size_after_last_compaction = Some(self.size_after_compact);
@@ -329,10 +365,14 @@ impl Inner {
     /// Schedules deletion of chunks past retention, and forgets series that
     /// have no data left (their id is retired, never reused).
     fn sweep(&mut self, store: &Store) -> Result<(), StoreError> {
-        let Some(now) = self.now_ms else { return Ok(()) };
+        let Some(now) = self.now_ms else {
+            return Ok(());
+        };
         let mut swept_any = false;
         for (t, tier) in [Tier::Raw, Tier::Downsampled].into_iter().enumerate() {
-            let cutoff = store.lay.chunk_start(tier, store.lay.oldest_kept_slot(tier, now));
+            let cutoff = store
+                .lay
+                .chunk_start(tier, store.lay.oldest_kept_slot(tier, now));
             if self.swept[t] == Some(cutoff) {
                 continue;
             }
@@ -379,7 +419,8 @@ impl Inner {
                 let p = prefix(state.id, tier);
                 for kv in sled.data.scan_prefix(p) {
                     let (k, _) = kv.map_err(|e| StoreError::from_sled(&store.path, e))?;
-                    let scheduled_delete = <[u8; 13]>::try_from(&k[..]).is_ok_and(|k| matches!(self.pending.get(&k), Some(None)));
+                    let scheduled_delete = <[u8; 13]>::try_from(&k[..])
+                        .is_ok_and(|k| matches!(self.pending.get(&k), Some(None)));
                     if !scheduled_delete {
                         has_data = true;
                         break;
@@ -403,5 +444,7 @@ impl Inner {
 }
 
 fn unix_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }

@@ -10,19 +10,33 @@ use std::path::{Path, PathBuf};
 pub fn move_aside(path: &Path) -> io::Result<PathBuf> {
     let name = path
         .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{} has no file name", path.display())))?
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} has no file name", path.display()),
+            )
+        })?
         .to_string_lossy()
         .into_owned();
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     for n in 0..1000 {
-        let suffix = if n == 0 { format!("{name}.corrupt-{secs}") } else { format!("{name}.corrupt-{secs}-{n}") };
+        let suffix = if n == 0 {
+            format!("{name}.corrupt-{secs}")
+        } else {
+            format!("{name}.corrupt-{secs}-{n}")
+        };
         let target = path.with_file_name(suffix);
         if target.symlink_metadata().is_err() {
             std::fs::rename(path, &target)?;
             return Ok(target);
         }
     }
-    Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("no free name to move {} aside", path.display())))
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!("no free name to move {} aside", path.display()),
+    ))
 }
 
 /// Bytes allocated on disk under `path` (like `du`), so that sparse or
@@ -31,7 +45,9 @@ pub fn dir_size(path: &Path) -> u64 {
     let mut total = 0;
     let mut stack = vec![path.to_path_buf()];
     while let Some(p) = stack.pop() {
-        let Ok(meta) = p.symlink_metadata() else { continue };
+        let Ok(meta) = p.symlink_metadata() else {
+            continue;
+        };
         total += meta.blocks() * 512;
         if meta.is_dir() {
             if let Ok(entries) = std::fs::read_dir(&p) {

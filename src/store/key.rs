@@ -96,24 +96,45 @@ mod tests {
     use super::*;
 
     fn l(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
     fn sorted_and_escaped_round_trip() {
         let labels = l(&[("mode", "idle"), ("cpu", "0"), ("path", "a\"b\\c\nd")]);
         let key = series_key("node_cpu_seconds_total", &labels);
-        assert_eq!(key, r#"node_cpu_seconds_total{cpu="0",mode="idle",path="a\"b\\c\nd"}"#);
+        assert_eq!(
+            key,
+            r#"node_cpu_seconds_total{cpu="0",mode="idle",path="a\"b\\c\nd"}"#
+        );
         let (name, parsed) = parse_series_key(&key).unwrap();
         assert_eq!(name, "node_cpu_seconds_total");
-        assert_eq!(parsed, l(&[("cpu", "0"), ("mode", "idle"), ("path", "a\"b\\c\nd")]));
+        assert_eq!(
+            parsed,
+            l(&[("cpu", "0"), ("mode", "idle"), ("path", "a\"b\\c\nd")])
+        );
         assert_eq!(series_key("node_load1", &[]), "node_load1");
-        assert_eq!(parse_series_key("node_load1"), Some(("node_load1".into(), vec![])));
+        assert_eq!(
+            parse_series_key("node_load1"),
+            Some(("node_load1".into(), vec![]))
+        );
     }
 
     #[test]
     fn malformed_keys_rejected() {
-        for bad in ["", "1abc", "a{", "a{b}", "a{b=\"x}", "a{b=\"x\",}", "a{b=\"x\\q\"}", "a b"] {
+        for bad in [
+            "",
+            "1abc",
+            "a{",
+            "a{b}",
+            "a{b=\"x}",
+            "a{b=\"x\",}",
+            "a{b=\"x\\q\"}",
+            "a b",
+        ] {
             assert_eq!(parse_series_key(bad), None, "{bad}");
         }
     }

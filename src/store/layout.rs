@@ -29,7 +29,9 @@ impl Layout {
         let (step_ms, ds_step_ms) = (ms(cfg.step), ms(cfg.downsample_step));
         let (raw_keep_ms, ds_keep_ms) = (ms(cfg.raw_retention), ms(cfg.downsample_retention));
         if step_ms <= 0 || ds_step_ms <= 0 {
-            return Err(StoreError::Config("storage steps must be at least 1 ms".into()));
+            return Err(StoreError::Config(
+                "storage steps must be at least 1 ms".into(),
+            ));
         }
         if ds_step_ms % step_ms != 0 {
             return Err(StoreError::Config(format!(
@@ -37,7 +39,9 @@ impl Layout {
             )));
         }
         if raw_keep_ms < step_ms || ds_keep_ms < ds_step_ms {
-            return Err(StoreError::Config("each retention must cover at least one step".into()));
+            return Err(StoreError::Config(
+                "each retention must cover at least one step".into(),
+            ));
         }
         if cfg.max_series == 0 {
             return Err(StoreError::Config("max_series must be at least 1".into()));
@@ -49,7 +53,15 @@ impl Layout {
         let raw_chunk = round_up((raw_span / step_ms).max(1), ratio);
         let ds_span = DS_CHUNK_TARGET_MS.min(ds_keep_ms / CHUNKS_PER_RETENTION_MIN);
         let ds_chunk = (ds_span / ds_step_ms).max(1);
-        Ok(Layout { step_ms, ds_step_ms, ratio, raw_chunk, ds_chunk, raw_keep_ms, ds_keep_ms })
+        Ok(Layout {
+            step_ms,
+            ds_step_ms,
+            ratio,
+            raw_chunk,
+            ds_chunk,
+            raw_keep_ms,
+            ds_keep_ms,
+        })
     }
 
     pub fn tier_step(&self, tier: Tier) -> i64 {
@@ -139,12 +151,21 @@ mod tests {
     #[test]
     fn default_layout_is_hourly_and_daily_chunks() {
         let lay = Layout::from_config(&StoreConfig::new("/nonexistent")).unwrap();
-        assert_eq!((lay.step_ms, lay.ds_step_ms, lay.ratio), (15_000, 300_000, 20));
+        assert_eq!(
+            (lay.step_ms, lay.ds_step_ms, lay.ratio),
+            (15_000, 300_000, 20)
+        );
         assert_eq!((lay.raw_chunk, lay.ds_chunk), (240, 288));
-        assert_eq!((lay.max_chunks(Tier::Raw), lay.max_chunks(Tier::Downsampled)), (50, 37));
+        assert_eq!(
+            (lay.max_chunks(Tier::Raw), lay.max_chunks(Tier::Downsampled)),
+            (50, 37)
+        );
         // 48 h back from a newest sample at t: the slot just after t - 48 h
         let t = 1_750_000_000_000;
-        assert_eq!(lay.oldest_kept_slot(Tier::Raw, t), (t - 48 * 3_600_000) / 15_000 + 1);
+        assert_eq!(
+            lay.oldest_kept_slot(Tier::Raw, t),
+            (t - 48 * 3_600_000) / 15_000 + 1
+        );
     }
 
     #[test]
@@ -152,8 +173,15 @@ mod tests {
         let starts = [-480, -240, 0, 240, 1 << 40];
         let keys: Vec<[u8; 13]> = starts.iter().map(|&s| chunk_key(7, Tier::Raw, s)).collect();
         assert!(keys.windows(2).all(|w| w[0] < w[1]));
-        assert!(keys.iter().zip(starts).all(|(k, s)| key_start(k) == Some(s)));
+        assert!(keys
+            .iter()
+            .zip(starts)
+            .all(|(k, s)| key_start(k) == Some(s)));
         assert!(chunk_key(7, Tier::Downsampled, i64::MIN) > chunk_key(7, Tier::Raw, i64::MAX));
-        assert!(Layout::from_config(&StoreConfig { downsample_step: std::time::Duration::from_secs(20), ..StoreConfig::new("/x") }).is_err());
+        assert!(Layout::from_config(&StoreConfig {
+            downsample_step: std::time::Duration::from_secs(20),
+            ..StoreConfig::new("/x")
+        })
+        .is_err());
     }
 }

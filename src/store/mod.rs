@@ -15,8 +15,8 @@ mod fsutil;
 mod key;
 mod layout;
 mod query;
-mod sled_io;
 mod series;
+mod sled_io;
 pub mod synth;
 
 use std::path::PathBuf;

@@ -17,16 +17,29 @@ const MAX_WINDOW: i64 = 10_000_000;
 impl Store {
     /// Slots `s` with `start_ms <= s * step < end_ms` of one series and tier.
     /// The downsampled tier ends at the last completed bucket.
-    pub fn read(&self, key: &str, tier: Tier, agg: Agg, start_ms: i64, end_ms: i64) -> Result<Window, StoreError> {
+    pub fn read(
+        &self,
+        key: &str,
+        tier: Tier,
+        agg: Agg,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Window, StoreError> {
         let step = self.lay.tier_step(tier);
         let first = start_ms.div_euclid(step) + i64::from(start_ms.rem_euclid(step) != 0);
         let end = end_ms.div_euclid(step) + i64::from(end_ms.rem_euclid(step) != 0);
         let n = end.saturating_sub(first).max(0);
         if n > MAX_WINDOW {
-            return Err(StoreError::Config(format!("read window of {n} slots is larger than {MAX_WINDOW}")));
+            return Err(StoreError::Config(format!(
+                "read window of {n} slots is larger than {MAX_WINDOW}"
+            )));
         }
         let mut values = vec![f64::NAN; n as usize];
-        let window = |values| Window { start_ms: first * step, step_ms: step, values };
+        let window = |values| Window {
+            start_ms: first * step,
+            step_ms: step,
+            values,
+        };
         let mut g = self.lock();
         if n == 0 || !g.load(self, key)? {
             return Ok(window(values));
@@ -36,8 +49,13 @@ impl Store {
             (_, Agg::Min) => 1,
             (_, Agg::Max) => 2,
         };
-        let Some(state) = g.series.get(key) else { return Ok(window(values)) };
-        let (lo, hi) = (self.lay.chunk_start(tier, first), self.lay.chunk_start(tier, end - 1));
+        let Some(state) = g.series.get(key) else {
+            return Ok(window(values));
+        };
+        let (lo, hi) = (
+            self.lay.chunk_start(tier, first),
+            self.lay.chunk_start(tier, end - 1),
+        );
         let chunks = collect(&g, self, state, tier, lo, hi)?;
         for (start, chunk) in &chunks {
             for i in 0..chunk.len() {
@@ -58,8 +76,11 @@ impl Store {
     /// bucket lies before both. Samples outside a tier's retention skip it.
     pub fn backfill(&self, key: &str, samples: &[(i64, f64)]) -> Result<AppendStats, StoreError> {
         let lay = self.lay;
-        let mut slots: Vec<(i64, f64)> =
-            samples.iter().filter(|(_, v)| !v.is_nan()).map(|&(ts, v)| (ts.div_euclid(lay.step_ms), v)).collect();
+        let mut slots: Vec<(i64, f64)> = samples
+            .iter()
+            .filter(|(_, v)| !v.is_nan())
+            .map(|&(ts, v)| (ts.div_euclid(lay.step_ms), v))
+            .collect();
         slots.sort_by_key(|&(s, _)| s);
         slots.dedup_by_key(|&mut (s, _)| s);
         let mut st = AppendStats::default();
@@ -71,12 +92,21 @@ impl Store {
         }
         let last_ms = slots.last().map_or(0, |&(s, _)| s * lay.step_ms);
         let now = g.now_ms.unwrap_or(last_ms);
-        let (raw_cut, ds_cut) = (lay.oldest_kept_slot(Tier::Raw, now), lay.oldest_kept_slot(Tier::Downsampled, now));
-        let Some(state) = g.series.get(key) else { return Ok(st) };
+        let (raw_cut, ds_cut) = (
+            lay.oldest_kept_slot(Tier::Raw, now),
+            lay.oldest_kept_slot(Tier::Downsampled, now),
+        );
+        let Some(state) = g.series.get(key) else {
+            return Ok(st);
+        };
         let raw_old = oldest_slot(&g, self, state, Tier::Raw)?;
         let ds_old = oldest_slot(&g, self, state, Tier::Downsampled)?;
-        let Inner { series, pending, .. } = &mut *g;
-        let Some(state) = series.get_mut(key) else { return Ok(st) };
+        let Inner {
+            series, pending, ..
+        } = &mut *g;
+        let Some(state) = series.get_mut(key) else {
+            return Ok(st);
+        };
         if raw_old.is_none() && ds_old.is_none() && state.bucket.is_none() {
             for &(slot, v) in &slots {
                 if state.push(&lay, slot, v, slot >= raw_cut, pending) {
@@ -91,16 +121,38 @@ impl Store {
             };
             let raw_limit = min(raw_old, ds_old.map(|b| b * lay.ratio));
             let ds_limit = min(ds_old, raw_old.map(|s| s.div_euclid(lay.ratio)));
-            let raw: Vec<(i64, f64)> = slots.iter().copied().filter(|&(s, _)| s < raw_limit && s >= raw_cut).collect();
-            let ds_in = slots.iter().map(|&(s, v)| (s.div_euclid(lay.ratio), v)).filter(|&(b, _)| b < ds_limit && b >= ds_cut);
+            let raw: Vec<(i64, f64)> = slots
+                .iter()
+                .copied()
+                .filter(|&(s, _)| s < raw_limit && s >= raw_cut)
+                .collect();
+            let ds_in = slots
+                .iter()
+                .map(|&(s, v)| (s.div_euclid(lay.ratio), v))
+                .filter(|&(b, _)| b < ds_limit && b >= ds_cut);
             let buckets = aggregate(ds_in);
             st.stored = slots
                 .iter()
-                .filter(|&&(s, _)| (s < raw_limit && s >= raw_cut) || buckets.iter().any(|b| b.slot == s.div_euclid(lay.ratio)))
+                .filter(|&&(s, _)| {
+                    (s < raw_limit && s >= raw_cut)
+                        || buckets.iter().any(|b| b.slot == s.div_euclid(lay.ratio))
+                })
                 .count() as u64;
             let ds: Vec<(i64, [f64; 3])> = buckets.iter().map(|b| (b.slot, b.values())).collect();
-            fill(&mut g, self, key, Tier::Raw, raw.iter().map(|(s, v)| (*s, vec![*v])).collect())?;
-            fill(&mut g, self, key, Tier::Downsampled, ds.iter().map(|(s, v)| (*s, v.to_vec())).collect())?;
+            fill(
+                &mut g,
+                self,
+                key,
+                Tier::Raw,
+                raw.iter().map(|(s, v)| (*s, vec![*v])).collect(),
+            )?;
+            fill(
+                &mut g,
+                self,
+                key,
+                Tier::Downsampled,
+                ds.iter().map(|(s, v)| (*s, v.to_vec())).collect(),
+            )?;
         }
         st.dropped = samples.len() as u64 - st.stored;
         g.stats.backfill_stored += st.stored;
@@ -110,11 +162,21 @@ impl Store {
 }
 
 /// Decoded chunks with start in `[lo, hi]`, the in-memory head included.
-fn collect(g: &Inner, store: &Store, state: &SeriesState, tier: Tier, lo: i64, hi: i64) -> Result<BTreeMap<i64, Chunk>, StoreError> {
+fn collect(
+    g: &Inner,
+    store: &Store,
+    state: &SeriesState,
+    tier: Tier,
+    lo: i64,
+    hi: i64,
+) -> Result<BTreeMap<i64, Chunk>, StoreError> {
     let sled = g.sled(&store.path)?;
     let mut out = BTreeMap::new();
     for (start, bytes) in chunks_in(sled, &g.pending, &store.path, state.id, tier, lo, hi)? {
-        out.insert(start, sled_io::decode(&store.path, state.id, tier, start, &bytes)?);
+        out.insert(
+            start,
+            sled_io::decode(&store.path, state.id, tier, start, &bytes)?,
+        );
     }
     if let Some(h) = state.head(tier).filter(|h| (lo..=hi).contains(&h.start)) {
         out.insert(h.start, h.chunk.clone());
@@ -122,28 +184,54 @@ fn collect(g: &Inner, store: &Store, state: &SeriesState, tier: Tier, lo: i64, h
     Ok(out)
 }
 
-fn oldest_slot(g: &Inner, store: &Store, state: &SeriesState, tier: Tier) -> Result<Option<i64>, StoreError> {
+fn oldest_slot(
+    g: &Inner,
+    store: &Store,
+    state: &SeriesState,
+    tier: Tier,
+) -> Result<Option<i64>, StoreError> {
     let chunks = collect(g, store, state, tier, i64::MIN, i64::MAX)?;
-    Ok(chunks.iter().find_map(|(start, c)| Some(start + c.first_present()? as i64)))
+    Ok(chunks
+        .iter()
+        .find_map(|(start, c)| Some(start + c.first_present()? as i64)))
 }
 
 /// Sets each `(slot, values)` whose slot is still empty, chunk by chunk.
-fn fill(g: &mut Inner, store: &Store, key: &str, tier: Tier, items: Vec<(i64, Vec<f64>)>) -> Result<(), StoreError> {
+fn fill(
+    g: &mut Inner,
+    store: &Store,
+    key: &str,
+    tier: Tier,
+    items: Vec<(i64, Vec<f64>)>,
+) -> Result<(), StoreError> {
     let mut by_chunk: BTreeMap<i64, Vec<(i64, Vec<f64>)>> = BTreeMap::new();
     for (slot, v) in items {
-        by_chunk.entry(store.lay.chunk_start(tier, slot)).or_default().push((slot, v));
+        by_chunk
+            .entry(store.lay.chunk_start(tier, slot))
+            .or_default()
+            .push((slot, v));
     }
     for (start, items) in by_chunk {
-        let Some(state) = g.series.get(key) else { return Ok(()) };
+        let Some(state) = g.series.get(key) else {
+            return Ok(());
+        };
         let id = state.id;
         let is_head = state.head(tier).is_some_and(|h| h.start == start);
         let mut chunk = if is_head {
             None
         } else {
-            Some(collect(g, store, state, tier, start, start)?.remove(&start).unwrap_or_else(|| Chunk::new(tier_cols(tier))))
+            Some(
+                collect(g, store, state, tier, start, start)?
+                    .remove(&start)
+                    .unwrap_or_else(|| Chunk::new(tier_cols(tier))),
+            )
         };
-        let Inner { series, pending, .. } = &mut *g;
-        let Some(state) = series.get_mut(key) else { return Ok(()) };
+        let Inner {
+            series, pending, ..
+        } = &mut *g;
+        let Some(state) = series.get_mut(key) else {
+            return Ok(());
+        };
         let target = match (&mut chunk, state.head_mut(tier)) {
             (Some(c), _) => c,
             (None, Some(h)) => {

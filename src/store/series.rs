@@ -29,7 +29,13 @@ pub struct Bucket {
 
 impl Bucket {
     fn new(slot: i64, v: f64) -> Bucket {
-        Bucket { slot, sum: v, count: 1, min: v, max: v }
+        Bucket {
+            slot,
+            sum: v,
+            count: 1,
+            min: v,
+            max: v,
+        }
     }
 
     fn add(&mut self, v: f64) {
@@ -43,7 +49,11 @@ impl Bucket {
     /// read by forecasts, and the dropped low mantissa bits would otherwise be
     /// noise that costs ~4 bytes per bucket on disk.
     pub fn values(&self) -> [f64; 3] {
-        [(self.sum / f64::from(self.count)) as f32 as f64, self.min, self.max]
+        [
+            (self.sum / f64::from(self.count)) as f32 as f64,
+            self.min,
+            self.max,
+        ]
     }
 }
 
@@ -73,7 +83,14 @@ pub struct SeriesState {
 
 impl SeriesState {
     pub fn new(id: u32) -> SeriesState {
-        SeriesState { id, loaded: false, newest: None, raw: None, ds: None, bucket: None }
+        SeriesState {
+            id,
+            loaded: false,
+            newest: None,
+            raw: None,
+            ds: None,
+            bucket: None,
+        }
     }
 
     pub fn head(&self, tier: Tier) -> Option<&Head> {
@@ -92,7 +109,14 @@ impl SeriesState {
 
     /// Appends one sample. Returns false (dropped) when `slot` is not after
     /// the newest slot: the series stays in time order whatever the clock does.
-    pub fn push(&mut self, lay: &Layout, slot: i64, v: f64, write_raw: bool, pending: &mut Pending) -> bool {
+    pub fn push(
+        &mut self,
+        lay: &Layout,
+        slot: i64,
+        v: f64,
+        write_raw: bool,
+        pending: &mut Pending,
+    ) -> bool {
         if v.is_nan() || self.newest.is_some_and(|n| slot <= n) {
             return false;
         }
@@ -117,7 +141,10 @@ impl SeriesState {
     /// last bucket (and never expire). The one-bucket grace lets a lagging
     /// collector still complete it.
     pub fn close_stale_bucket(&mut self, lay: &Layout, now_ms: i64, pending: &mut Pending) {
-        if let Some(b) = self.bucket.filter(|b| (b.slot + 2) * lay.ds_step_ms <= now_ms) {
+        if let Some(b) = self
+            .bucket
+            .filter(|b| (b.slot + 2) * lay.ds_step_ms <= now_ms)
+        {
             self.bucket = None;
             self.set(lay, Tier::Downsampled, b.slot, &b.values(), pending);
         }
@@ -132,10 +159,17 @@ impl SeriesState {
         if head.as_ref().is_none_or(|h| h.start != start) {
             if let Some(old) = head.take() {
                 if old.dirty {
-                    pending.insert(chunk_key(id, tier, old.start), Some(codec::encode(&old.chunk)));
+                    pending.insert(
+                        chunk_key(id, tier, old.start),
+                        Some(codec::encode(&old.chunk)),
+                    );
                 }
             }
-            *head = Some(Head { start, chunk: Chunk::new(tier_cols(tier)), dirty: false });
+            *head = Some(Head {
+                start,
+                chunk: Chunk::new(tier_cols(tier)),
+                dirty: false,
+            });
         }
         if let Some(h) = head {
             h.chunk.set((slot - start) as usize, values);
@@ -149,15 +183,22 @@ impl SeriesState {
         self.newest = None;
         self.bucket = None;
         // The downsampled head counts too: its raw chunks may have expired.
-        let ds_newest = self.ds.as_ref().and_then(|h| Some((h.start + h.chunk.last_present()? as i64 + 1) * lay.ratio - 1));
+        let ds_newest = self
+            .ds
+            .as_ref()
+            .and_then(|h| Some((h.start + h.chunk.last_present()? as i64 + 1) * lay.ratio - 1));
         self.newest = ds_newest;
         let Some(h) = &self.raw else { return };
-        let Some(last) = h.chunk.last_present() else { return };
+        let Some(last) = h.chunk.last_present() else {
+            return;
+        };
         let newest = h.start + last as i64;
         self.newest = self.newest.max(Some(newest));
         let b = newest.div_euclid(lay.ratio);
         let first = (b * lay.ratio - h.start).max(0) as usize;
-        let samples = (first..=last).map(|i| h.chunk.get(0, i)).filter(|v| !v.is_nan());
+        let samples = (first..=last)
+            .map(|i| h.chunk.get(0, i))
+            .filter(|v| !v.is_nan());
         self.bucket = aggregate(samples.map(|v| (b, v))).pop();
     }
 }

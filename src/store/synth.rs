@@ -33,7 +33,12 @@ impl Synth {
             Kind::NoisyGauge => 1.5,
             Kind::IntGauge => 8_000_000_000.0,
         };
-        Synth { key, kind, value, rng: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1 }
+        Synth {
+            key,
+            kind,
+            value,
+            rng: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+        }
     }
 
     fn rand(&mut self) -> f64 {
@@ -52,7 +57,9 @@ impl Synth {
             Kind::ByteCounter => self.value + (r * r * 5e6).floor(),
             Kind::Constant => self.value,
             // procfs prints these with two decimals (loadavg, PSI averages)
-            Kind::NoisyGauge => ((self.value * 0.9 + r * 0.4 + 0.1).max(0.0) * 100.0).round() / 100.0,
+            Kind::NoisyGauge => {
+                ((self.value * 0.9 + r * 0.4 + 0.1).max(0.0) * 100.0).round() / 100.0
+            }
             Kind::IntGauge => self.value + ((r - 0.5) * 64.0).round() * 4096.0,
         };
         self.value

@@ -20,7 +20,14 @@ pub struct Agent {
 
 /// Flags that make a test agent fast: 1 s collection and flush.
 pub fn fast_flags() -> Vec<String> {
-    ["--collect.interval=1s", "--storage.flush-interval=1s", "--forecast.interval=2s"].iter().map(|s| s.to_string()).collect()
+    [
+        "--collect.interval=1s",
+        "--storage.flush-interval=1s",
+        "--forecast.interval=2s",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 impl Agent {
@@ -72,10 +79,18 @@ impl Agent {
             Ok(a) => a,
             Err(_) => {
                 let _ = child.kill();
-                panic!("nodecast did not start listening; log:\n{}", log.lock().unwrap().join("\n"));
+                panic!(
+                    "nodecast did not start listening; log:\n{}",
+                    log.lock().unwrap().join("\n")
+                );
             }
         };
-        Agent { child, addr, store: store.to_path_buf(), log }
+        Agent {
+            child,
+            addr,
+            store: store.to_path_buf(),
+            log,
+        }
     }
 
     pub fn wait_ready(&self, timeout: Duration) {
@@ -86,7 +101,10 @@ impl Agent {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("nodecast not ready after {timeout:?}; log:\n{}", self.log_text());
+        panic!(
+            "nodecast not ready after {timeout:?}; log:\n{}",
+            self.log_text()
+        );
     }
 
     pub fn get(&self, path: &str) -> (u16, String) {
@@ -144,7 +162,10 @@ pub fn wait_timeout(child: &mut Child, timeout: Duration) -> ExitStatus {
 
 /// Minimal HTTP/1.1 GET: (status, body).
 pub fn http_get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
-    http_request(addr, &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"))
+    http_request(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+    )
 }
 
 pub fn http_request(addr: &str, raw: &str) -> std::io::Result<(u16, String)> {
@@ -154,9 +175,19 @@ pub fn http_request(addr: &str, raw: &str) -> std::io::Result<(u16, String)> {
     let mut buf = Vec::new();
     s.read_to_end(&mut buf)?;
     let text = String::from_utf8_lossy(&buf).to_string();
-    let code = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let code = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     let body = match text.split_once("\r\n\r\n") {
-        Some((head, body)) if head.to_ascii_lowercase().contains("transfer-encoding: chunked") => dechunk(body),
+        Some((head, body))
+            if head
+                .to_ascii_lowercase()
+                .contains("transfer-encoding: chunked") =>
+        {
+            dechunk(body)
+        }
         Some((_, body)) => body.to_string(),
         None => String::new(),
     };
@@ -181,18 +212,25 @@ pub fn sample(body: &str, name: &str, labels: &[&str]) -> Option<f64> {
     body.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
         let (series, value) = l.rsplit_once(' ')?;
         let metric = series.split('{').next()?;
-        (metric == name && labels.iter().all(|lv| series.contains(lv))).then(|| value.parse().ok())?
+        (metric == name && labels.iter().all(|lv| series.contains(lv)))
+            .then(|| value.parse().ok())?
     })
 }
 
 /// Every sample line of a metric name.
 pub fn samples<'a>(body: &'a str, name: &str) -> Vec<&'a str> {
-    body.lines().filter(|l| !l.starts_with('#') && l.split(['{', ' ']).next() == Some(name)).collect()
+    body.lines()
+        .filter(|l| !l.starts_with('#') && l.split(['{', ' ']).next() == Some(name))
+        .collect()
 }
 
 pub fn run_cli(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(BIN).args(args).output().expect("run nodecast");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 /// The repository's data directory (`../shared/data`, or NODECAST_DATA_DIR).
@@ -217,14 +255,20 @@ pub fn require_tool(name: &str) -> PathBuf {
 pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A real Prometheus server (Debian package) with its own config and TSDB in `dir`.
@@ -242,7 +286,10 @@ impl Prometheus {
         let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
         let child = Command::new(bin)
             .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("tsdb").display()
+            ))
             .arg(format!("--web.listen-address={addr}"))
             .arg("--web.enable-lifecycle")
             .stdout(Stdio::null())
@@ -257,12 +304,16 @@ impl Prometheus {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        panic!("prometheus not ready; log:\n{}", std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default());
+        panic!(
+            "prometheus not ready; log:\n{}",
+            std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default()
+        );
     }
 
     /// Instant query; returns the `data.result` array.
     pub fn query(&self, q: &str) -> Vec<serde_json::Value> {
-        let (code, body) = http_get(&self.addr, &format!("/api/v1/query?query={}", urlencode(q))).expect("query prometheus");
+        let (code, body) = http_get(&self.addr, &format!("/api/v1/query?query={}", urlencode(q)))
+            .expect("query prometheus");
         assert_eq!(code, 200, "query {q}: {body}");
         let v: serde_json::Value = serde_json::from_str(&body).expect("JSON");
         v["data"]["result"].as_array().cloned().unwrap_or_default()
@@ -292,7 +343,10 @@ impl KeepAlive {
     pub fn connect(addr: &str) -> std::io::Result<KeepAlive> {
         let s = TcpStream::connect(addr)?;
         s.set_read_timeout(Some(Duration::from_secs(30)))?;
-        Ok(KeepAlive { reader: BufReader::new(s), addr: addr.to_string() })
+        Ok(KeepAlive {
+            reader: BufReader::new(s),
+            addr: addr.to_string(),
+        })
     }
 
     pub fn get(&mut self, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
@@ -300,12 +354,19 @@ impl KeepAlive {
         self.reader.get_mut().write_all(req.as_bytes())?;
         let mut status = String::new();
         self.reader.read_line(&mut status)?;
-        let code = status.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let code = status
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
         let mut len = 0usize;
         loop {
             let mut line = String::new();
             if self.reader.read_line(&mut line)? == 0 {
-                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed"));
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "connection closed",
+                ));
             }
             if line == "\r\n" {
                 break;

@@ -11,7 +11,11 @@ pub fn data_dir() -> PathBuf {
     let dir = std::env::var_os("NODECAST_DATA_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
-    assert!(dir.join("m4-hourly").is_dir(), "test data not found at {} (set NODECAST_DATA_DIR)", dir.display());
+    assert!(
+        dir.join("m4-hourly").is_dir(),
+        "test data not found at {} (set NODECAST_DATA_DIR)",
+        dir.display()
+    );
     dir
 }
 
@@ -32,7 +36,11 @@ pub struct RRef {
 
 impl RRef {
     pub fn col(&self, id: &str, name: &str) -> Vec<f64> {
-        let c = self.cols.iter().position(|c| c == name).unwrap_or_else(|| panic!("no column {name}"));
+        let c = self
+            .cols
+            .iter()
+            .position(|c| c == name)
+            .unwrap_or_else(|| panic!("no column {name}"));
         self.by_id[id].iter().map(|row| row[c]).collect()
     }
 }
@@ -41,11 +49,19 @@ pub fn r_reference() -> RRef {
     let p = data_dir().join("m4-hourly/m4-hourly-r-forecast-8.20.csv");
     let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     let mut lines = text.lines();
-    let cols: Vec<String> = lines.next().expect("header").split(',').map(String::from).collect();
+    let cols: Vec<String> = lines
+        .next()
+        .expect("header")
+        .split(',')
+        .map(String::from)
+        .collect();
     let mut by_id: HashMap<String, Vec<Vec<f64>>> = HashMap::new();
     for line in lines {
         let cells: Vec<&str> = line.split(',').collect();
-        let row: Vec<f64> = cells.iter().map(|c| c.parse::<f64>().unwrap_or(f64::NAN)).collect();
+        let row: Vec<f64> = cells
+            .iter()
+            .map(|c| c.parse::<f64>().unwrap_or(f64::NAN))
+            .collect();
         by_id.entry(cells[0].to_string()).or_default().push(row);
     }
     RRef { cols, by_id }
@@ -61,7 +77,11 @@ pub fn m4_scores(model: ModelKind, punch: impl Fn(usize, &mut Vec<f64>)) -> (f64
     for (i, ((_, y), (_, a))) in train.iter().zip(&test).enumerate() {
         let mut holed = y.clone();
         punch(i, &mut holed);
-        let input = SeriesInput { values: &holed, step_secs: 3600.0, seasons: None };
+        let input = SeriesInput {
+            values: &holed,
+            step_secs: 3600.0,
+            seasons: None,
+        };
         let out = forecast(&input, 48, 0.95, model).unwrap_or_else(|e| panic!("series {i}: {e}"));
         s += score::smape(&a[..48], &out.forecast.point);
         m += score::mase(y, &a[..48], &out.forecast.point, 24);

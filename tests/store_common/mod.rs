@@ -21,7 +21,10 @@ pub fn tiny(path: &Path) -> StoreConfig {
 }
 
 pub fn raw(store: &Store, key: &str, from_s: i64, to_s: i64) -> Vec<f64> {
-    store.read(key, Tier::Raw, Agg::Mean, from_s * 1000, to_s * 1000).unwrap().values
+    store
+        .read(key, Tier::Raw, Agg::Mean, from_s * 1000, to_s * 1000)
+        .unwrap()
+        .values
 }
 
 pub fn same(a: f64, b: f64) -> bool {

@@ -25,7 +25,7 @@ done
 id=$(( $$ % 200 + 20 ))
 net="10.77.$id"
 br="ncbr$id"
-work="$(mktemp -d /tmp/nodecast-testbed.XXXXXX)"
+work="$(mktemp -d)"
 nodes=(1 2 3)
 victim=2
 declare -A pid

@@ -23,11 +23,16 @@ impl fmt::Display for InputError {
 impl std::error::Error for InputError {}
 
 fn err(path: &Path, line: usize, reason: impl Into<String>) -> InputError {
-    InputError { file: path.display().to_string(), line, reason: reason.into() }
+    InputError {
+        file: path.display().to_string(),
+        line,
+        reason: reason.into(),
+    }
 }
 
 fn read(path: &Path) -> Result<String, InputError> {
-    let text = std::fs::read_to_string(path).map_err(|e| err(path, 0, format!("cannot read: {e}")))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| err(path, 0, format!("cannot read: {e}")))?;
     if text.trim().is_empty() {
         return Err(err(path, 0, "file is empty"));
     }
@@ -36,7 +41,9 @@ fn read(path: &Path) -> Result<String, InputError> {
 
 fn unquote(s: &str) -> &str {
     let s = s.trim();
-    s.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(s)
+    s.strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(s)
 }
 
 /// One M4 series: id and values (the wide rows end in empty cells).
@@ -61,9 +68,13 @@ pub fn read_m4(path: &Path) -> Result<Vec<M4Series>, InputError> {
             if c.is_empty() || c == "NA" {
                 continue;
             }
-            let v: f64 = c
-                .parse()
-                .map_err(|_| err(path, i + 1, format!("column {}: cannot parse {c:?} as a number", j + 2)))?;
+            let v: f64 = c.parse().map_err(|_| {
+                err(
+                    path,
+                    i + 1,
+                    format!("column {}: cannot parse {c:?} as a number", j + 2),
+                )
+            })?;
             values.push(v);
         }
         if values.is_empty() {
@@ -111,10 +122,17 @@ pub fn read_timestamp_value(path: &Path) -> Result<Grid, InputError> {
     let text = read(path)?;
     let mut lines = text.lines().enumerate();
     let (_, header) = lines.next().ok_or_else(|| err(path, 1, "missing header"))?;
-    let cols: Vec<String> = header.split(',').map(|c| unquote(c).to_ascii_lowercase()).collect();
-    let ti = cols.iter().position(|c| c == "timestamp" || c == "time")
+    let cols: Vec<String> = header
+        .split(',')
+        .map(|c| unquote(c).to_ascii_lowercase())
+        .collect();
+    let ti = cols
+        .iter()
+        .position(|c| c == "timestamp" || c == "time")
         .ok_or_else(|| err(path, 1, "missing column \"timestamp\" in the header"))?;
-    let vi = cols.iter().position(|c| c == "value")
+    let vi = cols
+        .iter()
+        .position(|c| c == "value")
         .ok_or_else(|| err(path, 1, "missing column \"value\" in the header"))?;
     let mut pts: Vec<(i64, f64)> = Vec::new();
     for (i, line) in lines {
@@ -123,13 +141,24 @@ pub fn read_timestamp_value(path: &Path) -> Result<Grid, InputError> {
         }
         let cells: Vec<&str> = line.split(',').map(unquote).collect();
         let (Some(ts), Some(vs)) = (cells.get(ti), cells.get(vi)) else {
-            return Err(err(path, i + 1, format!("expected {} columns, found {}", cols.len(), cells.len())));
+            return Err(err(
+                path,
+                i + 1,
+                format!("expected {} columns, found {}", cols.len(), cells.len()),
+            ));
         };
-        let t = parse_time(ts).ok_or_else(|| err(path, i + 1, format!("cannot parse timestamp {ts:?}")))?;
+        let t = parse_time(ts)
+            .ok_or_else(|| err(path, i + 1, format!("cannot parse timestamp {ts:?}")))?;
         let v = if vs.is_empty() || vs.eq_ignore_ascii_case("nan") {
             f64::NAN
         } else {
-            vs.parse::<f64>().map_err(|_| err(path, i + 1, format!("cannot parse value {vs:?} as a number")))?
+            vs.parse::<f64>().map_err(|_| {
+                err(
+                    path,
+                    i + 1,
+                    format!("cannot parse value {vs:?} as a number"),
+                )
+            })?
         };
         pts.push((t, v));
     }
@@ -137,7 +166,11 @@ pub fn read_timestamp_value(path: &Path) -> Result<Grid, InputError> {
         return Err(err(path, 0, "need at least two samples"));
     }
     pts.sort_by_key(|p| p.0);
-    let mut gaps: Vec<i64> = pts.windows(2).map(|w| w[1].0 - w[0].0).filter(|d| *d > 0).collect();
+    let mut gaps: Vec<i64> = pts
+        .windows(2)
+        .map(|w| w[1].0 - w[0].0)
+        .filter(|d| *d > 0)
+        .collect();
     if gaps.is_empty() {
         return Err(err(path, 0, "all samples share one timestamp"));
     }
@@ -155,5 +188,9 @@ pub fn read_timestamp_value(path: &Path) -> Result<Grid, InputError> {
         let i = (((t - start) as f64 / step as f64).round() as usize).min(n - 1);
         values[i] = v;
     }
-    Ok(Grid { start, step_secs: step, values })
+    Ok(Grid {
+        start,
+        step_secs: step,
+        values,
+    })
 }

@@ -19,8 +19,18 @@ pub struct Tally {
 
 impl Tally {
     /// Adds one forecast scored against `actual` (NaN actuals are skipped).
-    pub fn add(&mut self, insample_scale: f64, actual: &[f64], point: &[f64], lower: &[f64], upper: &[f64], secs: f64) {
-        let keep: Vec<usize> = (0..actual.len()).filter(|&i| actual[i].is_finite()).collect();
+    pub fn add(
+        &mut self,
+        insample_scale: f64,
+        actual: &[f64],
+        point: &[f64],
+        lower: &[f64],
+        upper: &[f64],
+        secs: f64,
+    ) {
+        let keep: Vec<usize> = (0..actual.len())
+            .filter(|&i| actual[i].is_finite())
+            .collect();
         if keep.is_empty() || insample_scale.is_nan() || insample_scale <= 0.0 {
             return;
         }
@@ -83,7 +93,14 @@ pub fn print(rows: &[Row], json: bool, level: f64, out: &mut impl Write) -> std:
     writeln!(
         out,
         "{:<16} {:>9} {:>8} {:>7} {:>9} {:>12} {:>7} {:>6}",
-        "model", "sMAPE", "MASE", "OWA", format!("cov{:.0}%", level * 100.0), "s/series", "scored", "failed"
+        "model",
+        "sMAPE",
+        "MASE",
+        "OWA",
+        format!("cov{:.0}%", level * 100.0),
+        "s/series",
+        "scored",
+        "failed"
     )?;
     for r in rows {
         writeln!(
