@@ -17,6 +17,24 @@ def rss_kib(pid):
             return int(line.split()[1])
     return 0
 
+def rss_anon_kib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1])
+    return 0
+
+def self_metric(port, name):
+    """One of the agent's own metrics, to line RSS steps up with compactions."""
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/metrics"); body = conn.getresponse().read().decode()
+    except OSError:
+        return None
+    for line in body.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
 def scraper(port, stop, counts):
     conn = None
     while not stop.is_set():
@@ -51,7 +69,12 @@ def main():
         while time.time() - t0 < a.minutes * 60:
             time.sleep(60)
             samples.append(rss_kib(p.pid))
-            print(f"minute {len(samples):3d}: RSS {samples[-1] / 1024:6.1f} MiB, requests ok {counts['ok']}, failed {counts['bad']}", flush=True)
+            compactions = self_metric(port, "nodecast_store_compactions_total")
+            store = self_metric(port, "nodecast_store_size_bytes") or 0
+            series = self_metric(port, "nodecast_store_series")
+            print(f"minute {len(samples):3d}: RSS {samples[-1] / 1024:6.1f} MiB (anon {rss_anon_kib(p.pid) / 1024:5.1f}), "
+                  f"store {store / 2**20:5.1f} MiB, {series} series, compactions {compactions}, "
+                  f"requests ok {counts['ok']}, failed {counts['bad']}", flush=True)
         base = samples[1] if len(samples) > 1 else samples[0]
         print(f"RSS minute 2 → end: {base / 1024:.1f} → {samples[-1] / 1024:.1f} MiB "
               f"({(samples[-1] - base) / 1024:+.1f} MiB), max {max(samples) / 1024:.1f} MiB; failed requests {counts['bad']}")

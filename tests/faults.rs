@@ -1,5 +1,5 @@
 //! Faults with real processes and files: a corrupted store, a store whose
-//! filesystem fills up, the clock stepping backwards, unreadable procfs files.
+//! filesystem fills up, the clock stepping backwards or forwards, unreadable procfs files.
 mod common;
 use common::*;
 
@@ -167,8 +167,9 @@ fn full_disk_keeps_serving_counts_errors_and_recovers() {
     assert_eq!(a.stop().code(), Some(0));
 }
 
-#[test]
-fn clock_stepping_backwards_does_not_panic_and_keeps_order() {
+/// Starts the agent under libfaketime, whose wall-clock offset the test moves by
+/// rewriting the returned file ("+0", "-1h", "+3d"); monotonic clocks stay real.
+fn start_faketime(d: &Path, flags: &[String]) -> (Agent, std::path::PathBuf) {
     let lib = [
         "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
         "/usr/lib/faketime/libfaketime.so.1",
@@ -176,8 +177,7 @@ fn clock_stepping_backwards_does_not_panic_and_keeps_order() {
     .into_iter()
     .find(|p| Path::new(p).exists())
     .expect("libfaketime (Debian package faketime, installed by .ci/run)");
-    let d = tempfile::tempdir().unwrap();
-    let offset = d.path().join("faketime");
+    let offset = d.join("faketime");
     std::fs::write(&offset, "+0\n").unwrap();
     let env = [
         ("LD_PRELOAD", lib),
@@ -185,8 +185,80 @@ fn clock_stepping_backwards_does_not_panic_and_keeps_order() {
         ("FAKETIME_NO_CACHE", "1"),
         ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
     ];
+    (Agent::start_env(&d.join("store"), flags, &env), offset)
+}
+
+fn raw_window(store: &Path, key: &str, from: i64, to: i64) -> nodecast::store::Window {
+    let s = nodecast::store::Store::open(nodecast::store::StoreConfig {
+        step: Duration::from_secs(1),
+        ..nodecast::store::StoreConfig::new(store.to_path_buf())
+    })
+    .unwrap();
+    s.read(
+        &nodecast::store::series_key(key, &[]),
+        nodecast::store::Tier::Raw,
+        nodecast::store::Agg::Mean,
+        from,
+        to,
+    )
+    .unwrap()
+}
+
+#[test]
+fn clock_stepping_forward_and_back_loses_no_history() {
+    let d = tempfile::tempdir().unwrap();
+    let started = nodecast::daemon::now_ms();
+    let (a, offset) = start_faketime(d.path(), &fast_flags());
+    std::thread::sleep(Duration::from_secs(3));
+    let before_step = nodecast::daemon::now_ms();
+    // Three days ahead: past the 48 h raw retention, so storing even one sample
+    // stamped then would sweep every raw chunk collected so far.
+    std::fs::write(&offset, "+3d\n").unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    let m = a.scrape();
+    assert_eq!(
+        sample(&m, "nodecast_clock_forward_steps_total", &[]),
+        Some(1.0),
+        "the step was detected"
+    );
+    assert!(sample(&m, "node_load1", &[]).is_some(), "still serving live metrics");
+    std::fs::write(&offset, "+0\n").unwrap();
+    let back = nodecast::daemon::now_ms();
+    std::thread::sleep(Duration::from_secs(4));
+    let mut a = a;
+    a.signal(libc::SIGTERM);
+    assert_eq!(
+        wait_timeout(&mut a.child, Duration::from_secs(30)).code(),
+        Some(0)
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let log = a.log_text();
+    assert!(log.contains("wall clock stepped forward"), "{log}");
+
+    let key = "node_memory_MemTotal_bytes";
+    let w = raw_window(&d.path().join("store"), key, started - 60_000, before_step);
+    let kept = w.values.iter().filter(|v| v.is_finite()).count();
+    assert!(kept >= 2, "history from before the step survives: {kept} samples");
+    let w = raw_window(&d.path().join("store"), key, back, back + 60_000);
+    let after = w.values.iter().filter(|v| v.is_finite()).count();
+    assert!(after >= 2, "collection is stored again after the clock came back: {after} samples");
+    let w = raw_window(
+        &d.path().join("store"),
+        key,
+        back + 3_600_000,
+        back + 4 * 86_400_000,
+    );
+    assert!(
+        w.values.iter().all(|v| !v.is_finite()),
+        "nothing stored at the bogus future time"
+    );
+}
+
+#[test]
+fn clock_stepping_backwards_does_not_panic_and_keeps_order() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, offset) = start_faketime(d.path(), &fast_flags());
     let store = d.path().join("store");
-    let a = Agent::start_env(&store, &fast_flags(), &env);
     std::thread::sleep(Duration::from_secs(3));
     let stored = metric(&a, "nodecast_store_samples_stored_total");
     std::fs::write(&offset, "-1h\n").unwrap();
@@ -220,21 +292,13 @@ fn clock_stepping_backwards_does_not_panic_and_keeps_order() {
         .any(|w| w[1].as_str() < w[0].as_str() && w[0][..13] != w[1][..13]);
     assert!(went_back, "the agent's clock did not step back: {stamps:?}");
     // The store reads back in time order with unique slots.
-    let s = nodecast::store::Store::open(nodecast::store::StoreConfig {
-        step: Duration::from_secs(1),
-        ..nodecast::store::StoreConfig::new(store)
-    })
-    .unwrap();
     let now = nodecast::daemon::now_ms();
-    let w = s
-        .read(
-            &nodecast::store::series_key("node_memory_MemTotal_bytes", &[]),
-            nodecast::store::Tier::Raw,
-            nodecast::store::Agg::Mean,
-            now - 3 * 3_600_000,
-            now + 60_000,
-        )
-        .unwrap();
+    let w = raw_window(
+        &store,
+        "node_memory_MemTotal_bytes",
+        now - 3 * 3_600_000,
+        now + 60_000,
+    );
     assert!(w.values.iter().any(|v| v.is_finite()), "samples kept");
 }
 

@@ -12,6 +12,7 @@ use crate::export::exposition::SharedFamilies;
 use crate::export::self_metrics::{collector_label, SelfMetrics};
 use crate::store::Store;
 
+use super::clock::{boot_ms, ClockGuard, Verdict};
 use super::derived::Deriver;
 
 pub struct CollectLoop {
@@ -66,6 +67,7 @@ impl CollectLoop {
             suppressed: 0,
         };
         let mut last_flush = Instant::now();
+        let mut clock = ClockGuard::default();
         loop {
             // Align to the grid so each cycle lands in its own slot of the store.
             let now = now_ms();
@@ -90,6 +92,10 @@ impl CollectLoop {
             );
             crate::snapshot::publish(&self.families, fams);
             let refs: Vec<(&str, f64)> = samples.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+            if !self.clock_believed(&mut clock, next, refs.len()) {
+                self.heartbeat.store(now_ms(), Ordering::Release);
+                continue;
+            }
             match self.store.append(next, &refs) {
                 Ok(st) => {
                     self.metrics.samples_stored.inc_by(st.stored);
@@ -117,6 +123,24 @@ impl CollectLoop {
         self.flush(&mut throttle);
     }
 
+    /// False while the wall clock is held as stepped forward (see [`super::clock`]).
+    fn clock_believed(&self, clock: &mut ClockGuard, wall_ms: i64, samples: usize) -> bool {
+        match clock.check(wall_ms, boot_ms()) {
+            Verdict::Store => true,
+            Verdict::Hold { ahead_ms, first } => {
+                if first {
+                    self.metrics.clock_forward_steps.inc();
+                    tracing::warn!(
+                        ahead_seconds = ahead_ms / 1000,
+                        "wall clock stepped forward; not storing samples until it steps back or holds for 15 minutes"
+                    );
+                }
+                self.metrics.samples_dropped.inc_by(samples as u64);
+                false
+            }
+        }
+    }
+
     fn flush(&self, throttle: &mut Throttle) {
         match self.store.flush() {
             Ok(()) => {
@@ -130,6 +154,13 @@ impl CollectLoop {
         self.metrics
             .store_size
             .set(self.store.size_on_disk() as i64);
+        let compactions = self.store.stats().compactions;
+        let seen = self.metrics.store_compactions.get();
+        if compactions > seen {
+            self.metrics.store_compactions.inc_by(compactions - seen);
+            // A compaction holds two sled generations and their caches at once.
+            super::release_free_memory();
+        }
     }
 
     fn collect_all(&mut self, failing: &mut [bool]) -> Vec<Family> {

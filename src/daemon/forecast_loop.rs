@@ -67,17 +67,6 @@ fn lower_thread_priority() {
     }
 }
 
-/// A cycle's windows and forecasts are freed in the middle of the heap, which glibc
-/// does not hand back by itself; without this an agent's RSS ratchets up to its
-/// largest cycle plus fragmentation and stays there.
-fn release_free_memory() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: malloc_trim only releases free memory; it is thread-safe in glibc.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
 impl ForecastLoop {
     pub fn run(self, wake: Receiver<Wake>) {
         lower_thread_priority();
@@ -100,7 +89,7 @@ impl ForecastLoop {
                 .forecast_cycle_duration
                 .set(started.elapsed().as_secs_f64());
             self.metrics.forecast_last_run.set(now_ms() as f64 / 1000.0);
-            release_free_memory();
+            super::release_free_memory();
             wait = self
                 .settings
                 .interval

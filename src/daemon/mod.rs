@@ -4,6 +4,7 @@
 //! Threads are few and fixed: one for collection, one for forecasts, one HTTP
 //! worker pool of [`HTTP_WORKERS`], plus sled's own background thread.
 
+mod clock;
 mod collect_loop;
 mod derived;
 mod forecast_loop;
@@ -31,6 +32,17 @@ pub const HTTP_WORKERS: usize = 2;
 
 /// Exit code when the agent cannot start (store unusable, address in use).
 pub const EXIT_START_FAILED: i32 = 1;
+
+/// Forecast windows and store compactions free large blocks in the middle of the
+/// heap, which glibc does not hand back by itself; without this an agent's RSS
+/// ratchets up to its largest cycle plus fragmentation and stays there.
+pub(crate) fn release_free_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only releases free memory; it is thread-safe in glibc.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
 
 /// `:9847` means every address, as in Go's net package that node_exporter users know.
 pub fn parse_listen(addr: &str) -> Result<SocketAddr, String> {

@@ -20,7 +20,9 @@ pub struct SelfMetrics {
     pub samples_stored: Counter,
     pub samples_dropped: Counter,
     pub store_errors: Counter,
+    pub clock_forward_steps: Counter,
     pub store_size: Gauge,
+    pub store_compactions: Counter,
     pub store_series: Gauge,
     pub store_retention: Family<Labels, GaugeF>,
     pub store_last_flush: GaugeF,
@@ -78,6 +80,11 @@ impl SelfMetrics {
             self.samples_dropped.clone(),
         );
         r.register(
+            "nodecast_clock_forward_steps",
+            "Wall-clock steps forward of more than 5 minutes; samples are not stored while one lasts, for up to 15 minutes",
+            self.clock_forward_steps.clone(),
+        );
+        r.register(
             "nodecast_store_errors",
             "Failed store writes and flushes",
             self.store_errors.clone(),
@@ -86,6 +93,11 @@ impl SelfMetrics {
             "nodecast_store_size_bytes",
             "Size of the store directory on disk",
             self.store_size.clone(),
+        );
+        r.register(
+            "nodecast_store_compactions",
+            "Rewrites of the store into a fresh sled generation to reclaim space",
+            self.store_compactions.clone(),
         );
         r.register(
             "nodecast_store_series",
