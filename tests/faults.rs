@@ -221,7 +221,10 @@ fn clock_stepping_forward_and_back_loses_no_history() {
         Some(1.0),
         "the step was detected"
     );
-    assert!(sample(&m, "node_load1", &[]).is_some(), "still serving live metrics");
+    assert!(
+        sample(&m, "node_load1", &[]).is_some(),
+        "still serving live metrics"
+    );
     std::fs::write(&offset, "+0\n").unwrap();
     let back = nodecast::daemon::now_ms();
     std::thread::sleep(Duration::from_secs(4));
@@ -238,10 +241,16 @@ fn clock_stepping_forward_and_back_loses_no_history() {
     let key = "node_memory_MemTotal_bytes";
     let w = raw_window(&d.path().join("store"), key, started - 60_000, before_step);
     let kept = w.values.iter().filter(|v| v.is_finite()).count();
-    assert!(kept >= 2, "history from before the step survives: {kept} samples");
+    assert!(
+        kept >= 2,
+        "history from before the step survives: {kept} samples"
+    );
     let w = raw_window(&d.path().join("store"), key, back, back + 60_000);
     let after = w.values.iter().filter(|v| v.is_finite()).count();
-    assert!(after >= 2, "collection is stored again after the clock came back: {after} samples");
+    assert!(
+        after >= 2,
+        "collection is stored again after the clock came back: {after} samples"
+    );
     let w = raw_window(
         &d.path().join("store"),
         key,

@@ -117,7 +117,10 @@ mod tests {
         g.check(0, 0);
         let year = 525_600 * MIN;
         for m in 1..15 {
-            assert!(matches!(g.check(year + m * MIN, m * MIN), Verdict::Hold { .. }));
+            assert!(matches!(
+                g.check(year + m * MIN, m * MIN),
+                Verdict::Hold { .. }
+            ));
         }
         assert_eq!(g.check(year + 16 * MIN, 16 * MIN), Verdict::Store);
         assert_eq!(g.check(year + 17 * MIN, 17 * MIN), Verdict::Store);
