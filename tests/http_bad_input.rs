@@ -131,3 +131,49 @@ fn slow_clients_are_cut_off_and_do_not_block_scrapes() {
     );
     assert_eq!(a.stop().code(), Some(0));
 }
+
+/// Opens a keep-alive connection and completes one request on it, so the server
+/// holds it open afterwards.
+fn kept_alive(addr: &str) -> TcpStream {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let n = s.read(&mut buf).unwrap();
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    s
+}
+
+#[test]
+fn connections_over_the_cap_are_closed_and_counted() {
+    let d = tempfile::tempdir().unwrap();
+    let mut flags = fast_flags();
+    flags.push("--web.max-connections=4".into());
+    let a = Agent::start(&d.path().join("s"), &flags);
+    let held: Vec<TcpStream> = (0..4).map(|_| kept_alive(&a.addr)).collect();
+    // The fifth is accepted by the kernel, then closed without an answer.
+    let resp = raw(&a.addr, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(
+        resp.is_empty(),
+        "over the cap: expected a closed connection, got {:?}",
+        &resp[..resp.len().min(80)]
+    );
+    drop(held);
+    // Permits come back as the held connections close.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let m = loop {
+        match http_get(&a.addr, "/metrics") {
+            Ok((200, body)) => break body,
+            _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            other => panic!("no scrape after the held connections closed: {other:?}"),
+        }
+    };
+    let rejected = sample(&m, "nodecast_http_connections_rejected_total", &[]);
+    assert!(rejected.is_some_and(|r| r >= 1.0), "rejected {rejected:?}");
+    assert_eq!(a.stop().code(), Some(0));
+}

@@ -60,6 +60,7 @@ pub struct Config {
     pub listen_address: String,
     pub telemetry_path: String,
     pub web_config_file: Option<PathBuf>,
+    pub max_connections: usize,
     pub storage: StorageSettings,
     pub collect_interval: Duration,
     /// Collector name → enabled.
@@ -136,6 +137,7 @@ impl Config {
             listen_address: req("web.listen-address")?,
             telemetry_path: req("web.telemetry-path")?,
             web_config_file: text("web.config.file").map(PathBuf::from),
+            max_connections: (num("web.max-connections")? as usize).max(1),
             storage: StorageSettings {
                 path: text("storage.path")
                     .map(PathBuf::from)

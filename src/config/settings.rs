@@ -73,6 +73,12 @@ pub const SETTINGS: &[Setting] = &[
         "Path under which to expose metrics",
     ),
     s(
+        "web.max-connections",
+        Some("256"),
+        Bytes,
+        "Most open HTTP connections; further ones are closed at once and counted",
+    ),
+    s(
         "web.config.file",
         None,
         Path,

@@ -226,7 +226,12 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
         web.clone(),
         cfg.web_config_file.clone(),
     ));
-    let code = match crate::export::http::serve(listener, app, web.tls.clone(), handle).await {
+    let limit = crate::export::conn_limit::LimitAcceptor::new(
+        cfg.max_connections,
+        metrics.http_connections_rejected.clone(),
+    );
+    let code = match crate::export::http::serve(listener, app, web.tls.clone(), handle, limit).await
+    {
         Ok(()) => 0,
         Err(e) => {
             tracing::error!(error = %e, "HTTP server failed");

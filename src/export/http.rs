@@ -11,6 +11,7 @@ use axum::routing::get;
 use axum::Router;
 use prometheus_client::registry::Registry;
 
+use super::conn_limit::LimitAcceptor;
 use super::exposition::{render, wants_openmetrics};
 use crate::predict::SharedForecasts;
 
@@ -82,30 +83,35 @@ pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_s
 /// Largest request head accepted; longer request lines or headers get a 431/closed connection.
 pub const MAX_REQUEST_HEAD_BYTES: usize = 64 * 1024;
 
-/// Serves `app` on `listener`, over TLS when `tls` is set, until `handle` shuts it down.
+/// Serves `app` on `listener`, over TLS when `tls` is set, until `handle` shuts it down;
+/// `limit` caps the open connections.
 pub async fn serve(
     listener: std::net::TcpListener,
     app: Router,
     tls: Option<axum_server::tls_rustls::RustlsConfig>,
     handle: axum_server::Handle<std::net::SocketAddr>,
+    limit: LimitAcceptor,
 ) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
     let make = app.into_make_service();
+    let server = axum_server::from_tcp(listener)?.handle(handle);
     match tls {
         Some(cfg) => {
-            let mut server = axum_server::from_tcp_rustls(listener, cfg)?.handle(handle);
-            limit(server.http_builder());
+            // The cap applies before the handshake, so excess clients cost no crypto.
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(cfg).acceptor(limit);
+            let mut server = server.acceptor(acceptor);
+            limit_requests(server.http_builder());
             server.serve(make).await
         }
         None => {
-            let mut server = axum_server::from_tcp(listener)?.handle(handle);
-            limit(server.http_builder());
+            let mut server = server.acceptor(limit);
+            limit_requests(server.http_builder());
             server.serve(make).await
         }
     }
 }
 
-fn limit(b: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>) {
+fn limit_requests(b: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>) {
     b.http1()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)

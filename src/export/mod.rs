@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod conn_limit;
 pub mod exposition;
 pub mod http;
 pub mod self_metrics;

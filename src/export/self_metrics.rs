@@ -21,6 +21,7 @@ pub struct SelfMetrics {
     pub samples_dropped: Counter,
     pub store_errors: Counter,
     pub clock_forward_steps: Counter,
+    pub http_connections_rejected: Counter,
     pub store_size: Gauge,
     pub store_compactions: Counter,
     pub store_series: Gauge,
@@ -83,6 +84,11 @@ impl SelfMetrics {
             "nodecast_clock_forward_steps",
             "Wall-clock steps forward of more than 5 minutes; samples are not stored while one lasts, for up to 15 minutes",
             self.clock_forward_steps.clone(),
+        );
+        r.register(
+            "nodecast_http_connections_rejected",
+            "Connections closed at once because --web.max-connections were open",
+            self.http_connections_rejected.clone(),
         );
         r.register(
             "nodecast_store_errors",
