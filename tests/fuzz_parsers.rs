@@ -50,6 +50,40 @@ fn toml_like() -> impl Strategy<Value = String> {
     })
 }
 
+/// Exporter-toolkit web config keys with values of any shape.
+fn web_config_like() -> impl Strategy<Value = String> {
+    let key = prop::sample::select(vec![
+        "tls_server_config:",
+        "  cert_file:",
+        "  key_file:",
+        "  client_auth_type:",
+        "  client_ca_file:",
+        "  min_version:",
+        "  max_version:",
+        "basic_auth_users:",
+        "  alice:",
+        "http_server_config:",
+        "  headers:",
+        "    X-Frame-Options:",
+        "- ",
+    ]);
+    let value = prop::sample::select(vec![
+        "",
+        " TLS12",
+        " TLS13",
+        " RequireAndVerifyClientCert",
+        " $2y$10$abcdefghijklmnopqrstuv",
+        " [1, 2]",
+        " {a: b}",
+        " ~",
+        " \"\\u0000\"",
+        " 1e999",
+        " /dev/null",
+    ]);
+    prop::collection::vec((key, value), 0..10)
+        .prop_map(|lines| lines.into_iter().map(|(k, v)| format!("{k}{v}\n")).collect())
+}
+
 proptest! {
     #![proptest_config(cfg(2000))]
 
@@ -61,6 +95,16 @@ proptest! {
     #[test]
     fn config_parser_never_panics_on_config_like_text(text in toml_like()) {
         let _ = nodecast::config::file::parse(&text, "fuzz.toml", &["cpu", "meminfo"]);
+    }
+
+    #[test]
+    fn web_config_parser_never_panics(text in "\\PC{0,200}") {
+        let _ = nodecast::export::webconfig::WebConfig::parse(&text, std::path::Path::new("/nonexistent/web.yml"));
+    }
+
+    #[test]
+    fn web_config_parser_never_panics_on_config_like_text(text in web_config_like()) {
+        let _ = nodecast::export::webconfig::WebConfig::parse(&text, std::path::Path::new("/nonexistent/web.yml"));
     }
 
     #[test]

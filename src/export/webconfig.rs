@@ -56,15 +56,24 @@ pub struct WebConfigError {
 
 impl WebConfig {
     pub fn load(path: &Path) -> Result<WebConfig, WebConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| WebConfigError {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and checks `text` as if read from `path` (which names it in errors and
+    /// anchors relative certificate paths).
+    pub fn parse(text: &str, path: &Path) -> Result<WebConfig, WebConfigError> {
         let err = |reason: String| WebConfigError {
             path: path.display().to_string(),
             reason,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
         let cfg: WebConfig = if text.trim().is_empty() {
             WebConfig::default()
         } else {
-            serde_norway::from_str(&text).map_err(|e| err(e.to_string()))?
+            serde_norway::from_str(text).map_err(|e| err(e.to_string()))?
         };
         for (user, hash) in &cfg.basic_auth_users {
             if hash.parse::<bcrypt::HashParts>().is_err() {
