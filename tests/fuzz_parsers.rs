@@ -80,8 +80,12 @@ fn web_config_like() -> impl Strategy<Value = String> {
         " 1e999",
         " /dev/null",
     ]);
-    prop::collection::vec((key, value), 0..10)
-        .prop_map(|lines| lines.into_iter().map(|(k, v)| format!("{k}{v}\n")).collect())
+    prop::collection::vec((key, value), 0..10).prop_map(|lines| {
+        lines
+            .into_iter()
+            .map(|(k, v)| format!("{k}{v}\n"))
+            .collect()
+    })
 }
 
 proptest! {

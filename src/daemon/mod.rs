@@ -36,7 +36,7 @@ pub const EXIT_START_FAILED: i32 = 1;
 /// Forecast windows and store compactions free large blocks in the middle of the
 /// heap, which glibc does not hand back by itself; without this an agent's RSS
 /// ratchets up to its largest cycle plus fragmentation and stays there.
-pub(crate) fn release_free_memory() {
+pub fn release_free_memory() {
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only releases free memory; it is thread-safe in glibc.
     unsafe {
