@@ -6,7 +6,7 @@
 
 use augurs::{Fit, Forecast, ForecastIntervals, Predict};
 
-use super::stats::{constant_band, z_for_level};
+use super::stats::{seasonal_in_sample, z_for_level};
 use super::ModelFailure;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,17 +114,10 @@ impl Predict for FittedSeasonalMean {
         level: Option<f64>,
         f: &mut Forecast,
     ) -> Result<(), ModelFailure> {
-        let m = self.spec.period;
-        f.point = (0..self.y.len())
-            .map(|t| {
-                if t >= m {
-                    self.spec.point(&self.y, t, 0, self.spec.k_for(t))
-                } else {
-                    f64::NAN
-                }
-            })
-            .collect();
-        f.intervals = level.map(|level| constant_band(&f.point, level, self.sigma2.sqrt()));
+        let sigma = self.sigma2.sqrt();
+        seasonal_in_sample(f, self.y.len(), self.spec.period, level, sigma, |t| {
+            self.spec.point(&self.y, t, 0, self.spec.k_for(t))
+        });
         Ok(())
     }
 

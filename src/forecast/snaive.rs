@@ -2,7 +2,7 @@
 
 use augurs::{Fit, Forecast, Predict};
 
-use super::stats::{band, constant_band};
+use super::stats::{band, seasonal_in_sample};
 use super::ModelFailure;
 
 /// Unfitted seasonal naive with period `period` steps (1 gives the plain naive).
@@ -72,10 +72,8 @@ impl Predict for FittedSNaive {
         f: &mut Forecast,
     ) -> Result<(), ModelFailure> {
         let m = self.period;
-        f.point = (0..self.y.len())
-            .map(|t| if t >= m { self.y[t - m] } else { f64::NAN })
-            .collect();
-        f.intervals = level.map(|level| constant_band(&f.point, level, self.sigma2.sqrt()));
+        let sigma = self.sigma2.sqrt();
+        seasonal_in_sample(f, self.y.len(), m, level, sigma, |t| self.y[t - m]);
         Ok(())
     }
 

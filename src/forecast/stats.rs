@@ -102,6 +102,22 @@ pub fn constant_band(point: &[f64], level: f64, sigma: f64) -> augurs::ForecastI
     band(point, level, |_| sigma)
 }
 
+/// In-sample one-season-ahead fit of a seasonal model: `point_at(t)` for every `t`
+/// with a full season before it (NaN before), in a constant band of `sigma`.
+pub fn seasonal_in_sample(
+    f: &mut augurs::Forecast,
+    n: usize,
+    period: usize,
+    level: Option<f64>,
+    sigma: f64,
+    point_at: impl Fn(usize) -> f64,
+) {
+    f.point = (0..n)
+        .map(|t| if t >= period { point_at(t) } else { f64::NAN })
+        .collect();
+    f.intervals = level.map(|level| constant_band(&f.point, level, sigma));
+}
+
 /// Slope of the least-squares line of `y` on 0..n−1 (R's `lsfit(0:(n-1), y)`).
 pub fn ols_slope(y: &[f64]) -> f64 {
     let n = y.len() as f64;
@@ -122,6 +138,16 @@ pub fn ols_slope(y: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seasonal_in_sample_starts_after_one_season() {
+        let mut f = augurs::Forecast::empty();
+        seasonal_in_sample(&mut f, 5, 2, Some(0.95), 1.0, |t| 10.0 * t as f64);
+        assert!(f.point[..2].iter().all(|p| p.is_nan()));
+        assert_eq!(&f.point[2..], &[20.0, 30.0, 40.0]);
+        let iv = f.intervals.expect("band");
+        assert!((iv.upper[3] - iv.lower[3] - 2.0 * z_for_level(0.95)).abs() < 1e-12);
+    }
 
     #[test]
     fn qnorm_matches_r() {
