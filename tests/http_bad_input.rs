@@ -177,3 +177,30 @@ fn connections_over_the_cap_are_closed_and_counted() {
     assert!(rejected.is_some_and(|r| r >= 1.0), "rejected {rejected:?}");
     assert_eq!(a.stop().code(), Some(0));
 }
+
+/// hyper keeps an idle HTTP/2 connection open forever; enough of them would hold
+/// every connection permit, so the agent closes connections that stay silent.
+#[test]
+fn idle_http2_connections_are_closed() {
+    let d = tempfile::tempdir().unwrap();
+    let a = Agent::start(&d.path().join("s"), &fast_flags());
+    let mut s = TcpStream::connect(&a.addr).unwrap();
+    // The HTTP/2 client preface and an empty SETTINGS frame, then silence.
+    s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let start = Instant::now();
+    let mut buf = [0u8; 512];
+    let closed = loop {
+        match s.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(_) => continue, // the server's SETTINGS and its ACK
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break false,
+            Err(_) => break true,
+        }
+    };
+    assert!(closed, "idle HTTP/2 connection still open after 30 s");
+    eprintln!("idle HTTP/2 connection closed after {:?}", start.elapsed());
+    assert!(a.scrape().contains("nodecast_build_info"));
+    assert_eq!(a.stop().code(), Some(0));
+}

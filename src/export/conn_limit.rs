@@ -1,19 +1,28 @@
-//! A cap on open HTTP connections. Each connection may buffer up to
-//! [`super::http::MAX_REQUEST_HEAD_BYTES`] of request head, so without a cap a
-//! flood of slow clients could grow the agent's memory without bound; with it,
-//! the worst case is the cap times that buffer. Connections over the cap are
-//! closed at once (before any TLS handshake) and counted, as node_exporter's
-//! `--web.max-requests` answers 503 to excess scrapes.
+//! A cap on open HTTP connections, and an idle timeout for each. Each
+//! connection may buffer up to [`super::http::MAX_REQUEST_HEAD_BYTES`] of
+//! request head, so without a cap a flood of slow clients could grow the
+//! agent's memory without bound; with it, the worst case is the cap times that
+//! buffer. Connections over the cap are closed at once (before any TLS
+//! handshake) and counted, as node_exporter's `--web.max-requests` answers 503
+//! to excess scrapes. hyper cuts idle HTTP/1 connections by its header timeout
+//! but keeps an idle HTTP/2 connection forever, so a few hundred of those
+//! would hold every permit: the timeout here closes any connection that moves
+//! no bytes for [`IDLE_TIMEOUT`].
 
-use std::future::{ready, Ready};
+use std::future::{ready, Future, Ready};
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::{Instant, Sleep};
+
+/// As long as HTTP/1 clients get to send a request head.
+pub const IDLE_TIMEOUT: Duration = super::http::HEADER_READ_TIMEOUT;
 
 /// An axum-server acceptor that holds one permit per open connection.
 #[derive(Clone)]
@@ -42,6 +51,7 @@ impl<I, S> axum_server::accept::Accept<I, S> for LimitAcceptor {
                 Limited {
                     inner: stream,
                     _permit: permit,
+                    idle: Box::pin(tokio::time::sleep(IDLE_TIMEOUT)),
                 },
                 service,
             )),
@@ -54,10 +64,18 @@ impl<I, S> axum_server::accept::Accept<I, S> for LimitAcceptor {
     }
 }
 
-/// A connection that gives its permit back when hyper drops it.
+/// A connection that gives its permit back when hyper drops it, and fails its
+/// reads once it has been idle for [`IDLE_TIMEOUT`].
 pub struct Limited<I> {
     inner: I,
     _permit: OwnedSemaphorePermit,
+    idle: Pin<Box<Sleep>>,
+}
+
+impl<I> Limited<I> {
+    fn active(&mut self) {
+        self.idle.as_mut().reset(Instant::now() + IDLE_TIMEOUT);
+    }
 }
 
 impl<I: AsyncRead + Unpin> AsyncRead for Limited<I> {
@@ -66,7 +84,22 @@ impl<I: AsyncRead + Unpin> AsyncRead for Limited<I> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(r) => {
+                if buf.filled().len() > before {
+                    self.active();
+                }
+                Poll::Ready(r)
+            }
+            Poll::Pending => match self.idle.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "connection idle",
+                ))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
     }
 }
 
@@ -76,7 +109,11 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Limited<I> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            self.active();
+        }
+        r
     }
 
     fn poll_write_vectored(
@@ -84,7 +121,11 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Limited<I> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            self.active();
+        }
+        r
     }
 
     fn is_write_vectored(&self) -> bool {
