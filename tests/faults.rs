@@ -188,6 +188,18 @@ fn start_faketime(d: &Path, flags: &[String]) -> (Agent, std::path::PathBuf) {
     (Agent::start_env(&d.join("store"), flags, &env), offset)
 }
 
+/// SIGTERM, a clean exit, then the agent's whole log.
+fn stop_and_log(mut a: Agent) -> String {
+    a.signal(libc::SIGTERM);
+    assert_eq!(
+        wait_timeout(&mut a.child, Duration::from_secs(30)).code(),
+        Some(0)
+    );
+    // The log reader threads drain the pipes after exit.
+    std::thread::sleep(Duration::from_millis(200));
+    a.log_text()
+}
+
 fn raw_window(store: &Path, key: &str, from: i64, to: i64) -> nodecast::store::Window {
     let s = nodecast::store::Store::open(nodecast::store::StoreConfig {
         step: Duration::from_secs(1),
@@ -228,14 +240,7 @@ fn clock_stepping_forward_and_back_loses_no_history() {
     std::fs::write(&offset, "+0\n").unwrap();
     let back = nodecast::daemon::now_ms();
     std::thread::sleep(Duration::from_secs(4));
-    let mut a = a;
-    a.signal(libc::SIGTERM);
-    assert_eq!(
-        wait_timeout(&mut a.child, Duration::from_secs(30)).code(),
-        Some(0)
-    );
-    std::thread::sleep(Duration::from_millis(200));
-    let log = a.log_text();
+    let log = stop_and_log(a);
     assert!(log.contains("wall clock stepped forward"), "{log}");
 
     let key = "node_memory_MemTotal_bytes";
@@ -281,14 +286,7 @@ fn clock_stepping_backwards_does_not_panic_and_keeps_order() {
     let dropped = sample(&m, "nodecast_store_samples_dropped_total", &[]).unwrap_or(0.0);
     let stored_after = sample(&m, "nodecast_store_samples_stored_total", &[]).unwrap_or(0.0);
     eprintln!("before step: {stored} stored; after: {stored_after} stored, {dropped} dropped");
-    let mut a = a;
-    a.signal(libc::SIGTERM);
-    assert_eq!(
-        wait_timeout(&mut a.child, Duration::from_secs(30)).code(),
-        Some(0)
-    );
-    std::thread::sleep(Duration::from_millis(200));
-    let log = a.log_text();
+    let log = stop_and_log(a);
     assert!(!log.contains("panicked"), "{log}");
     // Proof the step happened inside the agent: its own log time went back about an hour.
     let stamps: Vec<String> = log

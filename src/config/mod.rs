@@ -137,7 +137,7 @@ impl Config {
             listen_address: req("web.listen-address")?,
             telemetry_path: req("web.telemetry-path")?,
             web_config_file: text("web.config.file").map(PathBuf::from),
-            max_connections: (num("web.max-connections")? as usize).max(1),
+            max_connections: num("web.max-connections")? as usize,
             storage: StorageSettings {
                 path: text("storage.path")
                     .map(PathBuf::from)

@@ -52,6 +52,7 @@ impl<I, S> axum_server::accept::Accept<I, S> for LimitAcceptor {
                     inner: stream,
                     _permit: permit,
                     idle: Box::pin(tokio::time::sleep(IDLE_TIMEOUT)),
+                    last_active: Instant::now(),
                 },
                 service,
             )),
@@ -69,12 +70,30 @@ impl<I, S> axum_server::accept::Accept<I, S> for LimitAcceptor {
 pub struct Limited<I> {
     inner: I,
     _permit: OwnedSemaphorePermit,
+    /// Fires at the earliest moment the connection could be idle; re-armed from
+    /// `last_active` when it fires, so I/O only stores a time and never touches
+    /// the timer wheel.
     idle: Pin<Box<Sleep>>,
+    last_active: Instant,
 }
 
 impl<I> Limited<I> {
-    fn active(&mut self) {
-        self.idle.as_mut().reset(Instant::now() + IDLE_TIMEOUT);
+    fn wrote(&mut self, r: &Poll<io::Result<usize>>) {
+        if matches!(r, Poll::Ready(Ok(n)) if *n > 0) {
+            self.last_active = Instant::now();
+        }
+    }
+
+    /// Ready with an error once no bytes have moved for [`IDLE_TIMEOUT`].
+    fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
+        while self.idle.as_mut().poll(cx).is_ready() {
+            let deadline = self.last_active + IDLE_TIMEOUT;
+            if deadline <= Instant::now() {
+                return Poll::Ready(io::Error::new(io::ErrorKind::TimedOut, "connection idle"));
+            }
+            self.idle.as_mut().reset(deadline);
+        }
+        Poll::Pending
     }
 }
 
@@ -88,17 +107,11 @@ impl<I: AsyncRead + Unpin> AsyncRead for Limited<I> {
         match Pin::new(&mut self.inner).poll_read(cx, buf) {
             Poll::Ready(r) => {
                 if buf.filled().len() > before {
-                    self.active();
+                    self.last_active = Instant::now();
                 }
                 Poll::Ready(r)
             }
-            Poll::Pending => match self.idle.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "connection idle",
-                ))),
-                Poll::Pending => Poll::Pending,
-            },
+            Poll::Pending => self.poll_idle(cx).map(Err),
         }
     }
 }
@@ -110,9 +123,7 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Limited<I> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
-            self.active();
-        }
+        self.wrote(&r);
         r
     }
 
@@ -122,9 +133,7 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Limited<I> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
-            self.active();
-        }
+        self.wrote(&r);
         r
     }
 
