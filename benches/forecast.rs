@@ -1,6 +1,6 @@
 //! Forecast engine speed: Theta over all 414 M4 hourly series, and fit+predict on a
 //! week at 5 minutes (2016 points) and 35 days (10080 points) of a real NAB series.
-//! Data: $NODECAST_DATA_DIR or <manifest>/../shared/data.
+//! Data: $NODECAST_DATA_DIR or <manifest>/data.
 
 use std::{hint::black_box, path::PathBuf, time::Instant};
 
@@ -14,7 +14,7 @@ use nodecast::{
 fn data_dir() -> PathBuf {
     let dir = std::env::var_os("NODECAST_DATA_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data"));
     assert!(
         dir.join("m4-hourly").is_dir(),
         "bench data not found at {}",

@@ -233,11 +233,11 @@ pub fn run_cli(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// The repository's data directory (`../shared/data`, or NODECAST_DATA_DIR).
+/// The repository's data directory (`data/`, or NODECAST_DATA_DIR).
 pub fn data_dir() -> PathBuf {
     std::env::var_os("NODECAST_DATA_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("data"))
 }
 
 /// A required external tool; tests fail loudly rather than skip when it is missing

@@ -5,12 +5,12 @@ use std::{collections::HashMap, path::PathBuf};
 
 use nodecast::cli::backtest_cmd::data::{read_m4, M4Series};
 
-/// `$NODECAST_DATA_DIR`, else `<manifest>/../shared/data`. Fails loudly when missing:
+/// `$NODECAST_DATA_DIR`, else `<manifest>/data`. Fails loudly when missing:
 /// CI always has the data, so a silent skip would hide a broken checkout.
 pub fn data_dir() -> PathBuf {
     let dir = std::env::var_os("NODECAST_DATA_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data"));
     assert!(
         dir.join("m4-hourly").is_dir(),
         "test data not found at {} (set NODECAST_DATA_DIR)",
