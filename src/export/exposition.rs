@@ -1,5 +1,5 @@
-//! Rendering `/metrics`: prometheus-client encodes OpenMetrics; the classic text
-//! format (0.0.4) is derived from it so both formats always carry the same samples.
+//! Rendering `/metrics`: prometheus-client encodes both OpenMetrics and the classic
+//! text format (0.0.4) from the same registry, so both carry the same samples.
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -27,22 +27,34 @@ impl Collector for FamiliesCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let families = snapshot(&self.0);
         for fam in families.iter().filter(|f| !f.samples.is_empty()) {
+            let help = one_line_help(&fam.help);
             match fam.kind {
                 Kind::Gauge => {
                     let metric =
-                        encoder.encode_descriptor(&fam.name, &fam.help, None, MetricType::Gauge)?;
+                        encoder.encode_descriptor(&fam.name, &help, None, MetricType::Gauge)?;
                     encode_samples(metric, &fam.samples, ConstGauge::new)?;
                 }
                 Kind::Counter => {
                     // prometheus-client appends `_total` itself.
                     let base = fam.name.strip_suffix("_total").unwrap_or(&fam.name);
                     let metric =
-                        encoder.encode_descriptor(base, &fam.help, None, MetricType::Counter)?;
+                        encoder.encode_descriptor(base, &help, None, MetricType::Counter)?;
                     encode_samples(metric, &fam.samples, ConstCounter::new)?;
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// prometheus-client 0.26 escapes help text in the 0.0.4 format but writes it as is
+/// in OpenMetrics, where a newline or backslash would break the line; help is one
+/// line of prose, so both go.
+fn one_line_help(help: &str) -> std::borrow::Cow<'_, str> {
+    if help.contains(['\\', '\n', '\r']) {
+        help.replace(['\\', '\n', '\r'], " ").into()
+    } else {
+        help.into()
     }
 }
 
@@ -79,60 +91,20 @@ pub fn wants_openmetrics(accept: Option<&str>) -> bool {
     })
 }
 
-/// Renders the registry in the negotiated format: (content type, body).
+/// Renders the registry in the negotiated format: (content type, body). Both
+/// encoders escape label values and help text themselves, so no byte a mount
+/// point or a sensor name can hold breaks the exposition.
 pub fn render(
     registry: &Registry,
     openmetrics: bool,
 ) -> Result<(&'static str, String), std::fmt::Error> {
-    let mut om = String::with_capacity(64 * 1024);
-    prometheus_client::encoding::text::encode(&mut om, registry)?;
+    let mut body = String::with_capacity(64 * 1024);
     if openmetrics {
-        Ok((OPENMETRICS_CONTENT_TYPE, om))
+        prometheus_client::encoding::text::encode(&mut body, registry)?;
+        Ok((OPENMETRICS_CONTENT_TYPE, body))
     } else {
-        Ok((TEXT_CONTENT_TYPE, openmetrics_to_classic(&om)))
-    }
-}
-
-/// Converts OpenMetrics text to the classic format: counters' HELP/TYPE name the
-/// `_total` series, `# UNIT` and `# EOF` go, `unknown` becomes `untyped`, and
-/// infinities use Go's spelling.
-pub fn openmetrics_to_classic(om: &str) -> String {
-    let mut out = String::with_capacity(om.len());
-    let mut pending_help: Option<&str> = None;
-    for line in om.lines() {
-        if line == "# EOF" || line.starts_with("# UNIT ") {
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("# HELP ") {
-            pending_help = Some(rest);
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let (name, typ) = rest.rsplit_once(' ').unwrap_or((rest, "untyped"));
-            let (name, typ) = match typ {
-                "counter" => (format!("{name}_total"), "counter"),
-                "unknown" => (name.to_string(), "untyped"),
-                "info" => (format!("{name}_info"), "gauge"),
-                t => (name.to_string(), t),
-            };
-            if let Some(help) = pending_help.take() {
-                let text = help.split_once(' ').map(|(_, t)| t).unwrap_or("");
-                out.push_str(&format!("# HELP {name} {text}\n"));
-            }
-            out.push_str(&format!("# TYPE {name} {typ}\n"));
-            continue;
-        }
-        out.push_str(&fix_infinity(line));
-        out.push('\n');
-    }
-    out
-}
-
-fn fix_infinity(sample: &str) -> std::borrow::Cow<'_, str> {
-    match sample.rsplit_once(' ') {
-        Some((head, "inf")) => format!("{head} +Inf").into(),
-        Some((head, "-inf")) => format!("{head} -Inf").into(),
-        _ => sample.into(),
+        prometheus_client::encoding::prometheus_text::encode(&mut body, registry)?;
+        Ok((TEXT_CONTENT_TYPE, body))
     }
 }
 
