@@ -176,7 +176,7 @@ fn start_faketime(d: &Path, flags: &[String]) -> (Agent, std::path::PathBuf) {
     ]
     .into_iter()
     .find(|p| Path::new(p).exists())
-    .expect("libfaketime (Debian package faketime, installed by .ci/run)");
+    .expect("libfaketime (Debian package faketime, installed by scripts/test)");
     let offset = d.join("faketime");
     std::fs::write(&offset, "+0\n").unwrap();
     let env = [

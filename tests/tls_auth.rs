@@ -51,7 +51,7 @@ fn curl(args: &[&str]) -> (i32, String, String) {
         .args(["-sS", "--max-time", "10"])
         .args(args)
         .output()
-        .expect("curl (installed by .ci/run)");
+        .expect("curl (installed by scripts/test)");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into(),

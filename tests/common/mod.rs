@@ -249,7 +249,7 @@ pub fn require_tool(name: &str) -> PathBuf {
             return p;
         }
     }
-    panic!("{name} not found on PATH; .ci/run installs it (apt-get install prometheus)");
+    panic!("{name} not found on PATH; scripts/test installs it (Debian package prometheus)");
 }
 
 pub fn urlencode(s: &str) -> String {
