@@ -1,11 +1,14 @@
 //! Command line: `run` (the agent, also the default), `check-config`, `forecast`,
-//! `backtest`, `completions`.
+//! `backtest`, `status`, `plot`, `completions`.
 //!
 //! Agent settings are built from [`crate::config::settings::SETTINGS`] with clap's
 //! builder API because the `--collector.<name>` flags come from the collector registry.
 
 pub mod backtest_cmd;
+pub mod client;
 pub mod forecast_cmd;
+pub mod plot_cmd;
+pub mod status_cmd;
 
 use std::ffi::OsString;
 
@@ -113,6 +116,13 @@ pub fn command() -> Command {
             Command::new("backtest")
                 .about("Score forecasting models on M4 files or rolling origins over CSVs"),
         ))
+        .subcommand(status_cmd::StatusArgs::augment_args(Command::new("status").about(
+            "Resources of a running agent by time to exhaustion; exit 1 when one runs out within the horizon, 3 when the agent cannot be reached",
+        )))
+        .subcommand(plot_cmd::PlotArgs::augment_args(
+            Command::new("plot")
+                .about("SVG chart of history, forecast and interval band, from a CSV or a running agent's series"),
+        ))
         .subcommand(
             Command::new("completions")
                 .about("Print a shell completion script")
@@ -217,6 +227,20 @@ pub fn main() -> i32 {
         },
         Some(("backtest", sub)) => match backtest_cmd::BacktestArgs::from_arg_matches(sub) {
             Ok(args) => backtest_cmd::run(&args),
+            Err(e) => {
+                let _ = e.print();
+                EXIT_USAGE
+            }
+        },
+        Some(("status", sub)) => match status_cmd::StatusArgs::from_arg_matches(sub) {
+            Ok(args) => status_cmd::run(&args),
+            Err(e) => {
+                let _ = e.print();
+                EXIT_USAGE
+            }
+        },
+        Some(("plot", sub)) => match plot_cmd::PlotArgs::from_arg_matches(sub) {
+            Ok(args) => plot_cmd::run(&args),
             Err(e) => {
                 let _ = e.print();
                 EXIT_USAGE

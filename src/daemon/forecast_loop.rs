@@ -72,6 +72,7 @@ impl ForecastLoop {
         lower_thread_priority();
         // The first cycle waits for a little data; later ones keep the interval.
         let mut wait = Duration::from_secs(2).min(self.settings.interval);
+        let mut announced = false;
         loop {
             match wake.recv_timeout(wait) {
                 Err(RecvTimeoutError::Timeout) | Ok(Wake::Now) => {}
@@ -79,6 +80,10 @@ impl ForecastLoop {
             }
             let started = Instant::now();
             let (results, failed) = self.cycle();
+            if !results.is_empty() && !announced {
+                announced = true;
+                tracing::info!(series = results.len(), "first forecasts published; see / or /api/v1/series");
+            }
             let fams = families_for(&results, &self.settings);
             self.metrics.forecast_series.set(results.len() as i64);
             self.metrics.forecast_errors.inc_by(failed);

@@ -210,11 +210,26 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
         };
         tokio::spawn(backfill(plan, store.clone(), fstop_tx.clone()));
     }
+    let view = Arc::new(crate::export::view::AgentView {
+        store: store.clone(),
+        forecast: cfg.forecast.clone(),
+        raw_step_ms: cfg.collect_interval.as_millis() as i64,
+        downsample_step_ms: cfg.storage.downsample_step.as_millis() as i64,
+        collectors: crate::collect::REGISTRY
+            .iter()
+            .filter(|r| cfg.collectors.get(r.name).copied().unwrap_or(false))
+            .map(|r| r.name)
+            .collect(),
+        backfill_configured: cfg.backfill.prometheus_url.is_some(),
+        started_ms: now_ms(),
+    });
+    log_warmup(&view);
     let app = router(AppState {
         registry: Arc::new(registry),
         ready,
         forecasts,
         telemetry_path: cfg.telemetry_path.clone(),
+        view,
     })
     .layer(axum::middleware::from_fn_with_state(
         web.auth.clone(),
@@ -251,6 +266,33 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
     drop(store);
     tracing::info!("stopped; store flushed");
     code
+}
+
+/// One line at start that says when forecasts begin, so a quiet first hours
+/// never look like a broken agent.
+fn log_warmup(view: &crate::export::view::AgentView) {
+    use crate::predict::warmup::{human_duration_ms, min_history_below_models};
+    let needed = view.needed_history_ms();
+    let min = view.forecast.min_history.as_millis() as i64;
+    if min_history_below_models(min, view.downsample_step_ms) {
+        tracing::warn!(
+            "--forecast.min-history {} is shorter than the {} of history the models need ({} points at --storage.downsample-step); forecasts start after {}",
+            human_duration_ms(min),
+            human_duration_ms(needed),
+            crate::forecast::MIN_HISTORY,
+            human_duration_ms(needed)
+        );
+    }
+    let hint = if view.backfill_configured {
+        "history is being pulled from Prometheus (--backfill.prometheus-url)"
+    } else {
+        "set --backfill.prometheus-url and --backfill.selector to start from this node's Prometheus history"
+    };
+    tracing::info!(
+        "forecasts begin once a series has {} of history, at the next forecast cycle (every {}); the page at / shows when each is due; {hint}",
+        human_duration_ms(needed),
+        human_duration_ms(view.forecast.interval.as_millis() as i64)
+    );
 }
 
 fn spawn_named(

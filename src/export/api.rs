@@ -12,9 +12,11 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::http::AppState;
+use super::view::self_samples;
 use crate::predict::{snapshot, SeriesForecast};
+use crate::predict::warmup::NoForecast;
 
-fn error(status: StatusCode, msg: impl Into<String>) -> Response {
+pub(super) fn error(status: StatusCode, msg: impl Into<String>) -> Response {
     (
         status,
         Json(json!({ "status": "error", "error": msg.into() })),
@@ -41,6 +43,17 @@ struct SeriesEntry<'a> {
     exhaustion_probability: Option<f64>,
 }
 
+/// Start of the latest forecast cycle, from the agent's own metrics.
+pub(super) fn last_cycle_ms(st: &AppState) -> Option<i64> {
+    let (_, text) = super::exposition::render(&st.registry, false).ok()?;
+    self_samples(&text)
+        .into_iter()
+        .find(|(n, _, v)| n == "nodecast_forecast_cycle_last_run_timestamp_seconds" && *v > 0.0)
+        .map(|(_, _, v)| (v * 1000.0) as i64)
+}
+
+/// Forecast series, and the selected series still gathering history (with when
+/// their first forecast is due), so an empty list is never unexplained.
 pub async fn series(State(st): State<AppState>) -> Response {
     let snap = snapshot(&st.forecasts);
     let data: Vec<SeriesEntry> = snap
@@ -62,7 +75,24 @@ pub async fn series(State(st): State<AppState>) -> Response {
             exhaustion_probability: f.exhaustion_probability,
         })
         .collect();
-    Json(json!({ "status": "success", "data": data })).into_response()
+    let now = crate::daemon::now_ms();
+    let view = st.view.clone();
+    let have: std::collections::HashSet<String> = snap.iter().map(|f| f.series.clone()).collect();
+    let last = last_cycle_ms(&st);
+    // Reading every warming series' history touches the store: off the async workers.
+    let warming = tokio::task::spawn_blocking(move || {
+        view.warming_up(|k| have.contains(k), now, last)
+    })
+    .await
+    .unwrap_or_default();
+    Json(json!({
+        "status": "success",
+        "data": data,
+        "warming_up": warming,
+        "needed_history_seconds": st.view.needed_history_ms() as f64 / 1000.0,
+        "backfill_configured": st.view.backfill_configured,
+    }))
+    .into_response()
 }
 
 pub async fn forecast(
@@ -86,10 +116,33 @@ pub async fn forecast(
     };
     let snap = snapshot(&st.forecasts);
     let Some(f) = snap.iter().find(|f| &f.series == key) else {
-        return error(
+        let now = crate::daemon::now_ms();
+        let last = last_cycle_ms(&st);
+        let (view, k) = (st.view.clone(), key.clone());
+        let why = tokio::task::spawn_blocking(move || view.no_forecast(&k, now, last))
+            .await
+            .unwrap_or(NoForecast::Unknown);
+        let reason = match &why {
+            NoForecast::Unknown => "unknown_series",
+            NoForecast::NotSelected | NoForecast::Excluded => "excluded",
+            NoForecast::WarmingUp { .. } => "warming_up",
+            NoForecast::Pending { .. } => "pending",
+        };
+        let due = match why {
+            NoForecast::WarmingUp { due_ms, .. } => Some(due_ms as f64 / 1000.0),
+            NoForecast::Pending { next_cycle_ms } => Some(next_cycle_ms as f64 / 1000.0),
+            _ => None,
+        };
+        return (
             StatusCode::NOT_FOUND,
-            format!("no forecast for series {key:?}; see /api/v1/series"),
-        );
+            Json(json!({
+                "status": "error",
+                "error": format!("no forecast for series {key:?}: {}", why.explain(now)),
+                "reason": reason,
+                "expected_timestamp": due,
+            })),
+        )
+            .into_response();
     };
     Json(json!({ "status": "success", "data": path_json(f) })).into_response()
 }

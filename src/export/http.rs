@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use prometheus_client::registry::Registry;
@@ -22,6 +22,7 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     pub forecasts: SharedForecasts,
     pub telemetry_path: String,
+    pub view: Arc<super::view::AgentView>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -37,6 +38,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/api/v1/series", get(super::api::series))
         .route("/api/v1/forecast", get(super::api::forecast))
+        .route("/api/v1/history", get(super::status_api::history))
+        .route("/api/v1/status", get(super::status_api::status))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .with_state(state)
 }
@@ -65,17 +68,18 @@ async fn readyz(State(st): State<AppState>) -> Response {
     }
 }
 
-async fn landing(State(st): State<AppState>) -> Html<String> {
-    Html(format!(
-        "<!doctype html><html><head><title>nodecast</title></head><body>\
-         <h1>nodecast {}</h1><p>Node metrics with forecasts and predicted exhaustion.</p><ul>\
-         <li><a href=\"{p}\">{p}</a> (Prometheus metrics)</li>\
-         <li><a href=\"/api/v1/series\">/api/v1/series</a> (forecast series, JSON)</li>\
-         <li><a href=\"/healthz\">/healthz</a> (liveness)</li>\
-         <li><a href=\"/readyz\">/readyz</a> (readiness)</li></ul></body></html>\n",
-        env!("CARGO_PKG_VERSION"),
-        p = st.telemetry_path
-    ))
+/// The node's forecast page: one self-contained document (styles and script
+/// inline, no CDN), so it works on a node without internet.
+async fn landing(State(st): State<AppState>) -> Response {
+    let page = super::page::html(&st.telemetry_path);
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        page,
+    )
+        .into_response()
 }
 
 /// Time a client gets to send its request headers; slow-loris connections are cut after it.
