@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use nodecast::store::{Store, StoreConfig};
 
-const MOUNTS: usize = 45;
+const MOUNTS: usize = 50;
 const DAYS: i64 = 3;
 
 struct Tmpfs(PathBuf);
