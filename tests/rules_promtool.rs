@@ -239,3 +239,18 @@ fn pipeline_tests_fail_when_a_single_error_pages() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn store_corrupt_test_fails_without_the_already_counted_clause() -> Result<()> {
+    let out = mutated_run("store_corrupt.yml", |rules| {
+        replace_all(
+            rules,
+            "          or\n          (\n            nodecast_store_corrupt_chunks_total > 0\n            unless\n            nodecast_store_corrupt_chunks_total offset 6h\n          )\n",
+            "",
+        )
+    })?;
+    if !out.contains("node3:9847") {
+        bail!("the counter-already-above-zero case did not fail:\n{out}");
+    }
+    Ok(())
+}

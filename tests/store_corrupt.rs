@@ -103,6 +103,7 @@ fn damaged_sled_files_never_panic_or_garble() {
                         StoreError::Corrupt { .. }
                             | StoreError::Io { .. }
                             | StoreError::Sled { .. }
+                            | StoreError::Panicked { .. }
                     ),
                     "{name}: unexpected error {e:?}"
                 );
@@ -140,35 +141,299 @@ fn missing_pieces_are_reported_as_corrupt() {
 }
 
 #[test]
-fn damaged_chunk_reads_as_corrupt_error() {
+fn damaged_chunk_is_quarantined_counted_once_and_the_rest_reads() {
     let dir = tempfile::tempdir().unwrap();
     filled(dir.path());
-    {
+    let damaged_key = {
         let db = sled::open(dir.path().join("gen-0")).unwrap();
         let data = db.open_tree("data").unwrap();
+        // the oldest raw chunk of the first series that has more than one
         let (k, v) = data.iter().next().unwrap().unwrap();
         let mut bad = v.to_vec();
         let mid = bad.len() / 2;
         bad[mid] ^= 0x10;
-        data.insert(k, bad).unwrap();
+        data.insert(&k, bad).unwrap();
+        db.flush().unwrap();
+        k.to_vec()
+    };
+    let store = Store::open(tiny(dir.path())).unwrap();
+    let report = store.open_report().clone();
+    assert_eq!(report.chunks_corrupt, 1, "{report:?}");
+    assert_eq!(report.damaged_series.len(), 1, "{report:?}");
+    assert_eq!(store.stats().chunks_corrupt, 1);
+    for k in store.series_keys() {
+        let w = store
+            .read(&k, Tier::Raw, Agg::Mean, 0, 400_000)
+            .unwrap_or_else(|e| panic!("{k}: one bad chunk must not fail the read: {e}"));
+        let present = w.values.iter().filter(|v| !v.is_nan()).count();
+        assert!(present > 0, "{k}: the other chunks of the series still read");
+        if k == K {
+            for (i, v) in w.values.iter().enumerate() {
+                assert!(v.is_nan() || *v == value(i as i64), "{k} slot {i}: {v}");
+            }
+        }
+    }
+    // reads skip it without counting again
+    assert_eq!(store.stats().chunks_corrupt, 1);
+    store.flush().unwrap();
+    drop(store);
+    let store = Store::open(tiny(dir.path())).unwrap();
+    assert_eq!(
+        store.open_report().chunks_corrupt,
+        0,
+        "quarantined at the first open, not counted again: {:?}",
+        store.open_report()
+    );
+    drop(store);
+    let db = sled::open(dir.path().join("gen-0")).unwrap();
+    assert!(db.open_tree("quarantine").unwrap().contains_key(&damaged_key).unwrap());
+    assert!(!db.open_tree("data").unwrap().contains_key(&damaged_key).unwrap());
+}
+
+/// A store of ten node-like series at the default grid: two days, flushed
+/// every 4 minutes of data, as the daemon would leave it.
+mod real {
+    use super::*;
+    use nodecast::store::StoreConfig;
+
+    pub const N: usize = 10;
+    pub const STEP: i64 = 15_000;
+    pub const SAMPLES: i64 = 2 * 86_400 / 15;
+
+    pub fn key(i: usize) -> String {
+        format!("node_filesystem_avail_bytes{{mountpoint=\"/m{i}\"}}")
+    }
+
+    pub fn val(i: usize, s: i64) -> f64 {
+        (1_000_000_000 - s * 4096 * (i as i64 + 1)) as f64
+    }
+
+    pub fn fill(p: &Path) {
+        let st = Store::open(StoreConfig::new(p)).unwrap();
+        let keys: Vec<String> = (0..N).map(key).collect();
+        for s in 0..SAMPLES {
+            let smp: Vec<(&str, f64)> = keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (k.as_str(), val(i, s)))
+                .collect();
+            st.append(s * STEP, &smp).unwrap();
+            if s % 16 == 15 {
+                st.flush().unwrap();
+            }
+        }
+        st.flush().unwrap();
+    }
+
+    pub fn db_file(p: &Path) -> std::path::PathBuf {
+        let gen = std::fs::read_to_string(p.join("CURRENT")).unwrap();
+        p.join(gen.trim()).join("db")
+    }
+
+    /// Series whose raw history is not all there, after checking that
+    /// every value that is there is the one written.
+    pub fn series_with_gaps(st: &Store) -> usize {
+        (0..N)
+            .filter(|&i| {
+                let w = st
+                    .read(&key(i), Tier::Raw, Agg::Mean, 0, SAMPLES * STEP)
+                    .unwrap();
+                let mut gaps = false;
+                for (s, v) in w.values.iter().enumerate() {
+                    if v.is_nan() {
+                        gaps = true;
+                    } else {
+                        assert_eq!(*v, val(i, s as i64), "series {i} slot {s} garbled");
+                    }
+                }
+                gaps || w.values.len() != SAMPLES as usize
+            })
+            .count()
+    }
+}
+
+#[test]
+fn truncated_or_overwritten_store_reports_damage_and_keeps_the_rest() {
+    let base = tempfile::tempdir().unwrap();
+    let src = base.path().join("src");
+    real::fill(&src);
+    // Opening changes sled's files, so the baseline is checked on a copy.
+    let copy = |to: &Path| {
+        let st = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(&src)
+            .arg(to)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    copy(&base.path().join("baseline"));
+    {
+        let st = Store::open(nodecast::store::StoreConfig::new(base.path().join("baseline"))).unwrap();
+        assert_eq!(real::series_with_gaps(&st), 0, "baseline is complete");
+        assert_eq!(st.open_report().chunks_corrupt, 0, "{:?}", st.open_report());
+        assert_eq!(st.open_report().unverified, None);
+    }
+    let len = std::fs::metadata(real::db_file(&src)).unwrap().len();
+    let page = |f: f64| (len as f64 * f) as u64 / 4096 * 4096;
+    let cases: Vec<(&str, Option<u64>)> = vec![
+        ("truncated to half", None),
+        ("3 pages at 10%", Some(page(0.1))),
+        ("3 pages at 50%", Some(page(0.5))),
+        ("3 pages at 90%", Some(page(0.9))),
+        ("first page", Some(0)),
+        ("last 3 pages", Some(len.saturating_sub(3 * 4096) / 4096 * 4096)),
+    ];
+    let mut damaged_opens = 0;
+    for (name, at) in cases {
+        let d = base.path().join(name.replace(' ', "_"));
+        copy(&d);
+        let f = OpenOptions::new().write(true).open(real::db_file(&d)).unwrap();
+        match at {
+            None => f.set_len(len / 2).unwrap(),
+            Some(at) => {
+                let mut f = f;
+                f.seek(SeekFrom::Start(at)).unwrap();
+                f.write_all(&[0xA5; 3 * 4096]).unwrap();
+            }
+        }
+        let opened = std::panic::catch_unwind(|| {
+            Store::open(nodecast::store::StoreConfig::new(&d))
+        })
+        .unwrap_or_else(|_| panic!("{name}: Store::open panicked"));
+        match opened {
+            Err(e) => {
+                eprintln!("{name}: refused: {e}");
+                assert!(
+                    matches!(&e, StoreError::Corrupt { reason, .. } if !reason.is_empty()),
+                    "{name}: {e:?}"
+                );
+            }
+            Ok(st) => {
+                let gaps = real::series_with_gaps(&st);
+                let rep = st.open_report().clone();
+                eprintln!(
+                    "{name}: opened, {gaps} of {} series lost history; corrupt chunks {} (rolled back {:?})",
+                    real::N,
+                    rep.chunks_corrupt,
+                    rep.rolled_back
+                );
+                if gaps > 0 {
+                    damaged_opens += 1;
+                    assert!(rep.chunks_corrupt > 0, "{name}: silent damage: {rep:?}");
+                    assert!(st.stats().chunks_corrupt >= rep.chunks_corrupt);
+                    assert!(
+                        rep.damaged_series.len() >= gaps,
+                        "{name}: {} series with lost history named, {gaps} lost: {rep:?}",
+                        rep.damaged_series.len()
+                    );
+                }
+                // the store keeps working on top of what survived
+                st.append(real::SAMPLES * real::STEP, &[(&real::key(0), 1.0)])
+                    .unwrap();
+                st.flush().unwrap();
+            }
+        }
+    }
+    assert!(damaged_opens >= 3, "the cases must exercise damage that opens");
+}
+
+#[test]
+fn store_from_the_previous_version_opens_unverified_then_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    filled(dir.path());
+    // What the version before INVENTORY left: no file, no flush_seq in meta.
+    std::fs::remove_file(dir.path().join("INVENTORY")).unwrap();
+    {
+        let db = sled::open(dir.path().join("gen-0")).unwrap();
+        assert!(db.open_tree("meta").unwrap().remove("flush_seq").unwrap().is_some());
         db.flush().unwrap();
     }
     let store = Store::open(tiny(dir.path())).unwrap();
-    let keys = store.series_keys();
-    let errors: Vec<StoreError> = keys
-        .iter()
-        .filter_map(|k| store.read(k, Tier::Raw, Agg::Mean, 0, 400_000).err())
-        .collect();
-    assert_eq!(
-        errors.len(),
-        1,
-        "exactly the damaged series fails: {errors:?}"
-    );
+    let rep = store.open_report().clone();
+    assert_eq!(rep.chunks_corrupt, 0, "{rep:?}");
+    assert!(rep.chunks_verified > 0, "{rep:?}");
     assert!(
-        matches!(&errors[0], StoreError::Corrupt { reason, .. } if reason.contains("checksum")),
-        "{:?}",
-        errors[0]
+        rep.unverified.as_deref().is_some_and(|w| w.contains("INVENTORY")),
+        "{rep:?}"
     );
+    open_is_safe_full(&store);
+    store.flush().unwrap();
+    drop(store);
+    let store = Store::open(tiny(dir.path())).unwrap();
+    assert_eq!(store.open_report().unverified, None, "{:?}", store.open_report());
+    assert_eq!(store.open_report().chunks_corrupt, 0);
+    open_is_safe_full(&store);
+}
+
+fn open_is_safe_full(store: &Store) {
+    let w = store.read(K, Tier::Raw, Agg::Mean, 0, 400_000).unwrap();
+    let present = w.values.iter().filter(|v| !v.is_nan()).count();
+    assert!(present >= 60, "raw retention of 60 s kept: {present}");
+    for (i, v) in w.values.iter().enumerate() {
+        assert!(v.is_nan() || *v == value(i as i64), "slot {i}: {v}");
+    }
+}
+
+#[test]
+fn healthy_store_is_never_reported_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    filled(dir.path());
+    let inv = std::fs::read(dir.path().join("INVENTORY")).unwrap();
+    for round in 0..3i64 {
+        let store = Store::open(tiny(dir.path())).unwrap();
+        assert_eq!(store.open_report().chunks_corrupt, 0, "round {round}: {:?}", store.open_report());
+        assert_eq!(store.open_report().unverified, None);
+        for s in 0..50 {
+            let t = (400 + round * 50 + s) * 1000;
+            store.append(t, &[(K, value(t / 1000))]).unwrap();
+        }
+        store.flush().unwrap();
+    }
+    // A crash between sled's flush and the INVENTORY write leaves an older
+    // inventory: not damage, only unverified.
+    std::fs::write(dir.path().join("INVENTORY"), inv).unwrap();
+    let store = Store::open(tiny(dir.path())).unwrap();
+    assert_eq!(store.open_report().chunks_corrupt, 0, "{:?}", store.open_report());
+    assert!(store.open_report().unverified.is_some());
+}
+
+#[test]
+fn sled_panic_or_tiny_cache_is_not_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    filled(dir.path());
+    for cache in [0u64, 1, 255] {
+        let mut cfg = tiny(dir.path());
+        cfg.cache_bytes = cache;
+        let r = std::panic::catch_unwind(|| Store::open(cfg).map(|_| ()))
+            .unwrap_or_else(|_| panic!("cache {cache}: panicked"));
+        match r {
+            Err(StoreError::Config(m)) => assert!(m.contains("256"), "{m}"),
+            other => panic!("cache {cache}: want a configuration error, got {other:?}"),
+        }
+    }
+    let store = Store::open(tiny(dir.path())).unwrap();
+    assert_eq!(store.open_report().chunks_corrupt, 0);
+    open_is_safe_full(&store);
+}
+
+#[test]
+fn non_utf8_current_is_corrupt_and_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    filled(dir.path());
+    std::fs::write(dir.path().join("CURRENT"), b"gen-\xff\xfe0\n").unwrap();
+    match Store::open(tiny(dir.path())) {
+        Err(StoreError::Corrupt { path, reason }) => {
+            assert_eq!(path, dir.path());
+            assert!(reason.contains("CURRENT") && reason.contains("UTF-8"), "{reason}");
+        }
+        other => panic!("want Corrupt, got {:?}", other.err()),
+    }
+    std::fs::write(dir.path().join("CURRENT"), vec![b'g'; 1 << 20]).unwrap();
+    assert!(matches!(
+        Store::open(tiny(dir.path())),
+        Err(StoreError::Corrupt { .. })
+    ));
 }
 
 #[test]

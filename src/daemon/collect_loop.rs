@@ -154,7 +154,13 @@ impl CollectLoop {
         self.metrics
             .store_size
             .set(self.store.size_on_disk() as i64);
-        let compactions = self.store.stats().compactions;
+        let stats = self.store.stats();
+        let corrupt = stats.chunks_corrupt;
+        let counted = self.metrics.store_corrupt_chunks.get();
+        if corrupt > counted {
+            self.metrics.store_corrupt_chunks.inc_by(corrupt - counted);
+        }
+        let compactions = stats.compactions;
         let seen = self.metrics.store_compactions.get();
         if compactions > seen {
             self.metrics.store_compactions.inc_by(compactions - seen);

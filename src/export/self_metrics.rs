@@ -24,6 +24,7 @@ pub struct SelfMetrics {
     pub http_connections_rejected: Counter,
     pub store_size: Gauge,
     pub store_compactions: Counter,
+    pub store_corrupt_chunks: Counter,
     pub store_series: Gauge,
     pub store_retention: Family<Labels, GaugeF>,
     pub store_last_flush: GaugeF,
@@ -104,6 +105,11 @@ impl SelfMetrics {
             "nodecast_store_compactions",
             "Rewrites of the store into a fresh sled generation to reclaim space",
             self.store_compactions.clone(),
+        );
+        r.register(
+            "nodecast_store_corrupt_chunks",
+            "Stored chunks found damaged or missing (failed checksum, or lost by sled since the last flush); each counted once, see docs/store.md",
+            self.store_corrupt_chunks.clone(),
         );
         r.register(
             "nodecast_store_series",

@@ -112,7 +112,8 @@ pub fn encode(chunk: &Chunk) -> Vec<u8> {
     out
 }
 
-pub fn decode(buf: &[u8]) -> Result<Chunk, String> {
+/// The body of a chunk whose checksum holds.
+fn checked_body(buf: &[u8]) -> Result<&[u8], String> {
     if buf.len() < 4 {
         return Err(format!(
             "chunk of {} bytes is shorter than its checksum",
@@ -124,6 +125,21 @@ pub fn decode(buf: &[u8]) -> Result<Chunk, String> {
     if crc32fast::hash(body) != want {
         return Err("chunk checksum mismatch".into());
     }
+    Ok(body)
+}
+
+/// Checksum and version only: what the open-time scan needs, without
+/// decoding every value.
+pub fn verify(buf: &[u8]) -> Result<(), String> {
+    match checked_body(buf)?.first() {
+        Some(&VERSION) => Ok(()),
+        Some(v) => Err(format!("unknown chunk version {v}")),
+        None => Err("empty chunk".into()),
+    }
+}
+
+pub fn decode(buf: &[u8]) -> Result<Chunk, String> {
+    let body = checked_body(buf)?;
     let mut r = Reader { buf: body, pos: 0 };
     let version = r.byte()?;
     if version != VERSION {
@@ -487,5 +503,11 @@ mod tests {
         }
         assert!(decode(&bytes[..bytes.len() - 1]).is_err());
         assert!(decode(&[]).is_err());
+        assert!(verify(&bytes).is_ok());
+        for i in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[i] ^= 0x01;
+            assert!(verify(&bad).is_err(), "flip at {i} passed verify");
+        }
     }
 }

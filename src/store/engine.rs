@@ -3,14 +3,16 @@
 //! [`Store::flush`], so a failed flush (disk full) leaves the in-memory state
 //! complete and the next flush simply retries it on a freshly opened sled.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
+use super::inventory::{self, Bad, Inventory};
 use super::layout::{chunk_key, prefix, Layout};
 use super::series::{Pending, SeriesState};
-use super::sled_io::{self, Sled};
-use super::{codec, AppendStats, StoreConfig, StoreError, StoreStats, Tier};
+use super::sled_io::{self, HeadLoad, Sled};
+use super::{codec, AppendStats, OpenReport, StoreConfig, StoreError, StoreStats, Tier};
 
 pub const COMPACT_FACTOR: u64 = 2;
 pub const COMPACT_SLACK: u64 = 2 << 20;
@@ -23,6 +25,7 @@ pub struct Store {
     pub(crate) lay: Layout,
     max_series: usize,
     cache_bytes: u64,
+    report: OpenReport,
     pub(crate) inner: Mutex<Inner>,
 }
 
@@ -45,6 +48,12 @@ pub(crate) struct Inner {
     live_bytes: u64,
     size_after_compact: u64,
     pub stats: StoreStats,
+    /// What the INVENTORY must say after the next flush, and its number.
+    inventory: Inventory,
+    seq: u64,
+    inventory_write_failed: bool,
+    /// Reads only hold `&Inner`, and still must count what they skip.
+    pub bad: RefCell<Bad>,
 }
 
 impl Store {
@@ -64,18 +73,29 @@ impl Store {
             live_bytes: 0,
             size_after_compact: 0,
             stats: StoreStats::default(),
+            inventory: opened.inventory,
+            seq: opened.seq,
+            inventory_write_failed: false,
+            bad: RefCell::new(Bad::known(opened.bad_keys)),
         };
         for (key, id) in opened.series {
             inner.series.insert(key, SeriesState::new(id));
         }
         inner.stats.newest_sample_ms = inner.now_ms;
+        inner.stats.chunks_corrupt = opened.report.chunks_corrupt;
         Ok(Store {
             path,
             lay,
             max_series: cfg.max_series,
             cache_bytes: cfg.cache_bytes,
+            report: opened.report,
             inner: Mutex::new(inner),
         })
+    }
+
+    /// What verification found when the store was opened.
+    pub fn open_report(&self) -> &OpenReport {
+        &self.report
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -153,8 +173,10 @@ impl Store {
 
     pub fn stats(&self) -> StoreStats {
         let g = self.lock();
+        let later = g.bad.borrow().found_after_open;
         StoreStats {
             series: g.series.len(),
+            chunks_corrupt: g.stats.chunks_corrupt + later,
             ..g.stats.clone()
         }
     }
@@ -246,13 +268,19 @@ impl Inner {
         let sled = self.sled(&store.path)?;
         // An unreadable newest chunk must not stop collection for the series:
         // it starts a fresh head (which replaces that chunk on flush).
-        let head = |tier| match sled_io::last_head(sled, &self.pending, &store.path, state.id, tier)
-        {
-            Err(StoreError::Corrupt { .. }) => Ok((None, 1)),
-            other => other.map(|h| (h, 0)),
+        let head = |tier| {
+            Ok::<_, StoreError>(
+                match sled_io::last_head(sled, &self.pending, &store.path, state.id, tier)? {
+                    HeadLoad::Empty => None,
+                    HeadLoad::Head(h) => Some(h),
+                    HeadLoad::Damaged { key, why } => {
+                        self.bad.borrow_mut().note(&store.path, key, &why);
+                        None
+                    }
+                },
+            )
         };
-        let ((raw, bad_raw), (ds, bad_ds)) = (head(Tier::Raw)?, head(Tier::Downsampled)?);
-        self.stats.chunks_corrupt += bad_raw + bad_ds;
+        let (raw, ds) = (head(Tier::Raw)?, head(Tier::Downsampled)?);
         if let Some(state) = self.series.get_mut(key) {
             state.raw = raw;
             state.ds = ds;
@@ -270,6 +298,10 @@ impl Inner {
             let opened = sled_io::open_checked(&store.path, store.cache_bytes, &mut lay)?;
             self.sled = Some(opened.sled);
             self.broken = false;
+            self.inventory = opened.inventory;
+            self.seq = self.seq.max(opened.seq);
+            self.stats.chunks_corrupt += opened.report.chunks_corrupt;
+            self.bad.borrow_mut().extend_known(opened.bad_keys);
         }
         if let Some(now) = self.now_ms {
             for state in self.series.values_mut() {
@@ -281,7 +313,21 @@ impl Inner {
         let mut batch = sled::Batch::default();
         let mut writes = 0u64;
         let mut deletes = 0u64;
+        let mut inv = self.inventory.clone();
+        let mut track = |k: &[u8; 13], new: Option<&[u8]>| -> Result<(), StoreError> {
+            let id = inventory::series_id(k).unwrap_or(u32::MAX);
+            let e = inv.entry(id).or_default();
+            let old = sled.data.get(k).map_err(|e| StoreError::from_sled(&store.path, e))?;
+            if let Some(old) = old {
+                e.remove(k, &old);
+            }
+            if let Some(v) = new {
+                e.add(k, v);
+            }
+            Ok(())
+        };
         for (k, v) in &self.pending {
+            track(k, v.as_deref())?;
             match v {
                 Some(bytes) => {
                     batch.insert(&k[..], &bytes[..]);
@@ -296,17 +342,20 @@ impl Inner {
         for state in self.series.values() {
             for tier in [Tier::Raw, Tier::Downsampled] {
                 if let Some(h) = state.head(tier).filter(|h| h.dirty) {
-                    batch.insert(
-                        &chunk_key(state.id, tier, h.start)[..],
-                        codec::encode(&h.chunk),
-                    );
+                    let key = chunk_key(state.id, tier, h.start);
+                    let bytes = codec::encode(&h.chunk);
+                    track(&key, Some(&bytes))?;
+                    batch.insert(&key[..], bytes);
                     writes += 1;
                 }
             }
         }
+        inv.retain(|_, e| e.chunks > 0);
+        let seq = self.seq + 1;
         sled_io::write_all(
             sled,
             &store.path,
+            seq,
             self.next_id,
             self.now_ms,
             &self.series_ops,
@@ -314,6 +363,15 @@ impl Inner {
         )?;
         self.pending.clear();
         self.series_ops.clear();
+        self.seq = seq;
+        self.inventory = inv;
+        // sled holds the data either way; a missing or stale inventory only
+        // makes the next open "unverified", so this is not a flush error.
+        if let Err(e) = inventory::write(&store.path, seq, &self.inventory) {
+            if !std::mem::replace(&mut self.inventory_write_failed, true) {
+                tracing::warn!(path = %store.path.display(), error = %e, "cannot write the store INVENTORY; damage after a restart may go unnoticed");
+            }
+        }
         for state in self.series.values_mut() {
             for tier in [Tier::Raw, Tier::Downsampled] {
                 if let Some(h) = state.head_mut(tier) {

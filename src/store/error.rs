@@ -4,10 +4,17 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The directory holds something we cannot trust: sled refused it or a
-    /// chunk failed its checksum. Never fixed silently; see [`super::move_aside`].
+    /// Proven damage: sled reported corruption, or our own checks of the
+    /// store's structure failed (CURRENT, meta, the generation). The only
+    /// variant `--storage.reset-on-corruption` acts on; see [`super::move_aside`].
+    /// Damaged chunks do not make a store `Corrupt`: they are quarantined and
+    /// counted, and the rest is kept.
     #[error("store at {path} is corrupt: {reason}")]
     Corrupt { path: PathBuf, reason: String },
+    /// sled panicked while opening. Not evidence of damage (a cache below
+    /// sled's minimum does it on a healthy store), so never `Corrupt`.
+    #[error("sled panicked while opening the store at {path}: {reason}. This is not evidence that the store is corrupt; its files were left untouched")]
+    Panicked { path: PathBuf, reason: String },
     /// Another process (or another `Store` in this one) holds the directory.
     #[error("store at {path} is locked by another process: {source}")]
     Locked {

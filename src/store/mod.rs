@@ -12,6 +12,7 @@ mod codec;
 mod engine;
 mod error;
 mod fsutil;
+mod inventory;
 mod key;
 mod layout;
 mod query;
@@ -26,6 +27,7 @@ pub use engine::Store;
 pub use error::StoreError;
 pub use fsutil::{dir_size, move_aside};
 pub use key::{parse_series_key, series_key};
+pub use sled_io::MIN_CACHE_BYTES;
 
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
@@ -106,7 +108,9 @@ pub struct StoreStats {
     pub backfill_dropped: u64,
     pub chunks_written: u64,
     pub chunks_deleted: u64,
-    /// Newest chunks that failed their checksum when a series was loaded.
+    /// Chunks found damaged or missing: on open (failed checksum, or lost by
+    /// sled since the last flush, see [`OpenReport`]) and later by reads.
+    /// Each damaged chunk is counted once.
     pub chunks_corrupt: u64,
     pub series_expired: u64,
     pub flushes: u64,
@@ -119,4 +123,24 @@ pub struct StoreStats {
     pub last_flush_unix_ms: Option<i64>,
     /// Newest sample time seen (the store's notion of "now").
     pub newest_sample_ms: Option<i64>,
+}
+
+/// What [`Store::open`] found when it verified the store (also logged, once).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OpenReport {
+    /// Chunks whose checksum held.
+    pub chunks_verified: u64,
+    /// Chunks that failed their checksum, or that the INVENTORY of the last
+    /// flush lists and sled no longer returns (a lower bound when sled came
+    /// back with an older state).
+    pub chunks_corrupt: u64,
+    /// Keys of the series that lost chunks.
+    pub damaged_series: Vec<String>,
+    /// `(sled's flush, the inventory's flush)` when sled came back older
+    /// than its last successful flush.
+    pub rolled_back: Option<(u64, u64)>,
+    /// Why completeness could not be checked (checksums still were): no
+    /// INVENTORY yet (a store from an earlier version), or a crash between
+    /// sled's flush and the INVENTORY write.
+    pub unverified: Option<String>,
 }

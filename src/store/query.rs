@@ -7,7 +7,7 @@ use super::codec::Chunk;
 use super::engine::{Inner, Store};
 use super::layout::{chunk_key, tier_cols};
 use super::series::{aggregate, SeriesState};
-use super::sled_io::{self, chunks_in};
+use super::sled_io::chunks_in;
 use super::{codec, Agg, AppendStats, StoreError, Tier, Window};
 
 /// A window larger than this is a caller bug (e.g. ms passed as seconds), not
@@ -162,6 +162,8 @@ impl Store {
 }
 
 /// Decoded chunks with start in `[lo, hi]`, the in-memory head included.
+/// A chunk that fails to decode is skipped (its slots read as gaps) and
+/// counted once, so one bad chunk never hides the rest of the series.
 fn collect(
     g: &Inner,
     store: &Store,
@@ -173,10 +175,16 @@ fn collect(
     let sled = g.sled(&store.path)?;
     let mut out = BTreeMap::new();
     for (start, bytes) in chunks_in(sled, &g.pending, &store.path, state.id, tier, lo, hi)? {
-        out.insert(
-            start,
-            sled_io::decode(&store.path, state.id, tier, start, &bytes)?,
-        );
+        let key = chunk_key(state.id, tier, start);
+        if g.bad.borrow().contains(&key) {
+            continue;
+        }
+        match codec::decode(&bytes) {
+            Ok(chunk) => {
+                out.insert(start, chunk);
+            }
+            Err(why) => g.bad.borrow_mut().note(&store.path, key, &why),
+        }
     }
     if let Some(h) = state.head(tier).filter(|h| (lo..=hi).contains(&h.start)) {
         out.insert(h.start, h.chunk.clone());

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
-use super::codec::{self, Chunk};
+use super::codec;
+use super::inventory::{self, Inventory};
 use super::layout::{chunk_key, key_start, Layout};
 use super::series::{Head, Pending};
-use super::{StoreError, Tier};
+use super::{OpenReport, StoreError, Tier};
 
 const FORMAT_VERSION: u32 = 1;
 /// Written next to sled once the store is initialised. If it is there but
@@ -27,6 +28,9 @@ pub struct Sled {
     pub data: sled::Tree,
     pub series: sled::Tree,
     pub meta: sled::Tree,
+    /// Chunks that failed verification on open, kept for inspection until
+    /// the next compaction (which does not copy this tree).
+    pub quarantine: sled::Tree,
 }
 
 pub struct Opened {
@@ -34,11 +38,28 @@ pub struct Opened {
     pub series: Vec<(String, u32)>,
     pub next_id: u32,
     pub now_ms: Option<i64>,
+    /// The live chunks as the next INVENTORY must describe them.
+    pub inventory: Inventory,
+    /// Highest flush number seen (sled's or the inventory's).
+    pub seq: u64,
+    pub report: OpenReport,
+    /// Damaged chunks that could not be quarantined: reads skip them.
+    pub bad_keys: Vec<[u8; 13]>,
 }
 
-/// Opens and validates the directory. sled 0.34 panics on some damaged
-/// files instead of returning an error; such panics become `Corrupt`.
+/// sled 0.34 asserts (panics) below this cache size.
+pub const MIN_CACHE_BYTES: u64 = 256;
+
+/// Opens and validates the directory. A panic inside sled is reported as
+/// `Panicked`, never as `Corrupt`: it is not evidence about the files (a
+/// cache below sled's minimum panics on a healthy store), and `Corrupt` is
+/// what lets `--storage.reset-on-corruption` move a store aside.
 pub fn open_checked(path: &Path, cache_bytes: u64, lay: &mut Layout) -> Result<Opened, StoreError> {
+    if cache_bytes < MIN_CACHE_BYTES {
+        return Err(StoreError::Config(format!(
+            "a storage cache of {cache_bytes} bytes is below sled's minimum of {MIN_CACHE_BYTES} bytes"
+        )));
+    }
     refuse_foreign_dir(path)?;
     std::fs::create_dir_all(path).map_err(|source| StoreError::Io {
         path: path.to_path_buf(),
@@ -51,10 +72,10 @@ pub fn open_checked(path: &Path, cache_bytes: u64, lay: &mut Layout) -> Result<O
             .cloned()
             .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_else(|| "unknown panic".into());
-        Err(StoreError::corrupt(
-            path,
-            format!("sled panicked while opening: {why}"),
-        ))
+        Err(StoreError::Panicked {
+            path: path.to_path_buf(),
+            reason: why,
+        })
     })
 }
 
@@ -120,10 +141,15 @@ fn open_db_once(path: &Path, dir: &Path, cache_bytes: u64) -> Result<sled::Db, S
                 path: path.to_path_buf(),
                 source,
             },
-            other => StoreError::corrupt(
+            sled::Error::Corruption { at, .. } => StoreError::corrupt(
                 path,
-                format!("sled refused to open {}: {other:?}", dir.display()),
+                format!("sled found corruption in {} at {at:?}", dir.display()),
             ),
+            // Unsupported, ReportableBug, ...: not evidence of damage.
+            other => StoreError::Sled {
+                path: path.to_path_buf(),
+                source: other,
+            },
         })
 }
 
@@ -131,10 +157,36 @@ pub fn gen_dir(path: &Path, gen: u64) -> std::path::PathBuf {
     path.join(format!("gen-{gen}"))
 }
 
+/// CURRENT is a few bytes we wrote ourselves; anything else in it (other
+/// bytes, non-UTF-8, a huge file) is damage, reported naming the file so
+/// the reset flag can act on it.
 fn read_current(path: &Path) -> Result<Option<u64>, StoreError> {
     let file = path.join(CURRENT);
-    match std::fs::read_to_string(&file) {
-        Ok(s) => s
+    let bytes = match std::fs::metadata(&file) {
+        Ok(m) if m.len() > 64 => {
+            return Err(StoreError::corrupt(
+                path,
+                format!("{} is {} bytes; it should only name a generation like \"gen-0\"", file.display(), m.len()),
+            ))
+        }
+        Ok(_) => std::fs::read(&file),
+        Err(e) => Err(e),
+    };
+    let text = bytes.map(|b| {
+        String::from_utf8(b).map_err(|e| {
+            StoreError::corrupt(
+                path,
+                format!(
+                    "{} is not UTF-8 text (invalid byte at offset {}); it should name a generation like \"gen-0\"",
+                    file.display(),
+                    e.utf8_error().valid_up_to()
+                ),
+            )
+        })
+    });
+    match text {
+        Ok(Err(e)) => Err(e),
+        Ok(Ok(s)) => s
             .trim()
             .strip_prefix("gen-")
             .and_then(|n| n.parse().ok())
@@ -204,6 +256,7 @@ fn open_inner(path: &Path, cache_bytes: u64, lay: &mut Layout) -> Result<Opened,
         data: db.open_tree("data").map_err(sled_err)?,
         series: db.open_tree("series").map_err(sled_err)?,
         meta: db.open_tree("meta").map_err(sled_err)?,
+        quarantine: db.open_tree("quarantine").map_err(sled_err)?,
         db,
     };
     if sled.meta.is_empty() {
@@ -246,11 +299,23 @@ fn open_inner(path: &Path, cache_bytes: u64, lay: &mut Layout) -> Result<Opened,
         ));
     }
     let now_ms = get_u64(&sled, path, "now_ms")?.map(|v| v as i64);
+    let sled_seq = get_u64(&sled, path, "flush_seq")?.unwrap_or(0);
+    let checked = inventory::check(
+        path,
+        &sled.data,
+        &sled.quarantine,
+        sled_seq,
+        &series,
+    )?;
     Ok(Opened {
         sled,
         series,
         next_id,
         now_ms,
+        inventory: checked.inv,
+        seq: checked.seq,
+        report: checked.report,
+        bad_keys: checked.bad_keys,
     })
 }
 
@@ -334,9 +399,11 @@ fn get_u64(sled: &Sled, path: &Path, key: &str) -> Result<Option<u64>, StoreErro
 /// Series and meta changes first, then all chunk writes as one atomic batch,
 /// then fsync. After a crash sled recovers a prefix of this, so a chunk never
 /// exists without its series mapping.
+#[allow(clippy::too_many_arguments)]
 pub fn write_all(
     sled: &Sled,
     path: &Path,
+    seq: u64,
     next_id: u32,
     now_ms: Option<i64>,
     series_ops: &[(String, Option<u32>)],
@@ -345,6 +412,9 @@ pub fn write_all(
     let sled_err = |e| StoreError::from_sled(path, e);
     sled.meta
         .insert("next_id", &u64::from(next_id).to_be_bytes())
+        .map_err(sled_err)?;
+    sled.meta
+        .insert("flush_seq", &seq.to_be_bytes())
         .map_err(sled_err)?;
     if let Some(now) = now_ms {
         sled.meta
@@ -395,19 +465,11 @@ pub fn chunks_in(
     Ok(out)
 }
 
-pub fn decode(
-    path: &Path,
-    id: u32,
-    tier: Tier,
-    start: i64,
-    bytes: &[u8],
-) -> Result<Chunk, StoreError> {
-    codec::decode(bytes).map_err(|why| {
-        StoreError::corrupt(
-            path,
-            format!("series id {id} {tier:?} chunk at slot {start}: {why}"),
-        )
-    })
+pub enum HeadLoad {
+    Empty,
+    Head(Head),
+    /// The newest chunk failed to decode.
+    Damaged { key: [u8; 13], why: String },
 }
 
 /// The newest chunk of a series and tier, to reopen as its head.
@@ -417,7 +479,7 @@ pub fn last_head(
     path: &Path,
     id: u32,
     tier: Tier,
-) -> Result<Option<Head>, StoreError> {
+) -> Result<HeadLoad, StoreError> {
     let last_sled = sled
         .data
         .scan_prefix(super::layout::prefix(id, tier))
@@ -436,18 +498,23 @@ pub fn last_head(
         .find(|(_, v)| v.is_some())
         .and_then(|(k, _)| key_start(k));
     let Some(start) = last_sled.max(last_pending) else {
-        return Ok(None);
+        return Ok(HeadLoad::Empty);
     };
     let chunks = chunks_in(sled, pending, path, id, tier, start, start)?;
     let Some(bytes) = chunks.get(&start) else {
-        return Ok(None);
+        return Ok(HeadLoad::Empty);
     };
-    let chunk = decode(path, id, tier, start, bytes)?;
-    Ok(Some(Head {
-        start,
-        chunk,
-        dirty: false,
-    }))
+    Ok(match codec::decode(bytes) {
+        Ok(chunk) => HeadLoad::Head(Head {
+            start,
+            chunk,
+            dirty: false,
+        }),
+        Err(why) => HeadLoad::Damaged {
+            key: chunk_key(id, tier, start),
+            why,
+        },
+    })
 }
 
 /// Copies the three trees into a fresh generation and switches to it. sled
@@ -466,6 +533,7 @@ pub fn compact(old: Sled, path: &Path, cache_bytes: u64) -> Result<Sled, StoreEr
         data: db.open_tree("data").map_err(sled_err)?,
         series: db.open_tree("series").map_err(sled_err)?,
         meta: db.open_tree("meta").map_err(sled_err)?,
+        quarantine: db.open_tree("quarantine").map_err(sled_err)?,
         db,
     };
     for (from, to) in [
