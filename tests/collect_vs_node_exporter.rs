@@ -127,6 +127,26 @@ fn exact(name: &str) -> bool {
             | "node_filesystem_files"
             | "node_filesystem_readonly"
             | "node_filesystem_device_error"
+            | "node_boot_time_seconds"
+            | "node_nf_conntrack_entries_limit"
+            | "node_timex_sync_status"
+            | "node_timex_status"
+            | "node_timex_tick_seconds"
+            | "node_timex_loop_time_constant"
+            | "node_timex_tai_offset_seconds"
+            | "node_time_zone_offset_seconds"
+            | "node_time_clocksource_available_info"
+            | "node_time_clocksource_current_info"
+            | "node_uname_info"
+            | "node_os_info"
+            | "node_os_version"
+            | "node_network_up"
+            | "node_network_info"
+            | "node_network_carrier"
+            | "node_network_mtu_bytes"
+            | "node_network_speed_bytes"
+            | "node_network_transmit_queue_length"
+            | "node_memory_CommitLimit_bytes"
     )
 }
 
@@ -139,7 +159,19 @@ fn sandwiched(name: &str, labels: &[(String, String)]) -> bool {
         || name.starts_with("node_disk_")
         || name.starts_with("node_network_")
         || name.starts_with("node_pressure_")
+        || name.starts_with("node_vmstat_")
+        || name.starts_with("node_network_carrier_")
+        || matches!(
+            name,
+            "node_context_switches_total"
+                | "node_forks_total"
+                | "node_intr_total"
+                | "node_time_seconds"
+        )
 }
+
+/// Collectors node_exporter does not have (ours alone).
+const OURS_ONLY: [&str; 1] = ["build_info"];
 
 #[test]
 fn matches_real_node_exporter() {
@@ -158,10 +190,19 @@ fn matches_real_node_exporter() {
         format!("--web.listen-address=127.0.0.1:{port}"),
         "--collector.disable-defaults".into(),
     ];
-    args.extend(REGISTRY.iter().map(|r| format!("--collector.{}", r.name)));
+    args.extend(
+        REGISTRY
+            .iter()
+            .filter(|r| !OURS_ONLY.contains(&r.name))
+            .map(|r| format!("--collector.{}", r.name)),
+    );
     args.push(format!(
         "--collector.netdev.device-exclude={}",
         d.netdev_device_exclude
+    ));
+    args.push(format!(
+        "--collector.netclass.ignored-devices={}",
+        d.netclass_ignored_devices
     ));
     args.push(format!(
         "--collector.diskstats.device-exclude={}",
@@ -201,8 +242,17 @@ fn matches_real_node_exporter() {
             Kind::Counter => "counter",
             Kind::Gauge => "gauge",
         };
-        assert_eq!(t.kind, kind, "{name} TYPE");
+        // node_exporter leaves vmstat untyped; we say gauge (no `_total`, so not counter).
+        let untyped_ok = name.starts_with("node_vmstat_") && t.kind == "untyped" && kind == "gauge";
+        assert!(
+            t.kind == kind || untyped_ok,
+            "{name} TYPE: {} vs {kind}",
+            t.kind
+        );
         assert_eq!(t.help, f.help, "{name} HELP");
+        if name == "node_exporter_build_info" {
+            continue; // same family, but its labels say nodecast on purpose
+        }
         let mine = series(f);
         let later = after.get(name).map(series).unwrap_or_default();
         // Series may come and go between the readings (this sandbox creates
