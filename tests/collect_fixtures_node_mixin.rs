@@ -167,7 +167,9 @@ fn os_release_labels_and_version() {
     assert_eq!(info.labels.len(), 12);
     assert_eq!(get("pretty_name"), "Debian GNU/Linux 12 (bookworm)");
     assert_eq!(get("version_codename"), "bookworm");
-    assert_eq!(get("variant"), "edge \"box\"");
+    // Double quotes take \" and \\ escapes, single quotes nothing (as node_exporter).
+    assert_eq!(get("variant"), "edge \"box\" \\o/");
+    assert_eq!(get("variant_id"), "single \\quoted");
     assert_eq!(get("image_id"), "");
     let v = [
         ("id", "debian"),

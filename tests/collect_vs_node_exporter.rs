@@ -173,6 +173,84 @@ fn sandwiched(name: &str, labels: &[(String, String)]) -> bool {
 /// Collectors node_exporter does not have (ours alone).
 const OURS_ONLY: [&str; 1] = ["build_info"];
 
+/// Start node_exporter and wait until it listens (bounded, so a broken start fails rather than hangs).
+fn start_node_exporter(args: &[String], port: u16) -> Killed {
+    let child = Command::new(NODE_EXPORTER)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let guard = Killed(child.expect("start node_exporter"));
+    let up = (0..200).any(|_| {
+        std::thread::sleep(Duration::from_millis(25));
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(up, "node_exporter did not start listening on {port}");
+    guard
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// Collectors whose input this machine lacks (bonds, RAID, conntrack) or whose
+/// values we want pinned: both programs on the same fixture trees must agree on
+/// every family, series and value.
+#[test]
+fn matches_real_node_exporter_on_fixture_trees() {
+    if !Path::new(NODE_EXPORTER).exists() {
+        eprintln!("SKIPPED: {NODE_EXPORTER} not installed");
+        return;
+    }
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/collect/good");
+    let roots = Roots {
+        procfs: base.join("proc"),
+        sysfs: base.join("sys"),
+        rootfs: base.join("root"),
+    };
+    let collectors = ["mdadm", "bonding", "netclass", "os", "vmstat", "conntrack"];
+    let d = CollectOptions::default();
+    let port = free_port();
+    let mut args = vec![
+        format!("--web.listen-address=127.0.0.1:{port}"),
+        "--collector.disable-defaults".into(),
+        format!("--path.procfs={}", roots.procfs.display()),
+        format!("--path.sysfs={}", roots.sysfs.display()),
+        format!("--path.rootfs={}", roots.rootfs.display()),
+        format!(
+            "--collector.netclass.ignored-devices={}",
+            d.netclass_ignored_devices
+        ),
+    ];
+    args.extend(collectors.iter().map(|c| format!("--collector.{c}")));
+    let _guard = start_node_exporter(&args, port);
+    let theirs = scrape(port);
+    let mut compared = 0;
+    for name in collectors {
+        let reg = REGISTRY
+            .iter()
+            .find(|r| r.name == name)
+            .expect("registered");
+        let mut out = Vec::new();
+        (reg.build)(&d)
+            .collect(&roots, &mut out)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!out.is_empty(), "{name} produced nothing on the fixture");
+        for f in out {
+            let t = theirs
+                .get(&f.name)
+                .unwrap_or_else(|| panic!("node_exporter has no {}", f.name));
+            assert_eq!(t.help, f.help, "{} HELP", f.name);
+            assert_eq!(series(&f), t.series, "{} series", f.name);
+            compared += t.series.len();
+        }
+    }
+    eprintln!("{compared} series equal to node_exporter's on the fixture trees");
+}
+
 #[test]
 fn matches_real_node_exporter() {
     if !Path::new(NODE_EXPORTER).exists() {
@@ -181,10 +259,7 @@ fn matches_real_node_exporter() {
         );
         return;
     }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+    let port = free_port();
     let d = CollectOptions::default();
     let mut args = vec![
         format!("--web.listen-address=127.0.0.1:{port}"),
@@ -216,18 +291,7 @@ fn matches_real_node_exporter() {
         "--collector.filesystem.fs-types-exclude={}",
         d.fs_types_exclude
     ));
-    let child = Command::new(NODE_EXPORTER)
-        .args(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    let _guard = Killed(child.expect("start node_exporter"));
-    // Wait until it listens (bounded, so a broken start fails rather than hangs).
-    let up = (0..200).any(|_| {
-        std::thread::sleep(Duration::from_millis(25));
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
-    assert!(up, "node_exporter did not start listening on {port}");
+    let _guard = start_node_exporter(&args, port);
 
     let before = ours();
     let theirs = scrape(port);
