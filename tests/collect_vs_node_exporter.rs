@@ -145,7 +145,6 @@ fn exact(name: &str) -> bool {
             | "node_network_carrier"
             | "node_network_mtu_bytes"
             | "node_network_speed_bytes"
-            | "node_network_transmit_queue_length"
             | "node_memory_CommitLimit_bytes"
     )
 }
@@ -160,7 +159,6 @@ fn sandwiched(name: &str, labels: &[(String, String)]) -> bool {
         || name.starts_with("node_network_")
         || name.starts_with("node_pressure_")
         || name.starts_with("node_vmstat_")
-        || name.starts_with("node_network_carrier_")
         || matches!(
             name,
             "node_context_switches_total"

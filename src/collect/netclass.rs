@@ -30,32 +30,15 @@ pub fn build(o: &CollectOptions) -> Box<dyn Collector> {
     }
 }
 
-/// (sysfs attribute, metric suffix, kind, multiplier to base units).
-const NUMERIC: [(&str, &str, Kind, f64); 8] = [
+/// (sysfs attribute, metric suffix, kind, multiplier to base units). Other
+/// node_exporter netclass properties (carrier change counters, dormant, queue
+/// length, ids and flags) are left out: node-mixin reads none of them and each
+/// is a stored series per interface.
+const NUMERIC: [(&str, &str, Kind, f64); 3] = [
     ("carrier", "carrier", Kind::Gauge, 1.0),
-    (
-        "carrier_changes",
-        "carrier_changes_total",
-        Kind::Counter,
-        1.0,
-    ),
-    (
-        "carrier_up_count",
-        "carrier_up_changes_total",
-        Kind::Counter,
-        1.0,
-    ),
-    (
-        "carrier_down_count",
-        "carrier_down_changes_total",
-        Kind::Counter,
-        1.0,
-    ),
-    ("dormant", "dormant", Kind::Gauge, 1.0),
     ("mtu", "mtu_bytes", Kind::Gauge, 1.0),
     // Mbit/s; -1 (unknown) stays negative, as node_exporter reports it.
     ("speed", "speed_bytes", Kind::Gauge, 125_000.0),
-    ("tx_queue_len", "transmit_queue_length", Kind::Gauge, 1.0),
 ];
 
 /// An attribute's text, or None when the file is missing or the driver refuses it.

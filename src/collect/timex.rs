@@ -25,14 +25,6 @@ pub struct Reading {
     pub status: i32,
     pub constant: i64,
     pub tick: i64,
-    pub ppsfreq: i64,
-    pub jitter: i64,
-    pub shift: i32,
-    pub stabil: i64,
-    pub jitcnt: i64,
-    pub calcnt: i64,
-    pub errcnt: i64,
-    pub stbcnt: i64,
     pub tai: i32,
 }
 
@@ -57,21 +49,14 @@ pub fn read() -> Result<Reading, CollectError> {
         status: t.status,
         constant: t.constant as i64,
         tick: t.tick as i64,
-        ppsfreq: t.ppsfreq as i64,
-        jitter: t.jitter as i64,
-        shift: t.shift,
-        stabil: t.stabil as i64,
-        jitcnt: t.jitcnt as i64,
-        calcnt: t.calcnt as i64,
-        errcnt: t.errcnt as i64,
-        stbcnt: t.stbcnt as i64,
         tai: t.tai,
     })
 }
 
 /// Families in node_exporter's units: see adjtimex(2), NOTES, for the scaled
-/// ppm (16-bit fraction) of `freq`, `ppsfreq` and `stabil`, and `STA_NANO`
-/// for whether `offset` and `jitter` are in ns or µs.
+/// ppm (16-bit fraction) of `freq`, and `STA_NANO` for whether `offset` is in
+/// ns or µs. The eight `node_timex_pps_*` series are left out: they describe
+/// pulse-per-second hardware, are 0 without it, and nothing in node-mixin reads them.
 pub fn families(r: &Reading) -> Vec<Family> {
     const PPM16FRAC: f64 = 1_000_000.0 * 65536.0;
     const MICRO: f64 = 1e6;
@@ -86,7 +71,6 @@ pub fn families(r: &Reading) -> Vec<Family> {
         1.0
     };
     let g = |n: &str, h: &str, v: f64| Family::single(n, h, Kind::Gauge, v);
-    let c = |n: &str, h: &str, v: f64| Family::single(n, h, Kind::Counter, v);
     vec![
         g(
             "node_timex_sync_status",
@@ -127,46 +111,6 @@ pub fn families(r: &Reading) -> Vec<Family> {
             "node_timex_tick_seconds",
             "Seconds between clock ticks.",
             r.tick as f64 / MICRO,
-        ),
-        g(
-            "node_timex_pps_frequency_hertz",
-            "Pulse per second frequency.",
-            r.ppsfreq as f64 / PPM16FRAC,
-        ),
-        g(
-            "node_timex_pps_jitter_seconds",
-            "Pulse per second jitter.",
-            r.jitter as f64 / divisor,
-        ),
-        g(
-            "node_timex_pps_shift_seconds",
-            "Pulse per second interval duration.",
-            r.shift as f64,
-        ),
-        g(
-            "node_timex_pps_stability_hertz",
-            "Pulse per second stability, average of recent frequency changes.",
-            r.stabil as f64 / PPM16FRAC,
-        ),
-        c(
-            "node_timex_pps_jitter_total",
-            "Pulse per second count of jitter limit exceeded events.",
-            r.jitcnt as f64,
-        ),
-        c(
-            "node_timex_pps_calibration_total",
-            "Pulse per second count of calibration intervals.",
-            r.calcnt as f64,
-        ),
-        c(
-            "node_timex_pps_error_total",
-            "Pulse per second count of calibration errors.",
-            r.errcnt as f64,
-        ),
-        c(
-            "node_timex_pps_stability_exceeded_total",
-            "Pulse per second count of stability limit exceeded events.",
-            r.stbcnt as f64,
         ),
         g(
             "node_timex_tai_offset_seconds",
