@@ -56,6 +56,15 @@ fn scrape_has_every_collector_with_plausible_values() {
     assert!(get("node_filefd_allocated", &[]) <= get("node_filefd_maximum", &[]));
     assert!(get("node_processes_threads", &[]) >= 1.0);
     assert!(get("node_processes_max_processes", &[]) >= 1024.0);
+    assert!(get("node_boot_time_seconds", &[]) > 1e9);
+    assert!(get("node_context_switches_total", &[]) > 0.0);
+    assert!(get("node_vmstat_pgfault", &[]) > 0.0);
+    assert!(get("node_timex_tick_seconds", &[]) > 0.0);
+    assert!(get("node_time_seconds", &[]) > 1e9);
+    assert_eq!(get("node_uname_info", &["sysname=\"Linux\""]), 1.0);
+    assert!(samples(&m, "node_network_up")
+        .iter()
+        .all(|l| !l.contains("device=\"lo\"") && !l.contains("device=\"veth")));
     if std::fs::read_dir("/sys/class/hwmon")
         .map(|mut d| d.next().is_some())
         .unwrap_or(false)
@@ -72,6 +81,17 @@ fn scrape_has_every_collector_with_plausible_values() {
         "loadavg",
         "filefd",
         "processes",
+        "stat",
+        "vmstat",
+        "netclass",
+        "conntrack",
+        "timex",
+        "time",
+        "uname",
+        "os",
+        "bonding",
+        "mdadm",
+        "build_info",
     ] {
         assert_eq!(
             sample(
@@ -135,4 +155,34 @@ fn disabled_collector_and_failing_collector_are_handled() {
         "a failing collector logs once, not every cycle"
     );
     assert_eq!(a.stop().code(), Some(0));
+}
+
+#[test]
+fn dropped_samples_are_counted_by_reason() {
+    let d = tempfile::tempdir().unwrap();
+    let mut flags = fast_flags();
+    flags.push("--storage.max-series=5".to_string());
+    let a = Agent::start(&d.path().join("s"), &flags);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let m = a.scrape();
+    let dropped = |reason: &str| {
+        sample(
+            &m,
+            "nodecast_store_samples_dropped_total",
+            &[&format!("reason=\"{reason}\"")],
+        )
+        .unwrap_or_else(|| panic!("no dropped counter for {reason}"))
+    };
+    // Far more than 5 series per cycle: all but 5 are refused every cycle.
+    assert!(dropped("series_limit") > 50.0, "{m}");
+    assert_eq!(get_or_zero(&m, "nodecast_store_series"), 5.0);
+    // The other reasons exist at 0, so rate() and alerts see them.
+    for r in ["out_of_order", "store_error", "clock_step"] {
+        assert_eq!(dropped(r), 0.0, "{r}");
+    }
+    assert_eq!(a.stop().code(), Some(0));
+}
+
+fn get_or_zero(m: &str, name: &str) -> f64 {
+    sample(m, name, &[]).unwrap_or(0.0)
 }

@@ -1,79 +1,12 @@
 //! Each collector against the small fake proc/sys trees in tests/fixtures/collect.
 
+mod collect_common;
+use collect_common::*;
+
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use nodecast::collect::{CollectError, CollectOptions, Family, Kind, Roots, REGISTRY};
-
-fn base(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/collect")
-        .join(case)
-}
-
-fn roots(case: &str) -> Roots {
-    let b = base(case);
-    Roots {
-        procfs: b.join("proc"),
-        sysfs: b.join("sys"),
-        rootfs: b.join("root"),
-    }
-}
-
-fn run_with(
-    name: &str,
-    roots: &Roots,
-    opts: &CollectOptions,
-) -> Result<HashMap<String, Family>, CollectError> {
-    let reg = REGISTRY
-        .iter()
-        .find(|r| r.name == name)
-        .unwrap_or_else(|| panic!("{name} not registered"));
-    let mut c = (reg.build)(opts);
-    let mut out = Vec::new();
-    c.collect(roots, &mut out)?;
-    Ok(out.into_iter().map(|f| (f.name.clone(), f)).collect())
-}
-
-fn run(name: &str, case: &str) -> Result<HashMap<String, Family>, CollectError> {
-    run_with(name, &roots(case), &CollectOptions::default())
-}
-
-fn good(name: &str) -> HashMap<String, Family> {
-    run(name, "good").unwrap_or_else(|e| panic!("{name} on good fixture: {e}"))
-}
-
-/// The value of the sample with exactly these labels.
-fn val(fams: &HashMap<String, Family>, name: &str, labels: &[(&str, &str)]) -> f64 {
-    let f = fams
-        .get(name)
-        .unwrap_or_else(|| panic!("{name} missing; have {:?}", fams.keys()));
-    let want: Vec<(String, String)> = labels
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    f.samples
-        .iter()
-        .find(|s| s.labels == want)
-        .unwrap_or_else(|| panic!("{name}{labels:?} missing; have {:?}", f.samples))
-        .value
-}
-
-fn label_values(f: &Family, key: &str) -> Vec<String> {
-    let mut v: Vec<String> = f
-        .samples
-        .iter()
-        .flat_map(|s| {
-            s.labels
-                .iter()
-                .filter(|(k, _)| k == key)
-                .map(|(_, v)| v.clone())
-        })
-        .collect();
-    v.sort();
-    v.dedup();
-    v
-}
+use nodecast::collect::{CollectError, CollectOptions, Kind, Roots, REGISTRY};
 
 #[test]
 fn cpu_seconds_per_cpu_and_mode() {
@@ -168,7 +101,17 @@ fn meminfo_bytes() {
         assert_eq!(val(&f, &name, &[]), kb * 1024.0, "{name}");
         assert_eq!(f[&name].kind, Kind::Gauge);
     }
-    assert_eq!(f.len(), 7);
+    // node-mixin's instance:node_memory_utilisation:ratio falls back to Slab.
+    assert_eq!(val(&f, "node_memory_Slab_bytes", &[]), 338972.0 * 1024.0);
+    assert_eq!(
+        val(&f, "node_memory_SUnreclaim_bytes", &[]),
+        41508.0 * 1024.0
+    );
+    assert_eq!(
+        val(&f, "node_memory_Committed_AS_bytes", &[]),
+        782508.0 * 1024.0
+    );
+    assert_eq!(f.len(), 21);
 }
 
 #[test]
@@ -192,6 +135,7 @@ fn diskstats_default_exclude_and_units() {
     assert_eq!(val(&f, "node_disk_read_bytes_total", &d), 20000.0 * 512.0);
     assert_eq!(val(&f, "node_disk_written_bytes_total", &d), 8000.0 * 512.0);
     assert_eq!(val(&f, "node_disk_io_time_seconds_total", &d), 1.5);
+    assert_eq!(val(&f, "node_disk_io_time_weighted_seconds_total", &d), 0.8);
     assert_eq!(
         val(
             &f,
@@ -210,8 +154,9 @@ fn diskstats_default_exclude_and_units() {
 }
 
 #[test]
-fn netdev_counters_without_lo() {
+fn netdev_counters_without_lo_and_container_interfaces() {
     let f = good("netdev");
+    // lo, a veth and a 15-hex-digit CNI host end are excluded by default (kube-prometheus).
     assert_eq!(
         label_values(&f["node_network_receive_bytes_total"], "device"),
         ["eth0", "wlan0"]
@@ -223,6 +168,9 @@ fn netdev_counters_without_lo() {
     assert_eq!(val(&f, "node_network_receive_drop_total", &e), 4.0);
     assert_eq!(val(&f, "node_network_transmit_errs_total", &e), 5.0);
     assert_eq!(val(&f, "node_network_transmit_drop_total", &e), 6.0);
+    assert_eq!(val(&f, "node_network_receive_packets_total", &e), 4965.0);
+    assert_eq!(val(&f, "node_network_transmit_packets_total", &e), 3896.0);
+    assert_eq!(f["node_network_receive_packets_total"].kind, Kind::Counter);
     assert_eq!(
         val(
             &f,
@@ -239,7 +187,7 @@ fn netdev_counters_without_lo() {
     let f = run_with("netdev", &roots("good"), &opts).expect("netdev");
     assert_eq!(
         label_values(&f["node_network_receive_bytes_total"], "device"),
-        ["lo", "wlan0"]
+        ["a1b2c3d4e5f6a7b", "lo", "veth1a2b3c4", "wlan0"]
     );
 }
 
@@ -434,6 +382,21 @@ fn malformed_files_are_parse_errors_naming_the_file() {
             "sys/class/thermal/thermal_zone0/temp",
             "\"hot\"",
         ),
+        ("stat", "proc/stat", "missing lines: intr, procs_running"),
+        ("vmstat", "proc/vmstat", "line 2: pgmajfault: \"lots\""),
+        (
+            "conntrack",
+            "proc/sys/net/netfilter/nf_conntrack_count",
+            "\"-5\"",
+        ),
+        ("mdadm", "proc/mdstat", "md0 blocks: \"lots\""),
+        ("netclass", "sys/class/net/eth0/mtu", "\"lots\""),
+        ("bonding", "sys/class/net/bonding_masters", "\"../x\""),
+        (
+            "os",
+            "root/etc/os-release",
+            "line 1: unterminated quote in NAME",
+        ),
     ] {
         match run(name, "bad") {
             Err(CollectError::Parse { path, reason }) => {
@@ -495,6 +458,9 @@ fn missing_files_are_io_errors_naming_the_file() {
         ("filefd", "proc/sys/fs/file-nr"),
         ("processes", "proc"),
         ("filesystem", "proc/self/mounts"),
+        ("stat", "proc/stat"),
+        ("vmstat", "proc/vmstat"),
+        ("netclass", "sys/class/net"),
     ] {
         match run(name, "absent") {
             Err(CollectError::Io { path, source }) => {
@@ -504,7 +470,8 @@ fn missing_files_are_io_errors_naming_the_file() {
             other => panic!("{name}: expected Io error for {file}, got {other:?}"),
         }
     }
-    for name in ["hwmon", "thermal_zone"] {
+    // Hardware or modules this node may lack: nothing, and no error.
+    for name in ["hwmon", "thermal_zone", "conntrack", "bonding", "mdadm"] {
         let f = run(name, "absent")
             .unwrap_or_else(|e| panic!("{name} must not fail without sysfs: {e}"));
         assert!(f.is_empty(), "{name} emitted {f:?}");
@@ -574,6 +541,27 @@ fn hostile_input_is_a_parse_error_not_a_panic() {
         ("diskstats", "diskstats", "8 0\n"),
         ("netdev", "net/dev", "h|\nh|\nlo: 1 2\n"),
         ("cpu", "stat", "cpu\n"),
+        ("stat", "stat", "ctxt\nbtime 1\n"),
+        ("stat", "stat", "intr 1é\n"),
+        ("vmstat", "vmstat", "pgmajfault\n"),
+        ("vmstat", "vmstat", "pgmajfault 1 2\n"),
+        ("vmstat", "vmstat", "pgé 1\n"),
+        ("vmstat", "vmstat", "nr_free_pages 1\n"),
+        ("mdadm", "mdstat", "md0 : active raid1 sda1[0]\n"),
+        ("mdadm", "mdstat", "md0\n"),
+        (
+            "mdadm",
+            "mdstat",
+            "md0 : active raid1 sda1[0]\n      5 blocks [2/\n",
+        ),
+        (
+            "mdadm",
+            "mdstat",
+            "md0 : active raid1 sda1[0]\n      5 blocks [2/1] [U_]\n      recovery = 1% (\n",
+        ),
+        ("os", "etc/os-release", "NAME='x\n"),
+        ("os", "etc/os-release", "garbage\n"),
+        ("conntrack", "sys/net/netfilter/nf_conntrack_count", "é\n"),
     ];
     for (name, file, content) in cases {
         let dir = tempfile::tempdir().expect("tempdir");

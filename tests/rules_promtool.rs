@@ -72,11 +72,11 @@ fn shipped_rules_pass_promtool_check() -> Result<()> {
     if !ok {
         bail!("promtool check rules failed:\n{out}");
     }
-    // 16 = 7 alerts, warning + critical where the alert has both, three
-    // pipeline reasons, two history-not-stored reasons, one NodecastDown.
-    // A rule lost in an edit shows here.
-    if !out.contains("SUCCESS: 16 rules found") {
-        bail!("expected 16 rules in {RULES}:\n{out}");
+    // 17 = 8 alerts, warning + critical where the alert has both, three
+    // pipeline reasons, two history-not-stored reasons, one series-limit, one
+    // NodecastDown. A rule lost in an edit shows here.
+    if !out.contains("SUCCESS: 17 rules found") {
+        bail!("expected 17 rules in {RULES}:\n{out}");
     }
     Ok(())
 }
@@ -251,6 +251,26 @@ fn store_corrupt_test_fails_without_the_already_counted_clause() -> Result<()> {
     })?;
     if !out.contains("node3:9847") {
         bail!("the counter-already-above-zero case did not fail:\n{out}");
+    }
+    Ok(())
+}
+
+#[test]
+fn series_limit_test_fails_when_any_drop_reason_or_a_burst_pages() -> Result<()> {
+    for (from, to) in [
+        (
+            "nodecast_store_samples_dropped_total{reason=\"series_limit\"}[5m]) > 0\n        for: 15m",
+            "nodecast_store_samples_dropped_total[5m]) > 0\n        for: 15m",
+        ),
+        (
+            "nodecast_store_samples_dropped_total{reason=\"series_limit\"}[5m]) > 0\n        for: 15m",
+            "nodecast_store_samples_dropped_total{reason=\"series_limit\"}[5m]) > 0\n        for: 0s",
+        ),
+    ] {
+        let out = mutated_run("series_limit.yml", |rules| replace_all(rules, from, to))?;
+        if !out.contains("NodecastSeriesLimitReached") {
+            bail!("the series-limit case did not fail:\n{out}");
+        }
     }
     Ok(())
 }

@@ -61,6 +61,10 @@ impl Collector for DiskStats {
                 "node_disk_io_time_seconds_total",
                 "Total seconds spent doing I/Os.",
             ),
+            (
+                "node_disk_io_time_weighted_seconds_total",
+                "The weighted # of seconds spent doing I/Os.",
+            ),
         ]
         .map(|(n, h)| Family::new(n, h, Kind::Counter));
         for d in disks.iter().filter(|d| !self.exclude.is_match(&d.name)) {
@@ -70,6 +74,8 @@ impl Collector for DiskStats {
                 d.writes as f64,
                 d.sectors_written as f64 * SECTOR_BYTES,
                 d.time_in_progress as f64 / 1000.0,
+                // ms spent with I/O queued, times the queue length (aqu-sz × time).
+                d.weighted_time_in_progress as f64 / 1000.0,
             ];
             for (f, v) in fams.iter_mut().zip(values) {
                 f.push(&[("device", &d.name)], v);

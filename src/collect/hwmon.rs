@@ -49,7 +49,7 @@ fn chip_name(dir: &Path) -> Option<String> {
             _ => {}
         }
     }
-    if let Ok(n) = std::fs::read_to_string(dir.join("name")) {
+    if let Ok(n) = super::util::read_to_string(dir.join("name")) {
         let n = clean(&n);
         if !n.is_empty() {
             return Some(n);
@@ -87,7 +87,7 @@ fn read_temps(
             continue;
         };
         let path = entry.path();
-        let Ok(raw) = std::fs::read_to_string(&path) else {
+        let Ok(raw) = super::util::read_to_string(&path) else {
             continue;
         };
         if prop == "label" {
@@ -144,7 +144,7 @@ impl Collector for Hwmon {
             let Some(chip) = chip_name(&dir) else {
                 continue;
             };
-            if let Some(n) = std::fs::read_to_string(dir.join("name"))
+            if let Some(n) = super::util::read_to_string(dir.join("name"))
                 .ok()
                 .map(|n| clean(&n))
                 .filter(|n| !n.is_empty())

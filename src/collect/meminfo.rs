@@ -34,7 +34,8 @@ const REQUIRED: [&str; 17] = [
 
 /// Name the required keys the file lacks, for an error a human can act on.
 fn missing_key(path: &std::path::Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let bytes = super::util::read(path).unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
     let have: Vec<&str> = text.lines().filter_map(|l| l.split(':').next()).collect();
     let missing: Vec<&str> = REQUIRED
         .iter()
@@ -74,16 +75,34 @@ impl Collector for MemInfo {
             .mem_available
             .ok_or_else(|| parse_err(&path, "no MemAvailable line (kernel older than 3.14?)"))?;
         // procfs-core already converted the "kB" units to bytes.
+        // The fields node-mixin's rules and dashboards and common memory
+        // panels read (Slab: instance:node_memory_utilisation:ratio on kernels
+        // without MemAvailable); fields a kernel lacks are left out.
         let fields = [
-            ("MemTotal", m.mem_total),
-            ("MemFree", m.mem_free),
-            ("MemAvailable", available),
-            ("Buffers", m.buffers),
-            ("Cached", m.cached),
-            ("SwapTotal", m.swap_total),
-            ("SwapFree", m.swap_free),
+            ("MemTotal", Some(m.mem_total)),
+            ("MemFree", Some(m.mem_free)),
+            ("MemAvailable", Some(available)),
+            ("Buffers", Some(m.buffers)),
+            ("Cached", Some(m.cached)),
+            ("SwapCached", Some(m.swap_cached)),
+            ("SwapTotal", Some(m.swap_total)),
+            ("SwapFree", Some(m.swap_free)),
+            ("Active", Some(m.active)),
+            ("Inactive", Some(m.inactive)),
+            ("Dirty", Some(m.dirty)),
+            ("Writeback", Some(m.writeback)),
+            ("AnonPages", m.anon_pages),
+            ("Mapped", Some(m.mapped)),
+            ("Shmem", m.shmem),
+            ("Slab", Some(m.slab)),
+            ("SReclaimable", m.s_reclaimable),
+            ("SUnreclaim", m.s_unreclaim),
+            ("PageTables", m.page_tables),
+            ("CommitLimit", m.commit_limit),
+            ("Committed_AS", Some(m.committed_as)),
         ];
         for (field, value) in fields {
+            let Some(value) = value else { continue };
             out.push(Family::single(
                 &format!("node_memory_{field}_bytes"),
                 &format!("Memory information field {field}_bytes."),

@@ -17,18 +17,29 @@
 
 use std::path::PathBuf;
 
+pub mod bonding;
+pub mod build_info;
+pub mod conntrack;
 pub mod cpu;
 pub mod diskstats;
 pub mod filefd;
 pub mod filesystem;
 pub mod hwmon;
 pub mod loadavg;
+pub mod mdadm;
 pub mod meminfo;
+pub mod netclass;
 pub mod netdev;
+pub mod os;
 pub mod pressure;
 pub mod processes;
+pub mod stat;
 pub mod thermal_zone;
+pub mod time;
+pub mod timex;
+pub mod uname;
 mod util;
+pub mod vmstat;
 
 /// Where the host's procfs, sysfs and root filesystem are visible to us.
 #[derive(Clone, Debug)]
@@ -95,6 +106,8 @@ pub struct CollectOptions {
     pub fs_types_exclude: String,
     /// Network devices the netdev collector skips (regex, anchored).
     pub netdev_device_exclude: String,
+    /// Network devices the netclass collector skips (regex, anchored).
+    pub netclass_ignored_devices: String,
     /// Block devices the diskstats collector skips (regex, anchored).
     pub diskstats_device_exclude: String,
 }
@@ -155,6 +168,61 @@ pub const REGISTRY: &[Registration] = &[
         "Exposes thermal zone & cooling device statistics from /sys/class/thermal",
         thermal_zone::build,
     ),
+    reg(
+        "stat",
+        "Exposes various statistics from /proc/stat",
+        stat::build,
+    ),
+    reg(
+        "vmstat",
+        "Exposes statistics from /proc/vmstat",
+        vmstat::build,
+    ),
+    reg(
+        "netclass",
+        "Exposes network interface info from /sys/class/net/",
+        netclass::build,
+    ),
+    reg(
+        "conntrack",
+        "Shows conntrack statistics (does nothing if no /proc/sys/net/netfilter/ present)",
+        conntrack::build,
+    ),
+    reg(
+        "timex",
+        "Exposes selected adjtimex(2) system call stats",
+        timex::build,
+    ),
+    reg(
+        "time",
+        "Exposes the current system time",
+        time::build,
+    ),
+    reg(
+        "uname",
+        "Exposes system information as provided by the uname system call",
+        uname::build,
+    ),
+    reg(
+        "os",
+        "Expose OS release info",
+        os::build,
+    ),
+    reg(
+        "bonding",
+        "Exposes the number of configured and active slaves of Linux bonding interfaces",
+        bonding::build,
+    ),
+    reg(
+        "mdadm",
+        "Exposes statistics about devices in /proc/mdstat (does nothing if no /proc/mdstat present)",
+        mdadm::build,
+    ),
+    reg(
+        "build_info",
+        "Exposes node_exporter_build_info (version nodecast-…), which node-mixin dashboards list instances by",
+        build_info::build,
+    ),
 ];
 
 const fn reg(
@@ -178,8 +246,13 @@ pub const DEFAULT_FS_TYPES_EXCLUDE: &str = "^(autofs|binfmt_misc|bpf|cgroup2?|co
 /// node_exporter's default `--collector.diskstats.device-exclude`.
 pub const DEFAULT_DISKSTATS_DEVICE_EXCLUDE: &str =
     r"^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$";
-/// Loopback carries no node traffic worth forecasting (node_exporter keeps it by default).
-pub const DEFAULT_NETDEV_DEVICE_EXCLUDE: &str = "^lo$";
+/// kube-prometheus's node-exporter default (`^(veth.*|[a-f0-9]{15})$`: container
+/// veths and Calico/Cilium host ends, which would otherwise double a Kubernetes
+/// node's series), plus loopback, which carries no node traffic worth forecasting
+/// (node_exporter keeps it by default).
+pub const DEFAULT_NETDEV_DEVICE_EXCLUDE: &str = "^(lo|veth.*|[a-f0-9]{15})$";
+/// The same devices for the netclass collector (`--collector.netclass.ignored-devices`).
+pub const DEFAULT_NETCLASS_IGNORED_DEVICES: &str = DEFAULT_NETDEV_DEVICE_EXCLUDE;
 
 impl Default for CollectOptions {
     fn default() -> Self {
@@ -187,6 +260,7 @@ impl Default for CollectOptions {
             fs_mount_points_exclude: DEFAULT_FS_MOUNT_POINTS_EXCLUDE.into(),
             fs_types_exclude: DEFAULT_FS_TYPES_EXCLUDE.into(),
             netdev_device_exclude: DEFAULT_NETDEV_DEVICE_EXCLUDE.into(),
+            netclass_ignored_devices: DEFAULT_NETCLASS_IGNORED_DEVICES.into(),
             diskstats_device_exclude: DEFAULT_DISKSTATS_DEVICE_EXCLUDE.into(),
         }
     }
@@ -207,6 +281,10 @@ impl CollectOptions {
         util::compile(
             "--collector.netdev.device-exclude",
             &self.netdev_device_exclude,
+        )?;
+        util::compile(
+            "--collector.netclass.ignored-devices",
+            &self.netclass_ignored_devices,
         )?;
         util::compile(
             "--collector.diskstats.device-exclude",

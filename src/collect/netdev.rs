@@ -50,9 +50,12 @@ impl Collector for NetDev {
             .filter(|d| !self.exclude.is_match(&d.name))
             .collect();
         devs.sort_by(|a, b| a.name.cmp(&b.name));
+        // Packets: node-mixin's NodeNetwork{Receive,Transmit}Errs divide errors by them.
         let stats = [
             "receive_bytes",
             "transmit_bytes",
+            "receive_packets",
+            "transmit_packets",
             "receive_errs",
             "transmit_errs",
             "receive_drop",
@@ -69,6 +72,8 @@ impl Collector for NetDev {
             let values = [
                 d.recv_bytes,
                 d.sent_bytes,
+                d.recv_packets,
+                d.sent_packets,
                 d.recv_errs,
                 d.sent_errs,
                 d.recv_drop,

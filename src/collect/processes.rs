@@ -47,7 +47,7 @@ fn count(roots: &Roots) -> Result<(u64, u64), CollectError> {
             continue;
         }
         let path = entry.path().join("stat");
-        let bytes = match std::fs::read(&path) {
+        let bytes = match super::util::read_io(&path) {
             Ok(b) => b,
             // The process exited between readdir and open; node_exporter skips these too.
             Err(e) if e.kind() == ErrorKind::NotFound || e.raw_os_error() == Some(libc::ESRCH) => {

@@ -45,7 +45,7 @@ impl Collector for ThermalZone {
                 continue;
             };
             let temp_path = entry.path().join("temp");
-            let raw = match std::fs::read_to_string(&temp_path) {
+            let raw = match super::util::read_to_string(&temp_path) {
                 Ok(s) => s,
                 Err(e) if sensor_unavailable(&e) => continue,
                 Err(source) => {

@@ -9,12 +9,56 @@ use regex::Regex;
 
 use super::{CollectError, Collector, Family, Kind, Roots, Sample};
 
-/// Read a whole file; a missing or unreadable file is an `Io` error naming it.
+/// Largest file a collector reads. The biggest real inputs (mounts of a busy
+/// Kubernetes node, /proc/stat of a many-core host) are a few MiB; anything
+/// larger is not a kernel file we understand and must not exhaust memory.
+pub(crate) const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// Read a whole file, at most [`MAX_FILE_BYTES`] (a larger one is `InvalidData`).
+pub(crate) fn read_io(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut buf)?;
+    if buf.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {MAX_FILE_BYTES} bytes; not a kernel file we understand"),
+        ));
+    }
+    Ok(buf)
+}
+
+/// [`read_io`] for text, like `std::fs::read_to_string`.
+pub(crate) fn read_to_string(path: impl AsRef<Path>) -> std::io::Result<String> {
+    String::from_utf8(read_io(path.as_ref())?)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+/// Read a whole file; a missing, unreadable or oversized file is an `Io` error naming it.
 pub(crate) fn read(path: &Path) -> Result<Vec<u8>, CollectError> {
-    std::fs::read(path).map_err(|source| CollectError::Io {
+    read_io(path).map_err(|source| CollectError::Io {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// Read an optional file: `Ok(None)` when it does not exist.
+pub(crate) fn read_opt(path: &Path) -> Result<Option<Vec<u8>>, CollectError> {
+    match read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(CollectError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Parse one unsigned integer field, naming `what` in the error.
+pub(crate) fn parse_u64(path: &Path, what: &str, s: &str) -> Result<u64, CollectError> {
+    s.parse::<u64>()
+        .map_err(|_| parse_err(path, format!("{what}: {s:?} is not an unsigned integer")))
 }
 
 /// Read a file that must be UTF-8 text (sysfs attributes, procfs sysctls).

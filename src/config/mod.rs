@@ -156,6 +156,7 @@ impl Config {
                 fs_mount_points_exclude: req("collector.filesystem.mount-points-exclude")?,
                 fs_types_exclude: req("collector.filesystem.fs-types-exclude")?,
                 netdev_device_exclude: req("collector.netdev.device-exclude")?,
+                netclass_ignored_devices: req("collector.netclass.ignored-devices")?,
                 diskstats_device_exclude: req("collector.diskstats.device-exclude")?,
             },
             roots: Roots {

@@ -53,7 +53,7 @@ pub const DEFAULT_LISTEN: &str = ":9847";
 
 use crate::collect::{
     DEFAULT_DISKSTATS_DEVICE_EXCLUDE, DEFAULT_FS_MOUNT_POINTS_EXCLUDE, DEFAULT_FS_TYPES_EXCLUDE,
-    DEFAULT_NETDEV_DEVICE_EXCLUDE,
+    DEFAULT_NETCLASS_IGNORED_DEVICES, DEFAULT_NETDEV_DEVICE_EXCLUDE,
 };
 
 /// Resources that run out, plus the load and pressure signals operators watch.
@@ -155,6 +155,12 @@ pub const SETTINGS: &[Setting] = &[
         Some(DEFAULT_NETDEV_DEVICE_EXCLUDE),
         Regex,
         "Regexp of network devices to exclude",
+    ),
+    s(
+        "collector.netclass.ignored-devices",
+        Some(DEFAULT_NETCLASS_IGNORED_DEVICES),
+        Regex,
+        "Regexp of net devices to ignore for netclass collector",
     ),
     s(
         "collector.diskstats.device-exclude",

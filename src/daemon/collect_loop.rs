@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::collect::{Collector, Family, Roots};
 use crate::export::exposition::SharedFamilies;
-use crate::export::self_metrics::{collector_label, SelfMetrics};
+use crate::export::self_metrics::{collector_label, count_dropped, SelfMetrics};
 use crate::store::Store;
 
 use super::clock::{boot_ms, ClockGuard, Verdict};
@@ -68,6 +68,7 @@ impl CollectLoop {
         };
         let mut last_flush = Instant::now();
         let mut clock = ClockGuard::default();
+        let mut limit_seen = self.store.stats().samples_dropped_series_limit;
         loop {
             // Align to the grid so each cycle lands in its own slot of the store.
             let now = now_ms();
@@ -99,11 +100,16 @@ impl CollectLoop {
             match self.store.append(next, &refs) {
                 Ok(st) => {
                     self.metrics.samples_stored.inc_by(st.stored);
-                    self.metrics.samples_dropped.inc_by(st.dropped);
+                    // The store counts series-cap refusals itself; the rest were out of order.
+                    let limit_now = self.store.stats().samples_dropped_series_limit;
+                    let over_cap = limit_now.saturating_sub(limit_seen).min(st.dropped);
+                    limit_seen = limit_now;
+                    count_dropped(&self.metrics, "series_limit", over_cap);
+                    count_dropped(&self.metrics, "out_of_order", st.dropped - over_cap);
                 }
                 Err(e) => {
                     self.metrics.store_errors.inc();
-                    self.metrics.samples_dropped.inc_by(refs.len() as u64);
+                    count_dropped(&self.metrics, "store_error", refs.len() as u64);
                     throttle.warn("store append", &e);
                 }
             }
@@ -135,7 +141,7 @@ impl CollectLoop {
                         "wall clock stepped forward; not storing samples until it steps back or holds for 15 minutes"
                     );
                 }
-                self.metrics.samples_dropped.inc_by(samples as u64);
+                count_dropped(&self.metrics, "clock_step", samples as u64);
                 false
             }
         }

@@ -18,7 +18,8 @@ pub struct SelfMetrics {
     pub collector_success: Family<Labels, Gauge>,
     pub collector_errors: Family<Labels, Counter>,
     pub samples_stored: Counter,
-    pub samples_dropped: Counter,
+    /// By `reason`: see [`DROP_REASONS`].
+    pub samples_dropped: Family<Labels, Counter>,
     pub store_errors: Counter,
     pub clock_forward_steps: Counter,
     pub http_connections_rejected: Counter,
@@ -33,6 +34,20 @@ pub struct SelfMetrics {
     pub forecast_cycles: Counter,
     pub forecast_errors: Counter,
     pub forecast_series: Gauge,
+}
+
+/// Why samples were not stored: a new series over `--storage.max-series`; a
+/// sample at or before its series' newest slot (clock went back); the store
+/// failed the write; the wall clock is held as stepped forward.
+pub const DROP_REASONS: [&str; 4] = ["series_limit", "out_of_order", "store_error", "clock_step"];
+
+/// Count `n` samples dropped for `reason` (one of [`DROP_REASONS`]).
+pub fn count_dropped(m: &SelfMetrics, reason: &str, n: u64) {
+    if n > 0 {
+        m.samples_dropped
+            .get_or_create(&vec![("reason".to_string(), reason.to_string())])
+            .inc_by(n);
+    }
 }
 
 pub fn collector_label(name: &str) -> Labels {
@@ -76,9 +91,15 @@ impl SelfMetrics {
             "Samples written to the local store",
             self.samples_stored.clone(),
         );
+        // Every reason exists from the start, so rate() and alerts see 0, not absence.
+        for reason in DROP_REASONS {
+            let _ = self
+                .samples_dropped
+                .get_or_create(&vec![("reason".to_string(), reason.to_string())]);
+        }
         r.register(
             "nodecast_store_samples_dropped",
-            "Samples not stored (out of order, over the series cap, or a storage error)",
+            "Samples not stored, by reason: series_limit (over --storage.max-series), out_of_order, store_error, clock_step",
             self.samples_dropped.clone(),
         );
         r.register(
