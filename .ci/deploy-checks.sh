@@ -54,6 +54,7 @@ install_deps() {
     command -v ip >/dev/null || pkgs+=(iproute2)
     command -v curl >/dev/null || pkgs+=(curl)
     command -v dpkg-deb >/dev/null || pkgs+=(dpkg)
+    /usr/bin/python3 -c 'import seccomp' 2>/dev/null || pkgs+=(python3-seccomp)
     if ((${#pkgs[@]})); then
         echo "deploy-checks: apt-get install ${pkgs[*]}"
         export DEBIAN_FRONTEND=noninteractive
@@ -110,6 +111,11 @@ security_score() {
 }
 check "systemd-analyze verify" verify_unit
 check "systemd-analyze security <= 2.0" security_score
+# systemd is not PID 1 here (no systemd-run): the unit's SystemCallFilter=
+# lines are replayed with systemd-analyze syscall-filter and installed with
+# libseccomp around a real agent, whose forecast thread must reach nice +10.
+check "agent under the unit's syscall filter: forecast thread niced, no warning" \
+    /usr/bin/python3 .ci/unit-seccomp.py "$unit" "$bin"
 
 # ---- flags -----------------------------------------------------------------
 flag_check() {
