@@ -17,6 +17,7 @@ from pathlib import Path
 OUTPUT = Path(__file__).resolve().parent / "dashboards" / "nodecast.json"
 
 # The runbook base URL is set once, next to the rules that link to it.
+sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "prometheus"))
 from runbooks import BASE_URL as RUNBOOKS  # noqa: E402
 
