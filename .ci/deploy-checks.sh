@@ -200,9 +200,12 @@ check "kustomization.yaml covers every manifest" python3 .ci/deploy-manifests.py
 
 # ---- Helm chart and rendered output ---------------------------------------------
 chart_files_up_to_date() {
-    charts/gen-files.sh "$tmp/chart-files" &&
-        diff -ru charts/nodecast/files "$tmp/chart-files" >"$tmp/chart-diff" ||
-        { head -n 40 "$tmp/chart-diff"; echo "stale: run charts/gen-files.sh"; return 1; }
+    charts/gen-files.sh "$tmp/chart-files" || return 1
+    if ! diff -ru charts/nodecast/files "$tmp/chart-files" >"$tmp/chart-diff"; then
+        head -n 40 "$tmp/chart-diff"
+        echo "stale: run charts/gen-files.sh"
+        return 1
+    fi
 }
 helm_lint() {
     helm version --short &&
@@ -220,9 +223,11 @@ rendered_valid() {
     mkdir -p "$tmp/crd-helm" "$tmp/crd-kustomize"
     python3 .ci/deploy-manifests.py crds "$tmp/crd-kustomize" "$tmp/render/kustomize.yaml" &&
         python3 .ci/deploy-manifests.py crds "$tmp/crd-helm" "$tmp/render/helm-full.yaml" &&
-        promtool check rules "$tmp"/crd-kustomize/*.rules.yml "$tmp"/crd-helm/*.rules.yml &&
-        grep -q 'runbook_url: https://wiki.example.com/nodecast/alerts#nodecastdown' "$tmp/crd-helm/nodecast.rules.yml" ||
-        { echo "prometheusRule.runbookUrlBase did not replace the runbook base"; return 1; }
+        promtool check rules "$tmp"/crd-kustomize/*.rules.yml "$tmp"/crd-helm/*.rules.yml || return 1
+    if ! grep -q 'runbook_url: https://wiki.example.com/nodecast/alerts#nodecastdown' "$tmp/crd-helm/nodecast.rules.yml"; then
+        echo "prometheusRule.runbookUrlBase did not replace the runbook base"
+        return 1
+    fi
 }
 conventions() {
     render_k8s &&

@@ -23,9 +23,9 @@ promq="$here/promq.py"
 cut_s="${FLEET_CUT_SECONDS:-60}"
 [[ -n "$bin" && -x "$bin" ]] || { echo "fleet: usage: $0 PATH/TO/nodecast" >&2; exit 2; }
 [[ $EUID -eq 0 ]] || { echo "fleet: needs root (ip netns, mount)" >&2; exit 2; }
-for tool in ip prometheus promtool curl python3 unshare nsenter; do
+for tool in ip prometheus promtool curl python3 unshare nsenter pgrep; do
     command -v "$tool" >/dev/null || {
-        echo "fleet: '$tool' missing (Debian: iproute2 prometheus curl python3 util-linux)" >&2
+        echo "fleet: '$tool' missing (Debian: iproute2 prometheus curl python3 util-linux procps)" >&2
         exit 2
     }
 done
