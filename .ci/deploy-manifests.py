@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Offline checks kubernetes-validate cannot do, for .ci/deploy-checks.sh.
 
-  deploy-manifests.py flags HELP_FILE REPO
-      every nodecast flag passed by the unit, the DaemonSet, the test bed and
-      the keys of the default config must appear in `nodecast run --help`
+  deploy-manifests.py flags HELP_FILE REPO [MANIFEST...]
+      every nodecast flag passed by the unit, the DaemonSet, the test beds,
+      the keys of the default config and the nodecast containers of the
+      rendered MANIFESTs (Helm, kustomize) must appear in `nodecast run --help`
   deploy-manifests.py defaults HELP_FILE CONFIG
       every commented `# "key" = value` line of the default config, unless
       the comment line above it says "example:", equals the [default: ...]
@@ -20,6 +21,11 @@
       promtool then checks everything else (relabelling, rule_files, ...)
   deploy-manifests.py extract FILE CONFIGMAP KEY OUT
       writes one ConfigMap data key to OUT (for promtool)
+  deploy-manifests.py conventions MANAGED_BY FILE...
+      Kubernetes conventions of rendered output: the six standard
+      app.kubernetes.io labels on every object and pod template (managed-by
+      = MANAGED_BY), no release label, selectors on name (+ instance) only,
+      DaemonSets pinned to kubernetes.io/os=linux
 """
 import os
 import re
@@ -54,7 +60,7 @@ def flags_in_args(args):
     return out
 
 
-def cmd_flags(help_file, repo):
+def cmd_flags(help_file, repo, *manifests):
     with open(help_file) as f:
         help_text = f.read()
     known = set(FLAG.findall(help_text))
@@ -73,10 +79,9 @@ def cmd_flags(help_file, repo):
             if line.startswith("ExecStart="):
                 note(FLAG.findall(line.split("=", 1)[1]), "%s:%d" % (unit, n))
 
-    for name in sorted(os.listdir(os.path.join(repo, "k3s"))):
-        path = os.path.join(repo, "k3s", name)
-        if not name.endswith(".yaml"):
-            continue
+    k3s = [os.path.join(repo, "k3s", n) for n in sorted(os.listdir(os.path.join(repo, "k3s")))
+           if n.endswith(".yaml")]
+    for path in k3s + list(manifests):
         for d in docs(path):
             spec = (d.get("spec") or {}).get("template", {}).get("spec", {})
             for c in spec.get("containers", []) + spec.get("initContainers", []):
@@ -84,14 +89,15 @@ def cmd_flags(help_file, repo):
                     note(flags_in_args((c.get("command") or []) + (c.get("args") or [])),
                          "%s container nodecast" % path)
 
-    runsh = os.path.join(repo, "tests/testbed/run.sh")
-    with open(runsh) as f:
-        text = f.read()
-    block = re.search(r'"\$bin" run \\\n(.*?)>>', text, re.S)
-    if not block:
-        err("%s: cannot find the nodecast command line" % runsh)
-    else:
-        note(FLAG.findall(block.group(1)), runsh)
+    for runsh in ("tests/testbed/run.sh", "tests/testbed/fleet.sh"):
+        runsh = os.path.join(repo, runsh)
+        with open(runsh) as f:
+            text = f.read()
+        block = re.search(r'"\$bin" run \\\n(.*?)>>', text, re.S)
+        if not block:
+            err("%s: cannot find the nodecast command line" % runsh)
+        else:
+            note(FLAG.findall(block.group(1)), runsh)
 
     conf = os.path.join(repo, "systemd/nodecast.toml")
     with open(conf) as f:
@@ -238,6 +244,44 @@ def cmd_extract(path, name, key, out):
     err("%s: no ConfigMap %s" % (path, name))
 
 
+STANDARD_LABELS = ("name", "instance", "version", "component", "part-of", "managed-by")
+
+
+def cmd_conventions(managed_by, *files):
+    n = 0
+    for path in files:
+        for d in docs(path):
+            kind, name = d.get("kind"), (d.get("metadata") or {}).get("name")
+            where = "%s %s/%s" % (path, kind, name)
+            objs = [("", d)]
+            tmpl = (d.get("spec") or {}).get("template")
+            if tmpl:
+                objs.append((" pod template", tmpl))
+            for what, o in objs:
+                labels = (o.get("metadata") or {}).get("labels") or {}
+                for k in STANDARD_LABELS:
+                    if not labels.get("app.kubernetes.io/" + k):
+                        err("%s%s: no app.kubernetes.io/%s label" % (where, what, k))
+                if labels.get("app.kubernetes.io/managed-by", managed_by) != managed_by:
+                    err("%s%s: managed-by %r, want %r" % (where, what, labels["app.kubernetes.io/managed-by"], managed_by))
+                if "release" in labels:
+                    err("%s%s: hard-coded release label" % (where, what))
+            sel = ((d.get("spec") or {}).get("selector") or {})
+            sel = sel.get("matchLabels", sel) if kind != "Service" else sel
+            if kind in ("DaemonSet", "Service", "ServiceMonitor"):
+                extra = set(sel) - {"app.kubernetes.io/name", "app.kubernetes.io/instance"}
+                if extra or "app.kubernetes.io/name" not in sel:
+                    err("%s: selector %r should be app.kubernetes.io/name (+ instance) only" % (where, sel))
+            if kind == "DaemonSet":
+                ns = tmpl["spec"].get("nodeSelector") or {}
+                if ns.get("kubernetes.io/os") != "linux":
+                    err("%s: nodeSelector lacks kubernetes.io/os: linux" % where)
+            n += 1
+    if not n:
+        err("no objects in %s" % " ".join(files))
+    print("  ok    %d objects checked for labels, selectors and nodeSelector" % n)
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     {"flags": lambda: cmd_flags(*args),
@@ -245,5 +289,6 @@ if __name__ == "__main__":
      "defaults": lambda: cmd_defaults(*args),
      "kustomization": lambda: cmd_kustomization(*args),
      "promconfig": lambda: cmd_promconfig(*args),
-     "extract": lambda: cmd_extract(*args)}[cmd]()
+     "extract": lambda: cmd_extract(*args),
+     "conventions": lambda: cmd_conventions(*args)}[cmd]()
     sys.exit(1 if errors else 0)

@@ -136,6 +136,10 @@ nodecast_forecast_cycle_duration_seconds nodecast_forecast_cycle_last_run_timest
 nodecast_forecast_cycles_total nodecast_forecast_errors_total nodecast_forecast_series
 up ALERTS
 """.split())
+# Plus what the shipped recording rules record (the Fleet row): present
+# wherever the rules are loaded, as on a central Prometheus.
+ALLOWED |= set(re.findall(r"^\s*-\s+record:\s*(\S+)",
+                          open("deploy/prometheus/rules/nodecast.rules.yml").read(), re.M))
 PROMQL_WORDS = set("""
 sum min max avg count stddev stdvar topk bottomk quantile count_values group
 by without on ignoring group_left group_right and or unless offset bool

@@ -23,8 +23,9 @@ metadata:
   namespace: nodecast
   labels:
     app.kubernetes.io/name: nodecast
-    # kube-prometheus-stack selects rules by its release label.
-    release: kube-prometheus-stack
+    # kube-prometheus-stack selects rules by its Helm release label unless
+    # ruleSelectorNilUsesHelmValues=false; add `release: <your release>` if
+    # yours does (docs/deploy.md).
 spec:
 HEAD
     if [[ -f "$src" ]]; then

@@ -1,6 +1,10 @@
-//! Multi-node test bed: three network namespaces, three nodecast daemons, one
-//! real Prometheus (file_sd). See tests/testbed/run.sh for the scenario.
-//! Needs root and the Debian `prometheus` package; CI runs as root.
+//! Multi-node test beds on network namespaces. Needs root and the Debian
+//! `prometheus` package; CI runs as root.
+//! * tests/testbed/run.sh: three nodecast daemons, one Prometheus (file_sd),
+//!   SIGKILL and restart on the same store.
+//! * tests/testbed/fleet.sh: three nodes each with nodecast and a Prometheus
+//!   agent remote-writing to a central Prometheus that runs the shipped rules;
+//!   SIGKILL, a full filesystem and a 60 s link cut, seen per instance.
 
 use std::path::Path;
 use std::process::Command;
@@ -22,8 +26,8 @@ fn netns_unavailable_reason() -> Option<String> {
     }
 }
 
-#[test]
-fn three_nodes_sigkill_one_prometheus_sees_it_and_history_survives() {
+/// Runs one test bed script with the binary cargo built.
+fn run_bed(script: &str) {
     if let Some(reason) = netns_unavailable_reason() {
         eprintln!();
         eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
@@ -33,7 +37,7 @@ fn three_nodes_sigkill_one_prometheus_sees_it_and_history_survives() {
         eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
         return;
     }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testbed/run.sh");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(script);
     let status = Command::new("bash")
         .arg(&script)
         .arg(env!("CARGO_BIN_EXE_nodecast"))
@@ -41,6 +45,17 @@ fn three_nodes_sigkill_one_prometheus_sees_it_and_history_survives() {
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", script.display()));
     assert!(
         status.success(),
-        "test bed failed ({status}); its output above says which step"
+        "test bed {} failed ({status}); its output above says which step",
+        script.display()
     );
+}
+
+#[test]
+fn three_nodes_sigkill_one_prometheus_sees_it_and_history_survives() {
+    run_bed("tests/testbed/run.sh");
+}
+
+#[test]
+fn fleet_on_remote_write_sees_kill_full_disk_and_link_cut_per_instance_without_loss() {
+    run_bed("tests/testbed/fleet.sh");
 }

@@ -16,6 +16,22 @@ from pathlib import Path
 
 OUTPUT = Path(__file__).resolve().parent / "dashboards" / "nodecast.json"
 
+# The runbook base URL is set once, next to the rules that link to it.
+sys.dont_write_bytecode = True
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "prometheus"))
+from runbooks import BASE_URL as RUNBOOKS  # noqa: E402
+
+def runbook(title, anchor):
+    return {"title": f"Runbook: {title}", "url": f"{RUNBOOKS}#{anchor}", "targetBlank": True}
+
+# nodecast exports +Inf when nothing reaches exhaustion within
+# --forecast.horizon. Grafana would print "Infinity"; a range mapping with
+# no upper bound catches it (no JSON literal for +Inf exists).
+TTE_MAPPINGS = [{"type": "range", "options": {"from": 1e300, "result": {"text": "not within horizon", "color": "green", "index": 0}}}]
+HEALTH_MAPPINGS = [{"type": "value", "options": {
+    "0": {"text": "unhealthy", "color": "red", "index": 0},
+    "1": {"text": "healthy", "color": "green", "index": 1}}}]
+
 DS = {"type": "prometheus", "uid": "${datasource}"}
 SEL = 'instance="$instance",job=~"$job"'
 _id = [0]
@@ -76,7 +92,8 @@ def fc(metric, extra_sel=""):
             tgt("C", f'nodecast_forecast_lower{{{s}}} offset $horizon', "lower"),
             tgt("D", f'nodecast_forecast_upper{{{s}}} offset $horizon', "upper")]
 
-def stat(title, desc, expr, legend, gp, unit, thresholds=None, instant=True, text_mode="value", decimals=None):
+def stat(title, desc, expr, legend, gp, unit, thresholds=None, instant=True, text_mode="value", decimals=None,
+         mappings=None, links=None):
     p = {"type": "stat", "id": nid(), "title": title, "description": desc, "datasource": DS,
          "gridPos": gp, "targets": [tgt("A", expr, legend, instant=instant)],
          "fieldConfig": {"defaults": {"unit": unit,
@@ -87,6 +104,10 @@ def stat(title, desc, expr, legend, gp, unit, thresholds=None, instant=True, tex
                      "orientation": "auto"}}
     if decimals is not None:
         p["fieldConfig"]["defaults"]["decimals"] = decimals
+    if mappings:
+        p["fieldConfig"]["defaults"]["mappings"] = mappings
+    if links:
+        p["links"] = links
     return p
 
 FC_NOTE = (" Dashed line and band: what nodecast forecast $horizon earlier for each moment "
@@ -101,10 +122,12 @@ panels += [
          f'nodecast_build_info{{{SEL}}}', "{{version}}", {"h": 4, "w": 4, "x": 0, "y": y}, "none", text_mode="name"),
     stat("Soonest exhaustion", "Smallest time to exhaustion over every resource of the selected instance. +Inf: nothing is heading to exhaustion.",
          f'min(nodecast_time_to_exhaustion_seconds{{{SEL}}})', "", {"h": 4, "w": 5, "x": 4, "y": y}, "s",
-         {"mode": "absolute", "steps": [{"color": "red", "value": None}, {"color": "orange", "value": 14400}, {"color": "green", "value": 86400}]}),
+         {"mode": "absolute", "steps": [{"color": "red", "value": None}, {"color": "orange", "value": 14400}, {"color": "green", "value": 86400}]},
+         mappings=TTE_MAPPINGS, links=[runbook("exhaustion alerts", "how-every-exhaustion-alert-works")]),
     stat("Since last forecast cycle", "Seconds since the last completed forecast cycle (Prometheus clock minus node clock). Alert NodecastForecastPipelineUnhealthy fires past 3 forecast intervals.",
          f'time() - nodecast_forecast_cycle_last_run_timestamp_seconds{{{SEL}}}', "", {"h": 4, "w": 5, "x": 9, "y": y}, "s",
-         {"mode": "absolute", "steps": [{"color": "green", "value": None}, {"color": "orange", "value": 600}, {"color": "red", "value": 900}]}),
+         {"mode": "absolute", "steps": [{"color": "green", "value": None}, {"color": "orange", "value": 600}, {"color": "red", "value": 900}]},
+         links=[runbook("NodecastForecastPipelineUnhealthy", "nodecastforecastpipelineunhealthy")]),
     stat("Series forecast", "Series forecast in the last cycle.",
          f'nodecast_forecast_series{{{SEL}}}', "", {"h": 4, "w": 5, "x": 14, "y": y}, "none"),
     stat("Failing collectors", "Collectors whose last run failed (nodecast_collector_success == 0).",
@@ -155,8 +178,13 @@ y += 8
 panels.append(row("Exhaustion", y)); y += 1
 table = {
     "type": "table", "id": nid(), "title": "Resources by time to exhaustion ($job)",
-    "description": "Every resource of every instance in the selected jobs, soonest exhaustion first. +Inf: not heading to exhaustion. Probability: of exhaustion within --forecast.horizon.",
+    "description": "Every resource of every instance in the selected jobs, soonest exhaustion first. \"not within horizon\" (+Inf): not heading to exhaustion within --forecast.horizon. Probability: of exhaustion within --forecast.horizon.",
     "datasource": DS, "gridPos": {"h": 10, "w": 24, "x": 0, "y": y},
+    "links": [runbook("NodecastFilesystemSpaceFillingUp", "nodecastfilesystemspacefillingup"),
+              runbook("NodecastFilesystemFilesFillingUp", "nodecastfilesystemfilesfillingup"),
+              runbook("NodecastMemoryExhaustionPredicted", "nodecastmemoryexhaustionpredicted"),
+              runbook("NodecastFileDescriptorsExhaustionPredicted", "nodecastfiledescriptorsexhaustionpredicted"),
+              runbook("NodecastPidsExhaustionPredicted", "nodecastpidsexhaustionpredicted")],
     "targets": [
         tgt("A", 'sort(nodecast_time_to_exhaustion_seconds{job=~"$job"})', "", instant=True, fmt="table"),
         tgt("B", 'nodecast_exhaustion_probability_ratio{job=~"$job"}', "", instant=True, fmt="table"),
@@ -178,6 +206,7 @@ table = {
                             {"id": "thresholds", "value": {"mode": "absolute", "steps": [
                                 {"color": "red", "value": None}, {"color": "orange", "value": 14400},
                                 {"color": "green", "value": 86400}]}},
+                            {"id": "mappings", "value": TTE_MAPPINGS},
                             {"id": "custom.cellOptions", "value": {"type": "color-background"}}]},
             {"matcher": {"id": "byName", "options": "Probability"},
              "properties": [{"id": "unit", "value": "percentunit"}, {"id": "decimals", "value": 0}]},
@@ -238,7 +267,8 @@ panels.append(ts("Forecast cycles and errors",
                  "Cycles completed and forecast errors per interval. Errors in every 15m window for 30m fire NodecastForecastPipelineUnhealthy.",
                  [tgt("A", f'increase(nodecast_forecast_cycles_total{{{SEL}}}[$__rate_interval])', "cycles"),
                   tgt("B", f'increase(nodecast_forecast_errors_total{{{SEL}}}[$__rate_interval])', "errors")],
-                 {"h": 8, "w": 8, "x": 0, "y": y}, "none", min0=True))
+                 {"h": 8, "w": 8, "x": 0, "y": y}, "none", min0=True,
+                 extra={"links": [runbook("NodecastForecastPipelineUnhealthy", "nodecastforecastpipelineunhealthy")]}))
 panels.append(ts("Forecast cycle duration",
                  "Wall time of the last forecast cycle. It should stay well under --forecast.interval.",
                  [tgt("A", f'nodecast_forecast_cycle_duration_seconds{{{SEL}}}', "cycle")],
@@ -256,11 +286,67 @@ panels.append(ts("Store samples",
                  "Samples written and dropped per second. Drops mean the store cannot keep up or rejects input.",
                  [tgt("A", f'rate(nodecast_store_samples_stored_total{{{SEL}}}[$__rate_interval])', "stored"),
                   tgt("B", f'rate(nodecast_store_samples_dropped_total{{{SEL}}}[$__rate_interval])', "dropped")],
-                 {"h": 8, "w": 8, "x": 8, "y": y}, "ops", min0=True))
+                 {"h": 8, "w": 8, "x": 8, "y": y}, "ops", min0=True,
+                 extra={"links": [runbook("NodecastHistoryNotStored", "nodecasthistorynotstored")]}))
 panels.append(ts("Store series",
                  "Series held in the store.",
                  [tgt("A", f'nodecast_store_series{{{SEL}}}', "series")],
                  {"h": 8, "w": 8, "x": 16, "y": y}, "none", min0=True))
+y += 8
+
+# One row for the whole fleet, from the recording rules of the nodecast-fleet
+# group: a central Prometheus ranks hundreds of nodes from one series each.
+panels.append(row("Fleet ($job)", y)); y += 1
+panels.append({
+    "type": "table", "id": nid(), "title": "Nodes by soonest exhaustion",
+    "description": "Every node in the selected jobs, soonest exhaustion of any resource first (instance:nodecast_time_to_exhaustion_seconds:min), with its forecast health (instance:nodecast_forecast_healthy:bool: agent up, cycles completing, no forecast errors in 15m).",
+    "datasource": DS, "gridPos": {"h": 10, "w": 12, "x": 0, "y": y},
+    "targets": [
+        tgt("A", 'sort(instance:nodecast_time_to_exhaustion_seconds:min{job=~"$job"})', "", instant=True, fmt="table"),
+        tgt("B", 'instance:nodecast_forecast_healthy:bool{job=~"$job"}', "", instant=True, fmt="table"),
+    ],
+    "transformations": [
+        {"id": "merge", "options": {}},
+        {"id": "organize", "options": {
+            "excludeByName": {"Time": True, "__name__": True, "job": True},
+            "indexByName": {"instance": 0, "Value #A": 1, "Value #B": 2},
+            "renameByName": {"Value #A": "Soonest exhaustion", "Value #B": "Forecast health"}}},
+        {"id": "sortBy", "options": {"fields": {}, "sort": [{"field": "Soonest exhaustion", "desc": False}]}},
+    ],
+    "fieldConfig": {
+        "defaults": {"custom": {"align": "auto", "cellOptions": {"type": "auto"}}},
+        "overrides": [
+            {"matcher": {"id": "byName", "options": "Soonest exhaustion"},
+             "properties": [{"id": "unit", "value": "s"},
+                            {"id": "thresholds", "value": {"mode": "absolute", "steps": [
+                                {"color": "red", "value": None}, {"color": "orange", "value": 14400},
+                                {"color": "green", "value": 86400}]}},
+                            {"id": "mappings", "value": TTE_MAPPINGS},
+                            {"id": "custom.cellOptions", "value": {"type": "color-background"}}]},
+            {"matcher": {"id": "byName", "options": "Forecast health"},
+             "properties": [{"id": "mappings", "value": HEALTH_MAPPINGS},
+                            {"id": "custom.cellOptions", "value": {"type": "color-text"}}]},
+        ]},
+    "options": {"showHeader": True, "cellHeight": "sm",
+                "sortBy": [{"displayName": "Soonest exhaustion", "desc": False}]},
+    "links": [runbook("exhaustion alerts", "how-every-exhaustion-alert-works"),
+              runbook("NodecastForecastPipelineUnhealthy", "nodecastforecastpipelineunhealthy")],
+})
+panels.append({
+    "type": "state-timeline", "id": nid(), "title": "Forecast health per node",
+    "description": "instance:nodecast_forecast_healthy:bool over time, one lane per node: red when the agent is down, cycles stop or forecasts fail.",
+    "datasource": DS, "gridPos": {"h": 10, "w": 12, "x": 12, "y": y},
+    "targets": [tgt("A", 'instance:nodecast_forecast_healthy:bool{job=~"$job"}', "{{instance}}")],
+    "fieldConfig": {"defaults": {"mappings": HEALTH_MAPPINGS, "color": {"mode": "thresholds"},
+                                 "thresholds": {"mode": "absolute", "steps": [
+                                     {"color": "red", "value": None}, {"color": "green", "value": 1}]}},
+                    "overrides": []},
+    "options": {"showValue": "never", "mergeValues": True, "rowHeight": 0.9, "alignValue": "left",
+                "legend": {"displayMode": "list", "placement": "bottom", "showLegend": False},
+                "tooltip": {"mode": "single", "sort": "none"}},
+    "links": [runbook("NodecastForecastPipelineUnhealthy", "nodecastforecastpipelineunhealthy"),
+              runbook("NodecastDown", "nodecastdown")],
+})
 
 def qvar(name, label, query, multi=False, include_all=False, all_value=None, desc="", sort=1):
     v = {"name": name, "label": label, "type": "query", "datasource": DS,
@@ -301,7 +387,7 @@ dash = {
     "refresh": "1m",
     "fiscalYearStartMonth": 0,
     "liveNow": False,
-    "links": [{"title": "Alert runbooks", "type": "link", "url": "https://example.org/nodecast/docs/alerts.md",
+    "links": [{"title": "Alert runbooks", "type": "link", "url": RUNBOOKS,
                "targetBlank": True, "icon": "doc"}],
     "annotations": {"list": [
         {"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True, "hide": True,

@@ -61,9 +61,15 @@ pub fn resource_of(metric: &str) -> Option<&'static str> {
 /// Forecasting runs behind collection and serving: nice it down on Linux.
 fn lower_thread_priority() {
     // SAFETY: setpriority on our own thread id; failure only leaves the default priority.
-    unsafe {
+    let rc = unsafe {
         let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10)
+    };
+    // Said once per daemon (this runs at thread start): a seccomp filter that
+    // denies setpriority (systemd's ~@resources) would otherwise hide it.
+    if rc != 0 {
+        let e = std::io::Error::last_os_error();
+        tracing::warn!(error = %e, "cannot lower the forecast thread's priority; forecasts compete with collection at the daemon's own priority");
     }
 }
 

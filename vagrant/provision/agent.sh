@@ -1,34 +1,38 @@
 #!/usr/bin/env bash
-# K3s agent: fetches the nodecast image from the server (unless a pushed
-# image is used), then joins the cluster.
+# K3s agent: joins the cluster (offline from the cache when it can), then
+# fetches the server's current nodecast image and imports it, on every
+# provision, unless a pushed image (NODECAST_IMAGE) is used.
 set -euo pipefail
 # shellcheck source=lib.sh
 . /nodecast/vagrant/provision/lib.sh
 require_env NODE_IP SERVER_IP K3S_TOKEN K3S_VERSION
 
+iface="$(iface_for_ip "$NODE_IP")"
+INSTALL_K3S_VERSION="$K3S_VERSION" K3S_TOKEN="$K3S_TOKEN" K3S_URL="https://$SERVER_IP:6443" \
+    install_k3s agent --node-ip "$NODE_IP" --flannel-iface "$iface"
+echo "provision: $(hostname) joined https://$SERVER_IP:6443"
+import_cached_images
+
 if [[ -z "${NODECAST_IMAGE:-}" ]]; then
-    mkdir -p "$K3S_IMAGES_DIR"
-    url="http://$SERVER_IP:$IMAGE_PORT/nodecast.tar"
-    echo "provision: waiting for the server's image at $url"
+    dir=/var/lib/nodecast-image
+    mkdir -p "$dir"
+    base="http://$SERVER_IP:$IMAGE_PORT"
+    echo "provision: waiting for the server's image at $base"
     # With parallel providers (libvirt) the server may still be building it.
+    got=0
     for _ in $(seq 1 720); do
-        if curl -fsS -o "$K3S_IMAGES_DIR/nodecast.tar.part" "$url"; then
-            mv "$K3S_IMAGES_DIR/nodecast.tar.part" "$K3S_IMAGES_DIR/nodecast.tar"
+        if curl -fsS -o "$dir/image-ref" "$base/image-ref" &&
+            curl -fsS -o "$dir/nodecast.tar.part" "$base/nodecast.tar"; then
+            mv "$dir/nodecast.tar.part" "$dir/nodecast.tar"
+            got=1
             break
         fi
         sleep 5
     done
-    [[ -s "$K3S_IMAGES_DIR/nodecast.tar" ]] || { echo "provision: no image from $url after 60 min" >&2; exit 1; }
-    # Already running K3s only imports at start; import explicitly then.
-    if command -v k3s >/dev/null; then
-        k3s ctr -n k8s.io images import "$K3S_IMAGES_DIR/nodecast.tar"
-    fi
+    ((got)) || { echo "provision: no image from $base after 60 min" >&2; exit 1; }
+    ref="$(cat "$dir/image-ref")"
+    # The name must match the bytes: a tarball swapped mid-download fails here.
+    [[ "$(image_ref "$dir/nodecast.tar")" == "$ref" ]] ||
+        { echo "provision: image does not match $ref; re-run provisioning" >&2; exit 1; }
+    import_image "$dir/nodecast.tar" "$ref"
 fi
-
-iface="$(iface_for_ip "$NODE_IP")"
-if ! command -v k3s >/dev/null; then
-    curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION="$K3S_VERSION" K3S_TOKEN="$K3S_TOKEN" \
-        K3S_URL="https://$SERVER_IP:6443" \
-        sh -s - agent --node-ip "$NODE_IP" --flannel-iface "$iface"
-fi
-echo "provision: $(hostname) joined https://$SERVER_IP:6443"

@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Every node: base packages and a sanity check of the private network.
+# Every node: base packages (only those missing, so an offline box with them
+# needs no mirror) and a sanity check of the private network.
 set -euo pipefail
 # shellcheck source=lib.sh
 . /nodecast/vagrant/provision/lib.sh
 require_env NODE_IP
 
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq curl ca-certificates iproute2 python3 >/dev/null
+missing=()
+for tool in curl ip python3 sha256sum; do
+    command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if ((${#missing[@]})); then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq curl ca-certificates iproute2 python3 coreutils >/dev/null
+fi
 
 iface="$(iface_for_ip "$NODE_IP")"
 if [[ -z "$iface" ]]; then
