@@ -40,6 +40,8 @@ pub struct ForecastSettings {
     pub max_series: usize,
     pub metrics: regex::Regex,
     pub exclude: regex::Regex,
+    /// See [`crate::predict::select`].
+    pub stale_after: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -176,6 +178,12 @@ impl Config {
                 max_series: num("forecast.max-series")? as usize,
                 metrics: regex("forecast.metrics")?,
                 exclude: regex("forecast.exclude")?,
+                stale_after: match text("forecast.stale-after") {
+                    Some(v) => {
+                        parse_duration(&v).map_err(|e| format!("--forecast.stale-after: {e}"))?
+                    }
+                    None => dur("collect.interval")? * 4,
+                },
             },
             backfill: BackfillSettings {
                 prometheus_url: text("backfill.prometheus-url"),
