@@ -1,6 +1,8 @@
-//! History backfill from a real Prometheus: its TSDB is seeded with eight days of a
-//! node's node_exporter series (promtool tsdb create-blocks-from openmetrics), and a
-//! fresh nodecast pointed at it forecasts from that history within seconds.
+//! History backfill from a real Prometheus whose TSDB is seeded with a node's
+//! node_exporter history (promtool tsdb create-blocks-from openmetrics): a fresh
+//! nodecast forecasts from it within seconds; 35 days arrive whole, averaged per step
+//! and with derived series as the live agent computes them; forecasts wait for the
+//! first collection and drop series whose source is gone.
 mod common;
 use common::*;
 
@@ -43,7 +45,6 @@ fn history(now_s: i64) -> String {
         .unwrap();
         t += STEP_S;
     }
-    om.push_str("# EOF\n");
     om
 }
 
@@ -51,25 +52,7 @@ fn history(now_s: i64) -> String {
 fn fresh_agent_forecasts_from_prometheus_history_within_seconds() {
     let d = tempfile::tempdir().unwrap();
     let now_s = nodecast::daemon::now_ms() / 1000;
-    let om = d.path().join("history.om");
-    std::fs::write(&om, history(now_s)).unwrap();
-    let tsdb = d.path().join("prom").join("tsdb");
-    std::fs::create_dir_all(&tsdb).unwrap();
-    let out = Command::new(require_tool("promtool"))
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(&om)
-        .arg(&tsdb)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "promtool: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let prom = Prometheus::start(
-        &d.path().join("prom"),
-        "global:\n  scrape_interval: 1m\nscrape_configs: []\n",
-    );
+    let prom = seeded_prometheus(d.path(), &history(now_s));
     let seeded = prom.query("count_over_time(node_memory_MemAvailable_bytes[10d])");
     assert_eq!(
         seeded.len(),
@@ -542,4 +525,19 @@ fn forecasts_wait_for_the_first_collection_and_drop_stale_series() {
     }
     assert!(has(&forecast_keys(&a), "/fresh"));
     assert_eq!(a.stop().code(), Some(0));
+}
+
+#[test]
+fn stale_after_shorter_than_a_collection_is_refused() {
+    // The bad listen address stops an agent that wrongly accepted the flag.
+    let (code, _, err) = run_cli(&[
+        "--collect.interval=15s",
+        "--forecast.stale-after=5s",
+        "--web.listen-address=bad",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--forecast.stale-after") && err.contains("--collect.interval"),
+        "{err}"
+    );
 }

@@ -89,6 +89,21 @@ pub fn default_storage_path() -> PathBuf {
     }
 }
 
+/// `--forecast.stale-after`, by default four collections; shorter than one collection
+/// would call every series stale between two collections.
+fn stale_after(flag: Option<String>, collect: Duration) -> Result<Duration, String> {
+    let Some(v) = flag else {
+        return Ok(collect * 4);
+    };
+    let d = parse_duration(&v).map_err(|e| format!("--forecast.stale-after: {e}"))?;
+    if d < collect {
+        return Err(format!(
+            "--forecast.stale-after {v:?} is shorter than --collect.interval ({collect:?}): every series would be stale between collections"
+        ));
+    }
+    Ok(d)
+}
+
 impl Config {
     /// Reads the final values out of matches produced by `crate::cli` (already validated there).
     pub fn from_matches(m: &ArgMatches) -> Result<Config, String> {
@@ -178,12 +193,7 @@ impl Config {
                 max_series: num("forecast.max-series")? as usize,
                 metrics: regex("forecast.metrics")?,
                 exclude: regex("forecast.exclude")?,
-                stale_after: match text("forecast.stale-after") {
-                    Some(v) => {
-                        parse_duration(&v).map_err(|e| format!("--forecast.stale-after: {e}"))?
-                    }
-                    None => dur("collect.interval")? * 4,
-                },
+                stale_after: stale_after(text("forecast.stale-after"), dur("collect.interval")?)?,
             },
             backfill: BackfillSettings {
                 prometheus_url: text("backfill.prometheus-url"),
