@@ -89,11 +89,12 @@ pub fn default_storage_path() -> PathBuf {
     }
 }
 
-/// `--forecast.stale-after`, by default four collections; shorter than one collection
+/// `--forecast.stale-after`, by default four collections but at least a minute, so a
+/// loaded host's late collection does not drop forecasts; shorter than one collection
 /// would call every series stale between two collections.
 fn stale_after(flag: Option<String>, collect: Duration) -> Result<Duration, String> {
     let Some(v) = flag else {
-        return Ok(collect * 4);
+        return Ok((collect * 4).max(Duration::from_secs(60)));
     };
     let d = parse_duration(&v).map_err(|e| format!("--forecast.stale-after: {e}"))?;
     if d < collect {

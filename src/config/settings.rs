@@ -234,7 +234,7 @@ pub const SETTINGS: &[Setting] = &[
         "forecast.stale-after",
         None,
         Duration,
-        "Stop forecasting a series this long after its newest sample [default: 4 x --collect.interval; at least 24h for series this agent has not collected since it started, e.g. backfilled ones]",
+        "Stop forecasting a series this long after its newest sample [default: 4 x --collect.interval, at least 1m; at least 24h for series this agent has not collected since it started, e.g. backfilled ones]",
     ),
     s(
         "backfill.prometheus-url",
