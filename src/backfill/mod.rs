@@ -3,14 +3,21 @@
 //!
 //! Series are pulled with `query_range` at the downsampled tier's step, in chunks
 //! small enough for Prometheus' 11 000-point limit, and written with
-//! [`Store::backfill`], which never overwrites samples the agent collected itself.
+//! [`Store::backfill`], which never overwrites samples the agent collected itself
+//! and only writes before a series' oldest stored sample. So the chunks are
+//! fetched newest first: oldest first, each newer chunk would land after the
+//! older one and be dropped whole.
 
+pub mod queries;
 pub mod response;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::store::{series_key, Store};
+use queries::selector_label_names;
+pub use queries::{key_for, queries, Query};
 use response::{parse_range, RangeSeries};
 
 pub struct Plan {
@@ -26,8 +33,10 @@ pub struct Plan {
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Report {
     pub queries: u64,
+    /// Distinct series written (a series spanning several chunks counts once).
     pub series: u64,
     pub stored: u64,
+    /// Samples the store did not take: at or after local data, or outside retention.
     pub skipped: u64,
 }
 
@@ -41,80 +50,25 @@ pub enum BackfillError {
     Store(String),
 }
 
-/// The queries to run: (series name to store under, PromQL). Raw names are kept;
-/// derived series use the same definitions as `daemon::derived`.
-pub fn queries(sel: &str) -> Vec<(Option<&'static str>, String)> {
-    let raw = [
-        "node_filesystem_avail_bytes",
-        "node_filesystem_files_free",
-        "node_filesystem_size_bytes",
-        "node_filesystem_files",
-        "node_memory_MemAvailable_bytes",
-        "node_memory_MemTotal_bytes",
-        "node_memory_SwapFree_bytes",
-        "node_memory_SwapTotal_bytes",
-        "node_load1",
-        "node_hwmon_temp_celsius",
-        "node_thermal_zone_temp",
-    ];
-    let mut q: Vec<(Option<&'static str>, String)> = raw
-        .iter()
-        .map(|n| (None, format!("{n}{{{sel}}}")))
-        .collect();
-    q.push((Some("node_cpu_utilisation_ratio"), format!(
-        "1 - sum(rate(node_cpu_seconds_total{{mode=\"idle\",{sel}}}[5m])) / sum(rate(node_cpu_seconds_total{{{sel}}}[5m]))"
-    )));
-    q.push((
-        Some("node_load1_per_cpu"),
-        format!("sum(node_load1{{{sel}}}) / count(node_cpu_seconds_total{{mode=\"idle\",{sel}}})"),
-    ));
-    q.push((
-        Some("node_filefd_available"),
-        format!("sum(node_filefd_maximum{{{sel}}}) - sum(node_filefd_allocated{{{sel}}})"),
-    ));
-    q.push((Some("node_processes_available"), format!(
-        "clamp_min(min(node_processes_max_processes{{{sel}}}) - sum(node_processes_threads{{{sel}}}), 0)"
-    )));
-    for (r, name) in [
-        ("cpu", "node_pressure_cpu_waiting_ratio"),
-        ("memory", "node_pressure_memory_waiting_ratio"),
-        ("io", "node_pressure_io_waiting_ratio"),
-    ] {
-        q.push((
-            Some(name),
-            format!("sum(rate(node_pressure_{r}_waiting_seconds_total{{{sel}}}[5m]))"),
-        ));
-    }
-    q
-}
+/// Points per `query_range`: below Prometheus' 11 000-point cap.
+pub const CHUNK_POINTS: i64 = 10_000;
 
-/// The store key for a pulled series: scrape-target labels and the selector's own labels dropped.
-pub fn key_for(
-    s: &RangeSeries,
-    derived: Option<&str>,
-    selector_labels: &[String],
-) -> Option<String> {
-    if let Some(name) = derived {
-        return Some(series_key(name, &[]));
+/// Evaluation times `(start, end)` of each query, newest chunk first, on the step grid.
+///
+/// A point at `t` averages `(t - step, t]` and is stored at `t - step`, the start of the
+/// local bucket it describes. The oldest bucket starts a step after the retention cut,
+/// so it is still kept when a local collection up to a step later moves the cut.
+pub fn chunks(now_ms: i64, lookback_ms: i64, step_ms: i64) -> Vec<(i64, i64)> {
+    let step_ms = step_ms.max(1);
+    let first = (now_ms - lookback_ms).div_euclid(step_ms) * step_ms + 3 * step_ms;
+    let mut end = now_ms.div_euclid(step_ms) * step_ms;
+    let mut out = Vec::new();
+    while end >= first {
+        let start = (end - (CHUNK_POINTS - 1) * step_ms).max(first);
+        out.push((start, end));
+        end = start - step_ms;
     }
-    let name = s.labels.iter().find(|(k, _)| k == "__name__")?.1.clone();
-    let labels: Vec<(String, String)> = s
-        .labels
-        .iter()
-        .filter(|(k, _)| {
-            k != "__name__" && k != "instance" && k != "job" && !selector_labels.contains(k)
-        })
-        .cloned()
-        .collect();
-    Some(series_key(&name, &labels))
-}
-
-fn selector_label_names(sel: &str) -> Vec<String> {
-    sel.split(',')
-        .filter_map(|m| m.split(['=', '!', '~']).next())
-        .map(|n| n.trim().to_string())
-        .filter(|n| !n.is_empty())
-        .collect()
+    out
 }
 
 async fn fetch(
@@ -203,42 +157,35 @@ pub async fn run(plan: &Plan, store: Arc<Store>, now_ms: i64) -> Result<Report, 
             reason: e.to_string(),
         })?;
     let step_ms = plan.step.as_millis().max(1) as i64;
-    // 10 000 points per query keeps below Prometheus' 11 000-point cap.
-    let chunk_ms = step_ms * 10_000;
-    let start_ms = now_ms - plan.lookback.as_millis() as i64;
+    let ranges = chunks(now_ms, plan.lookback.as_millis() as i64, step_ms);
     let sel_names = selector_label_names(&plan.selector);
-    let all = queries(&plan.selector);
+    let all = queries(&plan.selector, plan.step);
     let mut report = Report::default();
-    for (i, (derived, q)) in all.iter().enumerate() {
-        let mut from = start_ms;
-        while from < now_ms {
-            let to = (from + chunk_ms).min(now_ms);
-            let result =
-                fetch(&client, plan, q, from, to)
-                    .await
-                    .map_err(|reason| BackfillError::Query {
-                        query: q.clone(),
-                        reason,
-                    })?;
+    let mut seen: HashSet<String> = HashSet::new();
+    for (i, q) in all.iter().enumerate() {
+        for &(from, to) in &ranges {
+            let result = fetch(&client, plan, &q.promql, from, to)
+                .await
+                .map_err(|reason| BackfillError::Query {
+                    query: q.promql.clone(),
+                    reason,
+                })?;
             report.queries += 1;
             for s in &result {
-                let Some(key) = key_for(s, *derived, &sel_names) else {
-                    continue;
-                };
-                report.series += 1;
+                let key = key_for(s, q, &sel_names);
                 let samples: Vec<(i64, f64)> = s
                     .samples
                     .iter()
-                    .copied()
                     .filter(|(_, v)| v.is_finite())
+                    .map(|&(ts, v)| (ts - step_ms, v))
                     .collect();
                 let st = store
                     .backfill(&key, &samples)
                     .map_err(|e| BackfillError::Store(e.to_string()))?;
                 report.stored += st.stored;
                 report.skipped += st.dropped;
+                seen.insert(key);
             }
-            from = to + step_ms;
         }
         tracing::info!(
             query = i + 1,
@@ -247,6 +194,7 @@ pub async fn run(plan: &Plan, store: Arc<Store>, now_ms: i64) -> Result<Report, 
             "backfill progress"
         );
     }
+    report.series = seen.len() as u64;
     Ok(report)
 }
 
@@ -255,36 +203,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_drop_target_and_selector_labels() {
-        let s = RangeSeries {
-            labels: vec![
-                ("__name__".into(), "node_filesystem_avail_bytes".into()),
-                ("device".into(), "/dev/vda".into()),
-                ("instance".into(), "n1:9100".into()),
-                ("job".into(), "node".into()),
-                ("node".into(), "n1".into()),
-            ],
-            samples: vec![],
-        };
-        let names = selector_label_names("node=\"n1\",job=~\"node.*\"");
-        assert_eq!(names, vec!["node".to_string(), "job".to_string()]);
-        assert_eq!(
-            key_for(&s, None, &names),
-            Some(series_key(
-                "node_filesystem_avail_bytes",
-                &[("device".into(), "/dev/vda".into())]
-            ))
-        );
-        assert_eq!(
-            key_for(&s, Some("node_load1_per_cpu"), &names),
-            Some(series_key("node_load1_per_cpu", &[]))
-        );
-    }
-
-    #[test]
-    fn every_query_carries_the_selector() {
-        for (_, q) in queries("instance=\"x\"") {
-            assert!(q.contains("instance=\"x\""), "{q}");
+    fn chunks_cover_the_lookback_newest_first_on_the_grid() {
+        let step = 300_000;
+        let now = 1_700_000_123_456;
+        let lookback = 35 * 86_400_000;
+        let c = chunks(now, lookback, step);
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert_eq!(c[0].1, now.div_euclid(step) * step, "newest chunk first");
+        assert!(c[0].0 > c[1].1, "{c:?}");
+        let points: i64 = c.iter().map(|(s, e)| (e - s) / step + 1).sum();
+        // Everything but the two steps kept back at the old end.
+        assert_eq!(points, lookback / step - 2);
+        for (s, e) in &c {
+            assert_eq!((s % step, e % step), (0, 0));
+            assert!((e - s) / step < CHUNK_POINTS);
         }
+        assert_eq!(c[1].1 + step, c[0].0, "no gap or overlap between chunks");
+        assert!(chunks(now, 0, step).is_empty());
     }
 }

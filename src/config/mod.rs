@@ -40,6 +40,8 @@ pub struct ForecastSettings {
     pub max_series: usize,
     pub metrics: regex::Regex,
     pub exclude: regex::Regex,
+    /// See [`crate::predict::select`].
+    pub stale_after: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -85,6 +87,22 @@ pub fn default_storage_path() -> PathBuf {
         ),
         _ => PathBuf::from("nodecast-data"),
     }
+}
+
+/// `--forecast.stale-after`, by default four collections but at least a minute, so a
+/// loaded host's late collection does not drop forecasts; shorter than one collection
+/// would call every series stale between two collections.
+fn stale_after(flag: Option<String>, collect: Duration) -> Result<Duration, String> {
+    let Some(v) = flag else {
+        return Ok((collect * 4).max(Duration::from_secs(60)));
+    };
+    let d = parse_duration(&v).map_err(|e| format!("--forecast.stale-after: {e}"))?;
+    if d < collect {
+        return Err(format!(
+            "--forecast.stale-after {v:?} is shorter than --collect.interval ({collect:?}): every series would be stale between collections"
+        ));
+    }
+    Ok(d)
 }
 
 impl Config {
@@ -177,6 +195,7 @@ impl Config {
                 max_series: num("forecast.max-series")? as usize,
                 metrics: regex("forecast.metrics")?,
                 exclude: regex("forecast.exclude")?,
+                stale_after: stale_after(text("forecast.stale-after"), dur("collect.interval")?)?,
             },
             backfill: BackfillSettings {
                 prometheus_url: text("backfill.prometheus-url"),

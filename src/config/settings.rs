@@ -237,6 +237,12 @@ pub const SETTINGS: &[Setting] = &[
         "Most series forecast per cycle (bounds the cycle's work)",
     ),
     s(
+        "forecast.stale-after",
+        None,
+        Duration,
+        "Stop forecasting a series this long after its newest sample [default: 4 x --collect.interval, at least 1m; at least 24h for series this agent has not collected since it started, e.g. backfilled ones]",
+    ),
+    s(
         "backfill.prometheus-url",
         None,
         Text,

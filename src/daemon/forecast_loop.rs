@@ -4,6 +4,7 @@
 //! never delays `/metrics`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,14 +15,12 @@ use crate::export::exposition::SharedFamilies;
 use crate::export::self_metrics::SelfMetrics;
 use crate::forecast::{forecast, ForecastError, SeriesInput};
 use crate::predict::exhaustion::assess;
+use crate::predict::select::{select, Policy, Selected};
 use crate::predict::{SeriesForecast, SharedForecasts};
-use crate::store::{parse_series_key, series_key, Agg, Store, Tier};
+use crate::store::{series_key, Agg, Store, Tier};
 
 use super::collect_loop::now_ms;
 use super::forecast_metrics::families_for;
-
-/// A series chosen for this cycle: (store key, metric name, labels).
-type Selected = (String, String, Vec<(String, String)>);
 
 /// Most points of history one forecast reads (35 days at the default 5-minute step).
 pub const MAX_FORECAST_POINTS: i64 = 10_080;
@@ -43,6 +42,10 @@ pub struct ForecastLoop {
     pub out_families: SharedFamilies,
     pub out_forecasts: SharedForecasts,
     pub metrics: SelfMetrics,
+    /// Set by the collection loop after its first collection.
+    pub ready: Arc<AtomicBool>,
+    /// When the agent started (Unix ms): series with newer samples were collected by it.
+    pub started_ms: i64,
 }
 
 /// Which resource a remaining-quantity metric measures.
@@ -76,8 +79,15 @@ fn lower_thread_priority() {
 impl ForecastLoop {
     pub fn run(self, wake: Receiver<Wake>) {
         lower_thread_priority();
-        // The first cycle waits for a little data; later ones keep the interval.
-        let mut wait = Duration::from_secs(2).min(self.settings.interval);
+        // Without a collection there are no current values: no exhaustion check, no
+        // read-only or no-swap filter. Wakes (a finished backfill) wait too.
+        while !self.ready.load(Ordering::Acquire) {
+            match wake.recv_timeout(Duration::from_millis(100)) {
+                Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+                _ => {}
+            }
+        }
+        let mut wait = Duration::ZERO;
         let mut announced = false;
         loop {
             match wake.recv_timeout(wait) {
@@ -109,36 +119,18 @@ impl ForecastLoop {
         }
     }
 
-    /// Series to forecast this cycle: selected by name, not excluded, not read-only,
-    /// resources first, at most `max_series`.
+    /// Series to forecast this cycle (see [`crate::predict::select`]).
     fn selected(&self, current: &[Family]) -> Vec<Selected> {
-        let readonly: Vec<&Vec<(String, String)>> = current
-            .iter()
-            .filter(|f| f.name == "node_filesystem_readonly")
-            .flat_map(|f| {
-                f.samples
-                    .iter()
-                    .filter(|s| s.value > 0.0)
-                    .map(|s| &s.labels)
-            })
-            .collect();
-        let no_swap = current
-            .iter()
-            .find(|f| f.name == "node_memory_SwapTotal_bytes")
-            .and_then(|f| f.samples.first())
-            .is_some_and(|s| s.value <= 0.0);
-        let mut picked: Vec<_> = self
-            .store
-            .series_keys()
-            .into_iter()
-            .filter(|k| !self.settings.exclude.is_match(k))
-            .filter_map(|k| parse_series_key(&k).map(|(n, l)| (k, n, l)))
-            .filter(|(_, n, l)| self.settings.metrics.is_match(n) && !readonly.contains(&l))
-            .filter(|(_, n, _)| !(no_swap && n == "node_memory_SwapFree_bytes"))
-            .collect();
-        picked.sort_by_key(|(k, n, _)| (resource_of(n).is_none(), k.clone()));
-        picked.truncate(self.settings.max_series);
-        picked
+        let policy = Policy {
+            metrics: &self.settings.metrics,
+            exclude: &self.settings.exclude,
+            max_series: self.settings.max_series,
+            stale_after: self.settings.stale_after,
+            started_ms: self.started_ms,
+            is_resource: |n| resource_of(n).is_some(),
+        };
+        let newest = |k: &str| self.store.newest_sample_ms(k).ok().flatten();
+        select(self.store.series_keys(), current, newest, &policy, now_ms())
     }
 
     fn cycle(&self) -> (Vec<SeriesForecast>, u64) {

@@ -6,7 +6,7 @@
 
 mod clock;
 mod collect_loop;
-mod derived;
+pub(crate) mod derived;
 mod forecast_loop;
 mod forecast_metrics;
 mod logging;
@@ -157,6 +157,7 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
     registry.register_collector(Box::new(FamiliesCollector(forecast_families.clone())));
 
     let ready = Arc::new(AtomicBool::new(false));
+    let started_ms = now_ms();
     let heartbeat = Arc::new(AtomicI64::new(now_ms()));
     let collectors = crate::collect::REGISTRY
         .iter()
@@ -188,6 +189,8 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
         out_families: forecast_families,
         out_forecasts: forecasts.clone(),
         metrics: metrics.clone(),
+        ready: ready.clone(),
+        started_ms,
     };
     let Some(forecast_thread) = spawn_named("forecast", move || forecaster.run(fstop_rx)) else {
         return EXIT_START_FAILED;
@@ -208,7 +211,12 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
             timeout: cfg.backfill.timeout,
             retries: 3,
         };
-        tokio::spawn(backfill(plan, store.clone(), fstop_tx.clone()));
+        tokio::spawn(backfill(
+            plan,
+            store.clone(),
+            fstop_tx.clone(),
+            metrics.clone(),
+        ));
     }
     let view = Arc::new(crate::export::view::AgentView {
         store: store.clone(),
@@ -315,6 +323,7 @@ async fn backfill(
     plan: crate::backfill::Plan,
     store: Arc<Store>,
     wake: std::sync::mpsc::Sender<forecast_loop::Wake>,
+    metrics: SelfMetrics,
 ) {
     let have = crate::backfill::local_history_seconds(&store, plan.step, plan.lookback, now_ms());
     if have >= BACKFILL_WHEN_SHORTER.as_secs_f64() {
@@ -327,6 +336,17 @@ async fn backfill(
     tracing::info!(url = %plan.url, selector = %plan.selector, local_history_seconds = have, "backfilling history from Prometheus");
     match crate::backfill::run(&plan, store, now_ms()).await {
         Ok(r) => {
+            let result = |r: &str| vec![("result".to_string(), r.to_string())];
+            metrics
+                .backfill_samples
+                .get_or_create(&result("stored"))
+                .inc_by(r.stored);
+            metrics
+                .backfill_samples
+                .get_or_create(&result("skipped"))
+                .inc_by(r.skipped);
+            metrics.backfill_series.set(r.series as i64);
+            metrics.backfill_queries.inc_by(r.queries);
             tracing::info!(
                 queries = r.queries,
                 series = r.series,

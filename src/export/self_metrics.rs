@@ -34,6 +34,9 @@ pub struct SelfMetrics {
     pub forecast_cycles: Counter,
     pub forecast_errors: Counter,
     pub forecast_series: Gauge,
+    pub backfill_samples: Family<Labels, Counter>,
+    pub backfill_series: Gauge,
+    pub backfill_queries: Counter,
 }
 
 /// Why samples were not stored: a new series over `--storage.max-series`; a
@@ -171,6 +174,26 @@ impl SelfMetrics {
             "nodecast_forecast_series",
             "Series forecast in the last cycle",
             self.forecast_series.clone(),
+        );
+        for result in ["stored", "skipped"] {
+            let _ = self
+                .backfill_samples
+                .get_or_create(&vec![("result".to_string(), result.to_string())]);
+        }
+        r.register(
+            "nodecast_backfill_samples",
+            "Samples pulled by the history backfill, by result: stored, or skipped (at or after local data, or outside retention)",
+            self.backfill_samples.clone(),
+        );
+        r.register(
+            "nodecast_backfill_series",
+            "Distinct series the last history backfill wrote",
+            self.backfill_series.clone(),
+        );
+        r.register(
+            "nodecast_backfill_queries",
+            "query_range requests made by the history backfill",
+            self.backfill_queries.clone(),
         );
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod exhaustion;
 pub mod warmup;
+pub mod select;
 
 use serde::Serialize;
 

@@ -167,6 +167,16 @@ impl Store {
         self.lock().series.get(key).map(|s| s.id)
     }
 
+    /// Time of a series' newest stored sample in either tier; None for an unknown or empty series.
+    pub fn newest_sample_ms(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        let mut g = self.lock();
+        if !g.load(self, key)? {
+            return Ok(None);
+        }
+        let newest = g.series.get(key).and_then(|s| s.newest);
+        Ok(newest.map(|slot| slot * self.lay.step_ms))
+    }
+
     pub fn size_on_disk(&self) -> u64 {
         super::dir_size(&self.path)
     }

@@ -279,6 +279,11 @@ pub struct Prometheus {
 
 impl Prometheus {
     pub fn start(dir: &Path, config_yaml: &str) -> Prometheus {
+        Self::start_args(dir, config_yaml, &[])
+    }
+
+    /// As [`Prometheus::start`], with extra command-line flags (e.g. a longer retention).
+    pub fn start_args(dir: &Path, config_yaml: &str, extra: &[&str]) -> Prometheus {
         let bin = require_tool("prometheus");
         let cfg = dir.join("prometheus.yml");
         std::fs::write(&cfg, config_yaml).unwrap();
@@ -292,6 +297,7 @@ impl Prometheus {
             ))
             .arg(format!("--web.listen-address={addr}"))
             .arg("--web.enable-lifecycle")
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
