@@ -191,7 +191,8 @@ fn score_one(model: ModelKind, train: &[f64], c: &Case, level: f64, scale: f64, 
                 });
             t.add(scale, &c.actual, p, &lo, &hi, secs);
             if model == ModelKind::Auto {
-                *t.chosen.entry(o.model.to_string()).or_default() += 1;
+                let names: Vec<&str> = o.members.iter().map(|m| m.name()).collect();
+                *t.chosen.entry(names.join("+")).or_default() += 1;
             }
         }
         Err(_) => t.failed += 1,

@@ -112,8 +112,8 @@ impl FromStr for ModelKind {
 
 #[derive(Debug, Clone)]
 pub struct Outcome {
-    /// The model actually used (`Auto` resolves to its choice; for a combination,
-    /// the member that scored best in validation).
+    /// The model actually used: `Auto` resolves to its pick, and stays `Auto` when it
+    /// combined several models (listed in `members`).
     pub model: ModelKind,
     /// Models whose forecasts were averaged: `[model]` unless `auto` combined several.
     pub members: Vec<ModelKind>,
@@ -205,7 +205,10 @@ pub fn forecast(
         ),
     };
     Ok(Outcome {
-        model: members[0],
+        model: match members[..] {
+            [one] => one,
+            _ => ModelKind::Auto,
+        },
         members,
         forecast: fc,
         imputed_fraction: filled.imputed_fraction(),
