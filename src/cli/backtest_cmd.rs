@@ -1,14 +1,13 @@
 //! `nodecast backtest`: score models on M4 files or rolling origins over CSVs.
 
+mod cases;
 pub mod data;
+pub mod protocol;
 mod report;
 
-use std::{
-    io::IsTerminal,
-    path::{Path, PathBuf},
-    time::Instant,
-};
+use std::{io::IsTerminal, path::PathBuf, time::Instant};
 
+use protocol::Part;
 use report::Tally;
 
 use crate::forecast::{forecast, score, ModelKind, SeriesInput};
@@ -23,8 +22,19 @@ pub struct BacktestArgs {
     #[arg(long, requires = "m4_train")]
     pub m4_test: Option<PathBuf>,
     /// timestamp,value CSV, or a directory of them, for rolling-origin evaluation.
-    #[arg(long, required_unless_present = "m4_train")]
+    #[arg(long, required_unless_present_any = ["m4_train", "synthetic"])]
     pub input: Option<PathBuf>,
+    /// Score this many generated node-like series (5-minute steps) with rolling
+    /// origins instead of files; --seed picks the set.
+    #[arg(long, conflicts_with_all = ["input", "m4_train"])]
+    pub synthetic: Option<usize>,
+    /// Days of each generated series (with --synthetic).
+    #[arg(long, default_value_t = 17)]
+    pub synthetic_days: usize,
+    /// Score only one part of the development protocol (docs/forecast.md); by
+    /// default both are scored and reported side by side.
+    #[arg(long, value_enum)]
+    pub part: Option<Part>,
     /// Forecast horizon: steps (48) or a duration (24h) for --input.
     #[arg(long, default_value = "48")]
     pub horizon: String,
@@ -74,13 +84,14 @@ pub fn run(args: &BacktestArgs) -> i32 {
 }
 
 /// One series to score: training values, actuals after them, grid step.
-struct Case {
-    train: Vec<f64>,
+pub(crate) struct Case {
+    pub part: Part,
+    pub train: Vec<f64>,
     /// Training values before --drop-fraction/--outage: Naive2 and the MASE scale come
     /// from these so that OWA stays against the same benchmark with or without gaps.
-    clean: Vec<f64>,
-    actual: Vec<f64>,
-    step_secs: f64,
+    pub clean: Vec<f64>,
+    pub actual: Vec<f64>,
+    pub step_secs: f64,
 }
 
 fn run_inner(args: &BacktestArgs) -> Result<(), String> {
@@ -97,10 +108,11 @@ fn run_inner(args: &BacktestArgs) -> Result<(), String> {
     if !(args.level > 0.0 && args.level < 100.0) {
         return Err(format!("--level must be in (0, 100), got {}", args.level));
     }
-    let mut cases = match (&args.m4_train, &args.m4_test, &args.input) {
-        (Some(tr), Some(te), _) => m4_cases(tr, te, args)?,
-        (_, _, Some(input)) => csv_cases(input, args)?,
-        _ => return Err("give --m4-train and --m4-test, or --input".into()),
+    let mut cases = match (&args.m4_train, &args.m4_test, &args.input, args.synthetic) {
+        (Some(tr), Some(te), _, _) => cases::m4(tr, te, args)?,
+        (_, _, Some(input), _) => cases::csv(input, args)?,
+        (_, _, _, Some(n)) => cases::synthetic(n, args)?,
+        _ => return Err("give --m4-train and --m4-test, --input, or --synthetic".into()),
     };
     if let Some(l) = args.limit {
         cases.truncate(l);
@@ -108,8 +120,35 @@ fn run_inner(args: &BacktestArgs) -> Result<(), String> {
     let mut rng = args.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     for c in &mut cases {
         c.clean = c.train.clone();
-        punch_gaps(&mut c.train, args.drop_fraction, args.outage, &mut rng);
+        cases::punch_gaps(&mut c.train, args.drop_fraction, args.outage, &mut rng);
     }
+    let parts: Vec<Part> = match args.part {
+        Some(p) => vec![p],
+        None => vec![Part::Tune, Part::Held],
+    };
+    let mut all_rows = Vec::new();
+    for part in parts {
+        let mine: Vec<&Case> = cases.iter().filter(|c| c.part == part).collect();
+        let mut rows = score_part(&models, &mine, args)?;
+        for r in &mut rows {
+            r.part = Some(part);
+        }
+        all_rows.extend(rows);
+    }
+    report::print(
+        &all_rows,
+        args.format == Format::Json,
+        args.level / 100.0,
+        &mut std::io::stdout().lock(),
+    )
+    .map_err(|e| format!("writing the report: {e}"))
+}
+
+fn score_part(
+    models: &[ModelKind],
+    cases: &[&Case],
+    args: &BacktestArgs,
+) -> Result<Vec<report::Row>, String> {
     let level = args.level / 100.0;
     let mut tallies = vec![Tally::default(); models.len()];
     let mut naive2 = Tally::default();
@@ -128,14 +167,7 @@ fn run_inner(args: &BacktestArgs) -> Result<(), String> {
     if progress {
         eprintln!();
     }
-    let rows = report::rows(&models, &tallies, &naive2);
-    report::print(
-        &rows,
-        args.format == Format::Json,
-        level,
-        &mut std::io::stdout().lock(),
-    )
-    .map_err(|e| format!("writing the report: {e}"))
+    Ok(report::rows(models, &tallies, &naive2))
 }
 
 fn score_one(model: ModelKind, train: &[f64], c: &Case, level: f64, scale: f64, t: &mut Tally) {
@@ -159,92 +191,12 @@ fn score_one(model: ModelKind, train: &[f64], c: &Case, level: f64, scale: f64, 
                 });
             t.add(scale, &c.actual, p, &lo, &hi, secs);
             if model == ModelKind::Auto {
-                *t.chosen.entry(o.model.to_string()).or_default() += 1;
+                let names: Vec<&str> = o.members.iter().map(|m| m.name()).collect();
+                *t.chosen.entry(names.join("+")).or_default() += 1;
             }
         }
         Err(_) => t.failed += 1,
     }
-}
-
-fn m4_cases(train: &Path, test: &Path, args: &BacktestArgs) -> Result<Vec<Case>, String> {
-    let horizon: usize = args
-        .horizon
-        .parse()
-        .map_err(|_| format!("--horizon {:?}: M4 needs a number of steps", args.horizon))?;
-    let tr = data::read_m4(train).map_err(|e| e.to_string())?;
-    let te = data::read_m4(test).map_err(|e| e.to_string())?;
-    if tr.len() != te.len() {
-        return Err(format!(
-            "{} has {} series but {} has {}",
-            train.display(),
-            tr.len(),
-            test.display(),
-            te.len()
-        ));
-    }
-    if args.season == 0 {
-        return Err("--season must be at least 1".into());
-    }
-    // The grid step makes `season` steps one day, so daily/weekly periods follow.
-    let step_secs = 86_400.0 / args.season as f64;
-    let mut out = Vec::with_capacity(tr.len());
-    for ((id, y), (tid, a)) in tr.into_iter().zip(te) {
-        if id != tid {
-            return Err(format!(
-                "series order differs: {id} in {} vs {tid} in {}",
-                train.display(),
-                test.display()
-            ));
-        }
-        if a.len() < horizon {
-            return Err(format!(
-                "{}: series {tid} has {} test values, fewer than --horizon {horizon}",
-                test.display(),
-                a.len()
-            ));
-        }
-        out.push(Case {
-            train: y,
-            clean: Vec::new(),
-            actual: a[..horizon].to_vec(),
-            step_secs,
-        });
-    }
-    Ok(out)
-}
-
-fn csv_cases(input: &Path, args: &BacktestArgs) -> Result<Vec<Case>, String> {
-    let files: Vec<PathBuf> = if input.is_dir() {
-        let mut f: Vec<PathBuf> = std::fs::read_dir(input)
-            .map_err(|e| format!("{}: cannot list: {e}", input.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("csv")))
-            .collect();
-        f.sort();
-        f
-    } else {
-        vec![input.to_path_buf()]
-    };
-    if files.is_empty() {
-        return Err(format!("{}: no .csv files", input.display()));
-    }
-    let mut out = Vec::new();
-    for f in files {
-        let g = data::read_timestamp_value(&f).map_err(|e| e.to_string())?;
-        let h = horizon_steps(&args.horizon, g.step_secs as f64)?;
-        for k in (1..=args.origins).rev() {
-            let Some(origin) = g.values.len().checked_sub(k * h) else {
-                continue;
-            };
-            out.push(Case {
-                train: g.values[..origin].to_vec(),
-                clean: Vec::new(),
-                actual: g.values[origin..origin + h].to_vec(),
-                step_secs: g.step_secs as f64,
-            });
-        }
-    }
-    Ok(out)
 }
 
 /// `48` → 48 steps; `24h` → 24 h divided by the step.
@@ -265,31 +217,4 @@ pub fn horizon_steps(s: &str, step_secs: f64) -> Result<usize, String> {
         ));
     }
     Ok(n)
-}
-
-/// Removes a fraction of points and one outage (not touching the first or last 2%
-/// so that trimming and the forecast origin stay comparable).
-fn punch_gaps(y: &mut [f64], fraction: f64, outage: usize, state: &mut u64) {
-    let n = y.len();
-    let mut next = move || {
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        *state
-    };
-    let margin = n / 50 + 1;
-    if n <= 2 * margin + outage {
-        return;
-    }
-    if outage > 0 {
-        let a = margin + (next() as usize) % (n - 2 * margin - outage);
-        y[a..a + outage].fill(f64::NAN);
-    }
-    if fraction > 0.0 {
-        for v in y[margin..n - margin].iter_mut() {
-            if ((next() >> 11) as f64 / (1u64 << 53) as f64) < fraction {
-                *v = f64::NAN;
-            }
-        }
-    }
 }

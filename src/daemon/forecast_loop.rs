@@ -204,7 +204,9 @@ impl ForecastLoop {
                     continue;
                 }
             };
-            let fc = outcome.forecast;
+            let mut fc = outcome.forecast;
+            let related = |n: &str, l: &[(String, String)]| latest.get(&series_key(n, l)).copied();
+            crate::forecast::bounds::bounds_for(&metric, &labels, &related).clip(&mut fc);
             let (lower, upper) = match fc.intervals {
                 Some(iv) => (iv.lower, iv.upper),
                 None => (fc.point.clone(), fc.point.clone()),

@@ -5,6 +5,7 @@
 //! `Fit`/`Predict`, so they also compose with the rest of augurs.
 
 pub mod auto;
+pub mod bounds;
 pub mod gapfill;
 pub mod mstl;
 pub mod naive2;
@@ -111,8 +112,11 @@ impl FromStr for ModelKind {
 
 #[derive(Debug, Clone)]
 pub struct Outcome {
-    /// The model actually used (`Auto` resolves to its choice).
+    /// The model actually used: `Auto` resolves to its pick, and stays `Auto` when it
+    /// combined several models (listed in `members`).
     pub model: ModelKind,
+    /// Models whose forecasts were averaged: `[model]` unless `auto` combined several.
+    pub members: Vec<ModelKind>,
     /// Point forecast and intervals at the requested level.
     pub forecast: Forecast,
     pub imputed_fraction: f64,
@@ -193,15 +197,19 @@ pub fn forecast(
         }
     }
     let y = &filled.values;
-    let (used, fc) = match model {
+    let (members, fc) = match model {
         ModelKind::Auto => auto::forecast(y, &filled.observed, &seasons, horizon, level)?,
         k => (
-            k,
+            vec![k],
             fit_predict(k, y, &seasons, horizon, level).map_err(|e| ForecastError::Model(e.0))?,
         ),
     };
     Ok(Outcome {
-        model: used,
+        model: match members[..] {
+            [one] => one,
+            _ => ModelKind::Auto,
+        },
+        members,
         forecast: fc,
         imputed_fraction: filled.imputed_fraction(),
         history_len: y.len(),

@@ -106,3 +106,153 @@ impl Rng {
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
 }
+
+use nodecast::cli::backtest_cmd::{
+    data::read_timestamp_value,
+    protocol::{part_of_id, part_of_origin, synthetic, Part, SYNTH_STEP_SECS},
+};
+
+/// One forecast to score under the development protocol.
+pub struct Case {
+    pub name: String,
+    pub part: Part,
+    pub train: Vec<f64>,
+    pub actual: Vec<f64>,
+    pub step_secs: f64,
+    /// Steps per day: the MASE lag.
+    pub day: usize,
+}
+
+/// Every NAB file, `origins` rolling origins one day apart, horizon one day; the
+/// later half of the origins is held out.
+pub fn nab_cases(origins: usize) -> Vec<Case> {
+    let dir = data_dir().join("nab");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 8,
+        "expected the NAB series in {}",
+        dir.display()
+    );
+    let mut out = Vec::new();
+    for f in &files {
+        let g = read_timestamp_value(f).unwrap_or_else(|e| panic!("{e}"));
+        let h = (86_400 / g.step_secs) as usize;
+        for k in 1..=origins {
+            let o = g.values.len() - k * h;
+            out.push(Case {
+                name: format!("{}@-{k}d", f.file_name().unwrap().to_string_lossy()),
+                part: part_of_origin(k, origins),
+                train: g.values[..o].to_vec(),
+                actual: g.values[o..o + h].to_vec(),
+                step_secs: g.step_secs as f64,
+                day: h,
+            });
+        }
+    }
+    out
+}
+
+/// The synthetic node-like set (seed 1): `count` series of 17 days, 3 daily origins.
+pub fn synthetic_cases(count: usize) -> Vec<Case> {
+    let day = 288;
+    let mut out = Vec::new();
+    for s in synthetic(count, 17, 1) {
+        for k in 1..=3 {
+            let o = s.values.len() - k * day;
+            out.push(Case {
+                name: format!("{}@-{k}d", s.id),
+                part: s.part,
+                train: s.values[..o].to_vec(),
+                actual: s.values[o..o + day].to_vec(),
+                step_secs: SYNTH_STEP_SECS,
+                day,
+            });
+        }
+    }
+    out
+}
+
+/// M4 hourly as cases (horizon 48), split by a hash of the id.
+pub fn m4_cases() -> Vec<Case> {
+    let (train, test) = m4();
+    train
+        .into_iter()
+        .zip(test)
+        .map(|((id, y), (_, a))| Case {
+            part: part_of_id(&id),
+            name: id,
+            train: y,
+            actual: a[..48].to_vec(),
+            step_secs: 3600.0,
+            day: 24,
+        })
+        .collect()
+}
+
+/// Scores of one model over some cases: mean sMAPE, mean MASE, 95% coverage.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scores {
+    pub smape: f64,
+    pub mase: f64,
+    pub coverage: f64,
+    pub n: usize,
+}
+
+/// Per-case MASE (NaN actuals skipped) and interval coverage of one forecast.
+pub fn score_case(c: &Case, point: &[f64], lower: &[f64], upper: &[f64]) -> (f64, f64, f64) {
+    let keep: Vec<usize> = (0..c.actual.len())
+        .filter(|&i| c.actual[i].is_finite())
+        .collect();
+    let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+    let a = pick(&c.actual);
+    (
+        score::smape(&a, &pick(point)),
+        score::mase(&c.train, &a, &pick(point), c.day),
+        score::coverage(&a, &pick(lower), &pick(upper)),
+    )
+}
+
+/// `model` on the cases of `part`; `None` if it fails on any of them (a weekly
+/// candidate without three weeks of history).
+pub fn run(model: ModelKind, cases: &[Case], part: Part) -> Option<Scores> {
+    let mut s = Scores::default();
+    for c in cases.iter().filter(|c| c.part == part) {
+        let input = SeriesInput {
+            values: &c.train,
+            step_secs: c.step_secs,
+            seasons: None,
+        };
+        let out = forecast(&input, c.actual.len(), 0.95, model).ok()?;
+        let iv = out.forecast.intervals.as_ref()?;
+        let (sm, ma, cov) = score_case(c, &out.forecast.point, &iv.lower, &iv.upper);
+        s.smape += sm;
+        s.mase += ma;
+        s.coverage += cov;
+        s.n += 1;
+    }
+    let n = s.n.max(1) as f64;
+    Some(Scores {
+        smape: s.smape / n,
+        mase: s.mase / n,
+        coverage: s.coverage / n,
+        n: s.n,
+    })
+}
+
+/// Every model `auto` may choose from, to compare it with the best of them.
+pub const SINGLE: [ModelKind; 9] = [
+    ModelKind::SNaive,
+    ModelKind::SMean,
+    ModelKind::SMeanLevel,
+    ModelKind::Theta,
+    ModelKind::SNaiveDrift,
+    ModelKind::SNaiveWeek,
+    ModelKind::SMeanWeek,
+    ModelKind::SMeanWeekLevel,
+    ModelKind::ThetaWeek,
+];

@@ -53,6 +53,8 @@ impl Tally {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Row {
     pub model: String,
+    /// Part of the development protocol the row scores (None: not split).
+    pub part: Option<super::protocol::Part>,
     pub smape: f64,
     pub mase: f64,
     pub owa: f64,
@@ -72,6 +74,7 @@ pub fn rows(models: &[ModelKind], tallies: &[Tally], naive2: &Tally) -> Vec<Row>
             let (s, ma) = (t.mean(t.smape), t.mean(t.mase));
             Row {
                 model: m.to_string(),
+                part: None,
                 smape: s,
                 mase: ma,
                 owa: score::owa(s, ma, s2, m2),
@@ -92,7 +95,7 @@ pub fn print(rows: &[Row], json: bool, level: f64, out: &mut impl Write) -> std:
     }
     writeln!(
         out,
-        "{:<16} {:>9} {:>8} {:>7} {:>9} {:>12} {:>7} {:>6}",
+        "{:<23} {:>9} {:>8} {:>7} {:>9} {:>12} {:>7} {:>6}",
         "model",
         "sMAPE",
         "MASE",
@@ -103,14 +106,18 @@ pub fn print(rows: &[Row], json: bool, level: f64, out: &mut impl Write) -> std:
         "failed"
     )?;
     for r in rows {
+        let name = match r.part {
+            Some(p) => format!("{} [{p}]", r.model),
+            None => r.model.clone(),
+        };
         writeln!(
             out,
-            "{:<16} {:>9.3} {:>8.3} {:>7.3} {:>9.3} {:>12.6} {:>7} {:>6}",
-            r.model, r.smape, r.mase, r.owa, r.coverage, r.secs_per_series, r.scored, r.failed
+            "{:<23} {:>9.3} {:>8.3} {:>7.3} {:>9.3} {:>12.6} {:>7} {:>6}",
+            name, r.smape, r.mase, r.owa, r.coverage, r.secs_per_series, r.scored, r.failed
         )?;
         if !r.chosen.is_empty() {
             let c: Vec<String> = r.chosen.iter().map(|(k, v)| format!("{k}:{v}")).collect();
-            writeln!(out, "                 auto chose {}", c.join(" "))?;
+            writeln!(out, "                        auto chose {}", c.join(" "))?;
         }
     }
     Ok(())
