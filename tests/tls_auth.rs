@@ -7,57 +7,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair};
-
-struct Pki;
-
-impl Pki {
-    /// Writes ca.crt, server.crt/key and client.crt/key into `dir`.
-    fn write(dir: &Path) {
-        let ca_key = KeyPair::generate().unwrap();
-        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca.distinguished_name
-            .push(DnType::CommonName, "nodecast test CA");
-        let ca_cert = ca.self_signed(&ca_key).unwrap();
-        let leaf = |sans: Vec<String>, usage: ExtendedKeyUsagePurpose, name: &str| {
-            let key = KeyPair::generate().unwrap();
-            let mut p = CertificateParams::new(sans).unwrap();
-            p.extended_key_usages = vec![usage];
-            p.distinguished_name.push(DnType::CommonName, name);
-            let cert = p.signed_by(&key, &ca_cert, &ca_key).unwrap();
-            (cert.pem(), key.serialize_pem())
-        };
-        let (scrt, skey) = leaf(
-            vec!["localhost".into(), "127.0.0.1".into()],
-            ExtendedKeyUsagePurpose::ServerAuth,
-            "server",
-        );
-        let (ccrt, ckey) = leaf(vec![], ExtendedKeyUsagePurpose::ClientAuth, "prometheus");
-        for (name, text) in [
-            ("ca.crt", ca_cert.pem()),
-            ("server.crt", scrt),
-            ("server.key", skey),
-            ("client.crt", ccrt),
-            ("client.key", ckey),
-        ] {
-            std::fs::write(dir.join(name), text).unwrap();
-        }
-    }
-}
-
-fn curl(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new("curl")
-        .args(["-sS", "--max-time", "10"])
-        .args(args)
-        .output()
-        .expect("curl (installed by .ci/run)");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
+mod tls_common;
+use tls_common::{curl, write_pki};
 
 fn start_with_web_config(d: &Path, web: &str) -> Agent {
     let cfg = d.join("web.yml");
@@ -90,7 +41,7 @@ fn start_with_web_config(d: &Path, web: &str) -> Agent {
 #[test]
 fn tls_with_basic_auth_curl_and_prometheus() {
     let d = tempfile::tempdir().unwrap();
-    Pki::write(d.path());
+    write_pki(d.path());
     let hash = bcrypt::hash("s3cret", 6).unwrap();
     let a = start_with_web_config(
         d.path(),
@@ -183,7 +134,7 @@ fn tls_with_basic_auth_curl_and_prometheus() {
 #[test]
 fn mutual_tls_requires_a_client_certificate() {
     let d = tempfile::tempdir().unwrap();
-    Pki::write(d.path());
+    write_pki(d.path());
     let a = start_with_web_config(
         d.path(),
         "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n",
@@ -214,7 +165,7 @@ fn mutual_tls_requires_a_client_certificate() {
 #[test]
 fn sighup_reloads_users_and_keeps_old_config_on_error() {
     let d = tempfile::tempdir().unwrap();
-    Pki::write(d.path());
+    write_pki(d.path());
     let web = |pw: &str| {
         format!(
             "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  u: '{}'\n",

@@ -3,8 +3,12 @@
 
 pub mod api;
 pub mod auth;
+pub mod client_sans;
 pub mod conn_limit;
+pub mod conn_stream;
 pub mod exposition;
 pub mod http;
+pub mod probe_gate;
 pub mod self_metrics;
+pub mod tls_build;
 pub mod webconfig;
