@@ -152,14 +152,11 @@ fn mutual_tls_requires_a_client_certificate() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("nodecast_build_info"));
-    let (code, _, err) = curl(&["--cacert", &p("ca.crt"), &url]);
-    assert_ne!(code, 0, "handshake without a client certificate must fail");
-    assert!(
-        err.to_lowercase().contains("ssl")
-            || err.to_lowercase().contains("tls")
-            || err.contains("alert"),
-        "{err}"
-    );
+    // With TLS 1.3 the client learns of the refusal only after its Finished, so
+    // curl's message varies (an alert, or a closed connection under HTTP/2).
+    let (code, out, err) = curl(&["--cacert", &p("ca.crt"), &url]);
+    assert_ne!(code, 0, "handshake without a client certificate must fail: {err}");
+    assert!(!out.contains("nodecast_build_info"), "{out}");
 }
 
 #[test]
