@@ -6,7 +6,7 @@ use common::*;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -102,30 +102,39 @@ fn a_client_reconnecting_in_a_tight_loop_does_not_starve_probes() {
     let d = tempfile::tempdir().unwrap();
     let a = Agent::start(&d.path().join("s"), &fast_flags());
     let stop = Arc::new(AtomicBool::new(false));
+    let made = Arc::new(AtomicU64::new(0));
     let flood = {
-        let (stop, addr) = (stop.clone(), a.addr.clone());
+        let (stop, made, addr) = (stop.clone(), made.clone(), a.addr.clone());
         std::thread::spawn(move || {
             // Keeps the newest 300 connections open and replaces the oldest without pause.
             let mut open = std::collections::VecDeque::new();
-            let mut made = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 if let Ok(s) = connect_from("127.0.0.1", &addr) {
                     open.push_back(s);
-                    made += 1;
+                    made.fetch_add(1, Ordering::Relaxed);
                 }
                 if open.len() > 300 {
                     open.pop_front();
                 }
             }
-            made
         })
     };
-    std::thread::sleep(Duration::from_millis(500));
+    // Probe only once the flood holds more connections than the whole cap of one client.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while made.load(Ordering::Relaxed) < 400 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the flood never got going"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let ok = probe_successes(&a.addr, 50);
     stop.store(true, Ordering::Relaxed);
-    let made = flood.join().unwrap();
-    eprintln!("flooding client opened {made} connections during the probes");
-    assert!(made > 300, "the flood never filled the cap ({made} connections)");
+    flood.join().unwrap();
+    eprintln!(
+        "flooding client opened {} connections in all",
+        made.load(Ordering::Relaxed)
+    );
     assert_eq!(ok, 50, "probes answered while one client reconnects");
     assert_eq!(a.stop().code(), Some(0));
 }
@@ -140,7 +149,8 @@ fn probes_get_reserved_slots_when_the_cap_is_full() {
     let held: Vec<TcpStream> = (4..8)
         .map(|i| {
             let mut s = connect_from(&format!("127.0.0.{i}"), &a.addr).unwrap();
-            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
             let mut buf = [0u8; 256];
             let n = s.read(&mut buf).unwrap();
             assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
@@ -161,30 +171,60 @@ fn probes_get_reserved_slots_when_the_cap_is_full() {
     eprintln!("probe with the reserve full: {code}");
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     while get_from("127.0.0.3", &a.addr, "/metrics").0 != 200 {
-        assert!(std::time::Instant::now() < deadline, "slots never came back");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "slots never came back"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(rejected(&a.addr, "global") >= 1.0);
     assert_eq!(a.stop().code(), Some(0));
 }
 
+/// Sends `req`, shuts down the sending side, reads until the server closes.
+fn half_closed(addr: &str, req: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    s.write_all(req.as_bytes()).unwrap();
+    s.shutdown(Shutdown::Write).unwrap();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
 #[test]
 fn half_closed_clients_get_their_whole_response() {
     let d = tempfile::tempdir().unwrap();
     let a = Agent::start(&d.path().join("s"), &fast_flags());
-    let mut whole = 0;
-    for _ in 0..20 {
-        let mut s = TcpStream::connect(&a.addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-        s.shutdown(Shutdown::Write).unwrap();
-        let mut buf = Vec::new();
-        let _ = s.read_to_end(&mut buf);
-        let text = String::from_utf8_lossy(&buf);
-        if text.starts_with("HTTP/1.1 200") && text.contains("nodecast_build_info") {
-            whole += 1;
-        }
-    }
+    let whole = (0..20)
+        .filter(|_| {
+            let r = half_closed(&a.addr, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+            r.starts_with("HTTP/1.1 200") && r.contains("nodecast_build_info")
+        })
+        .count();
     assert_eq!(whole, 20, "half-closed clients answered in full");
+    assert_eq!(a.stop().code(), Some(0));
+
+    // A response that is not ready at once (bcrypt runs on a blocking thread)
+    // always sees the client's EOF first: without half-close it was never sent.
+    let cfg = d.path().join("web.yml");
+    let hash = bcrypt::hash("right", 4).unwrap();
+    std::fs::write(&cfg, format!("basic_auth_users:\n  u: '{hash}'\n")).unwrap();
+    let mut flags = fast_flags();
+    flags.push(format!("--web.config.file={}", cfg.display()));
+    let a = Agent::start(&d.path().join("s2"), &flags);
+    use base64::Engine;
+    let creds = base64::engine::general_purpose::STANDARD.encode("u:wrong");
+    let req = format!("GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {creds}\r\n\r\n");
+    let whole = (0..20)
+        .filter(|_| {
+            let r = half_closed(&a.addr, &req);
+            r.starts_with("HTTP/1.1 401") && r.ends_with("unauthorized\n")
+        })
+        .count();
+    assert_eq!(
+        whole, 20,
+        "half-closed clients answered in full while bcrypt ran"
+    );
     assert_eq!(a.stop().code(), Some(0));
 }

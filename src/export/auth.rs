@@ -149,7 +149,8 @@ pub async fn middleware(State(auth): State<SharedAuth>, req: Request, next: Next
         });
     let mut resp = if limited {
         (StatusCode::TOO_MANY_REQUESTS, "too many requests\n").into_response()
-    } else if !auth.users.is_empty() && !probe && !authorized(&auth, Auth::credentials(&req)).await {
+    } else if !auth.users.is_empty() && !probe && !authorized(&auth, Auth::credentials(&req)).await
+    {
         (
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Basic realm=\"nodecast\"")],
@@ -190,7 +191,12 @@ mod tests {
         assert!(b.allow(t0 + Duration::from_millis(1000)));
         assert!(!b.allow(t0 + Duration::from_millis(1100)));
         // Never more than `burst` saved up.
-        assert_eq!((0..5).filter(|_| b.allow(t0 + Duration::from_secs(100))).count(), 3);
+        assert_eq!(
+            (0..5)
+                .filter(|_| b.allow(t0 + Duration::from_secs(100)))
+                .count(),
+            3
+        );
         let mut none = Bucket::new(RateLimit { burst: 0, ..limit });
         assert!(!none.allow(t0 + Duration::from_secs(100)));
     }

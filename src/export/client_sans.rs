@@ -23,7 +23,9 @@ fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         if n == 0 || n > 4 || b.len() < n {
             return None;
         }
-        let len = b[..n].iter().fold(0usize, |l, &x| (l << 8) | usize::from(x));
+        let len = b[..n]
+            .iter()
+            .fold(0usize, |l, &x| (l << 8) | usize::from(x));
         (len, &b[n..])
     };
     (b.len() >= len).then(|| (tag, &b[..len], &b[len..]))
@@ -137,7 +139,10 @@ impl ClientCertVerifier for AllowedSans {
         if sans.iter().any(|s| self.allowed.contains(s)) {
             Ok(ok)
         } else {
-            tracing::debug!(?sans, "client certificate has no SAN in client_allowed_sans");
+            tracing::debug!(
+                ?sans,
+                "client certificate has no SAN in client_allowed_sans"
+            );
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::ApplicationVerificationFailure,
             ))
@@ -180,8 +185,9 @@ mod tests {
                 .unwrap();
         p.subject_alt_names
             .push(SanType::Rfc822Name("ops@example.org".try_into().unwrap()));
-        p.subject_alt_names
-            .push(SanType::URI("spiffe://cluster/prometheus".try_into().unwrap()));
+        p.subject_alt_names.push(SanType::URI(
+            "spiffe://cluster/prometheus".try_into().unwrap(),
+        ));
         p.subject_alt_names
             .push(SanType::IpAddress("2001:db8::1".parse().unwrap()));
         let cert = p.self_signed(&key).unwrap();
@@ -219,6 +225,9 @@ mod tests {
             d[i] ^= 0xff;
             let _ = subject_alt_names(&d);
         }
-        assert_eq!(subject_alt_names(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]), None);
+        assert_eq!(
+            subject_alt_names(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]),
+            None
+        );
     }
 }

@@ -230,7 +230,10 @@ mod tests {
             Admission::Reject(Reason::PerClient)
         );
         assert_eq!(admit(L, 4, 0, c(0, 0)), Admission::ProbeOnly);
-        assert_eq!(admit(L, 4, PROBE_RESERVE - 1, c(1, 1)), Admission::ProbeOnly);
+        assert_eq!(
+            admit(L, 4, PROBE_RESERVE - 1, c(1, 1)),
+            Admission::ProbeOnly
+        );
         assert_eq!(
             admit(L, 4, PROBE_RESERVE, c(0, 0)),
             Admission::Reject(Reason::Global)

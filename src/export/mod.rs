@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod client_auth;
 pub mod client_sans;
 pub mod conn_limit;
 pub mod conn_stream;

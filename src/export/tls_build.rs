@@ -8,29 +8,40 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::ring::{cipher_suite as cs, kx_group};
-use rustls::crypto::{CryptoProvider, SupportedKxGroup, WebPkiSupportedAlgorithms};
+use rustls::crypto::SupportedKxGroup;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
-use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::server::WebPkiClientVerifier;
-use rustls::{
-    DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme,
-    SupportedCipherSuite,
-};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::{ServerConfig, SupportedCipherSuite};
 
-use super::client_sans::AllowedSans;
 use super::webconfig::TlsServerConfig;
 
 /// Go's TLS 1.2 suite names rustls implements.
 const TLS12_SUITES: [(&str, SupportedCipherSuite); 6] = [
-    ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256),
-    ("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384),
-    ("TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", cs::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256),
-    ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256),
-    ("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384),
-    ("TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", cs::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256),
+    (
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    ),
+    (
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    ),
+    (
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+        cs::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    ),
+    (
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    ),
+    (
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    ),
+    (
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        cs::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ),
 ];
 
 /// Go's TLS 1.3 suite names: accepted and, as in Go, not configurable (all stay on).
@@ -59,7 +70,10 @@ fn tls12_suite(name: &str) -> Option<SupportedCipherSuite> {
         "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305" => "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
         n => n,
     };
-    TLS12_SUITES.iter().find(|(n, _)| *n == canonical).map(|(_, s)| *s)
+    TLS12_SUITES
+        .iter()
+        .find(|(n, _)| *n == canonical)
+        .map(|(_, s)| *s)
 }
 
 fn curve(name: &str) -> Result<Option<&'static dyn SupportedKxGroup>, String> {
@@ -81,7 +95,9 @@ fn version_rank(field: &str, v: Option<&str>, default: u8) -> Result<u8, String>
         "TLS11" => Ok(11),
         "TLS12" => Ok(12),
         "TLS13" => Ok(13),
-        other => Err(format!("{field}: unknown TLS version {other:?} (TLS10..TLS13)")),
+        other => Err(format!(
+            "{field}: unknown TLS version {other:?} (TLS10..TLS13)"
+        )),
     }
 }
 
@@ -89,7 +105,7 @@ fn nonempty_path(p: &Option<PathBuf>) -> Option<&PathBuf> {
     p.as_ref().filter(|p| !p.as_os_str().is_empty())
 }
 
-fn nonempty(s: &Option<String>) -> Option<&str> {
+pub(super) fn nonempty(s: &Option<String>) -> Option<&str> {
     s.as_deref().filter(|s| !s.is_empty())
 }
 
@@ -102,7 +118,7 @@ fn resolve(base: &Path, p: &Path) -> PathBuf {
 }
 
 /// PEM text from `<name>_file` (wins, as in exporter-toolkit) or inline `<name>`.
-fn pem_source(
+pub(super) fn pem_source(
     base: &Path,
     file_key: &str,
     file: &Option<PathBuf>,
@@ -113,10 +129,13 @@ fn pem_source(
     match (nonempty_path(file), nonempty(inline)) {
         (Some(f), inline) => {
             if inline.is_some() {
-                warnings.push(format!("{file_key} and {inline_key} are both set; {file_key} is used"));
+                warnings.push(format!(
+                    "{file_key} and {inline_key} are both set; {file_key} is used"
+                ));
             }
             let p = resolve(base, f);
-            let bytes = std::fs::read(&p).map_err(|e| format!("{file_key} {}: {e}", p.display()))?;
+            let bytes =
+                std::fs::read(&p).map_err(|e| format!("{file_key} {}: {e}", p.display()))?;
             Ok(Some((format!("{file_key} {}", p.display()), bytes)))
         }
         (None, Some(text)) => Ok(Some((inline_key.to_string(), text.as_bytes().to_vec()))),
@@ -124,7 +143,7 @@ fn pem_source(
     }
 }
 
-fn certs(what: &str, pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+pub(super) fn certs(what: &str, pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<_, _>>()
         .map_err(|e| format!("{what}: {e}"))?;
@@ -140,8 +159,9 @@ pub fn build_tls(
     http2: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Arc<ServerConfig>, String> {
-    let (cert_what, cert_pem) = pem_source(base, "cert_file", &t.cert_file, "cert", &t.cert, warnings)?
-        .ok_or("tls_server_config: missing one of cert or cert_file")?;
+    let (cert_what, cert_pem) =
+        pem_source(base, "cert_file", &t.cert_file, "cert", &t.cert, warnings)?
+            .ok_or("tls_server_config: missing one of cert or cert_file")?;
     let (key_what, key_pem) = pem_source(base, "key_file", &t.key_file, "key", &t.key, warnings)?
         .ok_or("tls_server_config: missing one of key or key_file")?;
     let chain = certs(&cert_what, &cert_pem)?;
@@ -163,18 +183,23 @@ pub fn build_tls(
             if let Some(s) = tls12_suite(name) {
                 chosen.push(s);
             } else if GO_ONLY_SUITES.contains(&name.as_str()) {
-                warnings.push(format!("cipher_suites: {name} is not implemented by rustls; skipped"));
+                warnings.push(format!(
+                    "cipher_suites: {name} is not implemented by rustls; skipped"
+                ));
             } else if !TLS13_NAMES.contains(&name.as_str()) {
                 return Err(format!("cipher_suites: unknown cipher {name:?}"));
             }
         }
         if chosen.is_empty() && tls12 && !names.is_empty() {
-            warnings.push("cipher_suites: no TLS 1.2 suite rustls implements; TLS 1.2 is off".into());
+            warnings
+                .push("cipher_suites: no TLS 1.2 suite rustls implements; TLS 1.2 is off".into());
             tls12 = false;
         }
         if !names.is_empty() {
             // TLS 1.3 suites first (Go never lets them be configured), then the list in order.
-            provider.cipher_suites.retain(|s| s.version() == &rustls::version::TLS13);
+            provider
+                .cipher_suites
+                .retain(|s| s.version() == &rustls::version::TLS13);
             provider.cipher_suites.extend(chosen);
         }
     }
@@ -183,7 +208,9 @@ pub fn build_tls(
         for name in names {
             match curve(name)? {
                 Some(g) => groups.push(g),
-                None => warnings.push(format!("curve_preferences: {name} is not implemented by rustls; skipped")),
+                None => warnings.push(format!(
+                    "curve_preferences: {name} is not implemented by rustls; skipped"
+                )),
             }
         }
         if groups.is_empty() && !names.is_empty() {
@@ -207,7 +234,7 @@ pub fn build_tls(
         ));
     }
     let provider = Arc::new(provider);
-    let verifier = client_verifier(t, base, &provider, warnings)?;
+    let verifier = super::client_auth::client_verifier(t, base, &provider, warnings)?;
     let builder = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&versions)
         .map_err(|e| e.to_string())?;
@@ -225,105 +252,6 @@ pub fn build_tls(
         vec![b"http/1.1".to_vec()]
     };
     Ok(Arc::new(cfg))
-}
-
-fn client_verifier(
-    t: &TlsServerConfig,
-    base: &Path,
-    provider: &Arc<CryptoProvider>,
-    warnings: &mut Vec<String>,
-) -> Result<Option<Arc<dyn ClientCertVerifier>>, String> {
-    let ca = pem_source(base, "client_ca_file", &t.client_ca_file, "client_ca", &t.client_ca, warnings)?;
-    let auth = nonempty(&t.client_auth_type).unwrap_or("NoClientCert");
-    let roots = || -> Result<Arc<rustls::RootCertStore>, String> {
-        let (what, pem) = ca
-            .as_ref()
-            .ok_or_else(|| format!("client_auth_type {auth} needs client_ca_file or client_ca"))?;
-        let mut roots = rustls::RootCertStore::empty();
-        for c in certs(what, pem)? {
-            roots.add(c).map_err(|e| format!("{what}: {e}"))?;
-        }
-        Ok(Arc::new(roots))
-    };
-    let algs = provider.signature_verification_algorithms;
-    let v: Arc<dyn ClientCertVerifier> = match auth {
-        "NoClientCert" => {
-            if ca.is_some() {
-                return Err("client CA's have been configured without a Client Auth Policy (client_auth_type)".into());
-            }
-            if t.client_allowed_sans.is_some() {
-                return Err(sans_needs_cert());
-            }
-            return Ok(None);
-        }
-        "RequestClientCert" => Arc::new(AnyCert { mandatory: false, algs }),
-        "RequireAnyClientCert" | "RequireClientCert" => Arc::new(AnyCert { mandatory: true, algs }),
-        "VerifyClientCertIfGiven" | "RequireAndVerifyClientCert" => {
-            let b = WebPkiClientVerifier::builder_with_provider(roots()?, provider.clone());
-            let b = if auth == "VerifyClientCertIfGiven" { b.allow_unauthenticated() } else { b };
-            b.build().map_err(|e| e.to_string())?
-        }
-        other => return Err(format!("unknown client_auth_type {other:?}")),
-    };
-    match &t.client_allowed_sans {
-        None => Ok(Some(v)),
-        Some(_) if !v.client_auth_mandatory() => Err(sans_needs_cert()),
-        Some(allowed) => Ok(Some(Arc::new(AllowedSans { inner: v, allowed: allowed.clone() }))),
-    }
-}
-
-fn sans_needs_cert() -> String {
-    "client_allowed_sans requires client_auth_type to be one of RequireAnyClientCert or RequireAndVerifyClientCert".into()
-}
-
-/// Go's RequestClientCert / RequireAnyClientCert: a certificate is asked for
-/// (and with `mandatory`, required) but not checked against a CA; the
-/// handshake signature still proves the client holds its key.
-#[derive(Debug)]
-struct AnyCert {
-    mandatory: bool,
-    algs: WebPkiSupportedAlgorithms,
-}
-
-impl ClientCertVerifier for AnyCert {
-    fn client_auth_mandatory(&self) -> bool {
-        self.mandatory
-    }
-
-    fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        &[]
-    }
-
-    fn verify_client_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _now: UnixTime,
-    ) -> Result<ClientCertVerified, rustls::Error> {
-        Ok(ClientCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algs)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algs)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algs.supported_schemes()
-    }
 }
 
 #[cfg(test)]
@@ -362,9 +290,20 @@ mod tests {
             .filter(|s| s.version() == &rustls::version::TLS12)
             .map(|s| s.suite())
             .collect();
-        assert_eq!(tls12, [rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]);
-        let groups: Vec<_> = c.crypto_provider().kx_groups.iter().map(|g| g.name()).collect();
-        assert_eq!(groups, [rustls::NamedGroup::secp384r1, rustls::NamedGroup::X25519]);
+        assert_eq!(
+            tls12,
+            [rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]
+        );
+        let groups: Vec<_> = c
+            .crypto_provider()
+            .kx_groups
+            .iter()
+            .map(|g| g.name())
+            .collect();
+        assert_eq!(
+            groups,
+            [rustls::NamedGroup::secp384r1, rustls::NamedGroup::X25519]
+        );
         assert!(!c.ignore_client_order);
         assert_eq!(w.len(), 2, "{w:?}");
         assert!(w[0].contains("CBC") && w[1].contains("CurveP521"), "{w:?}");

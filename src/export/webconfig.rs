@@ -165,9 +165,7 @@ impl WebConfig {
         };
         let base = path.parent().unwrap_or(Path::new("."));
         let tls = match cfg.tls_server_config {
-            Some(t) if t.enabled() => {
-                Some(build_tls(&t, base, http2, &mut warnings).map_err(err)?)
-            }
+            Some(t) if t.enabled() => Some(build_tls(&t, base, http2, &mut warnings).map_err(err)?),
             _ => None,
         };
         Ok(WebSettings {
@@ -257,8 +255,13 @@ mod tests {
     fn unknown_keys_and_bad_values_are_rejected() {
         let e = load_str("basic_auth_user:\n  a: x\n").err().unwrap();
         assert!(e.reason.contains("basic_auth_user"), "{e}");
-        let e = load_str("basic_auth_users:\n  alice: plaintext\n").err().unwrap();
-        assert!(e.reason.contains("alice") && e.reason.contains("bcrypt"), "{e}");
+        let e = load_str("basic_auth_users:\n  alice: plaintext\n")
+            .err()
+            .unwrap();
+        assert!(
+            e.reason.contains("alice") && e.reason.contains("bcrypt"),
+            "{e}"
+        );
         let e = load_str(
             "tls_server_config:\n  cert_file: /nonexistent.crt\n  key_file: /nonexistent.key\n",
         )
@@ -273,7 +276,9 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.reason.contains("X-Frame-Options"), "{e}");
-        let e = load_str("rate_limit:\n  interval: 5 parsecs\n").err().unwrap();
+        let e = load_str("rate_limit:\n  interval: 5 parsecs\n")
+            .err()
+            .unwrap();
         assert!(e.reason.contains("rate_limit.interval"), "{e}");
         let e = load_str("tls_server_config:\n  client_auth_type: RequireAndVerifyClientCert\n")
             .err()

@@ -18,8 +18,8 @@ pub fn write_pki(dir: &Path) {
     let ca_cert = ca.self_signed(&ca_key).unwrap();
     let leaf = |sans: &[&str], usage: ExtendedKeyUsagePurpose, name: &str, signed: bool| {
         let key = KeyPair::generate().unwrap();
-        let mut p = CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-            .unwrap();
+        let mut p =
+            CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
         p.extended_key_usages = vec![usage];
         p.distinguished_name.push(DnType::CommonName, name);
         let cert = if signed {
@@ -31,10 +31,27 @@ pub fn write_pki(dir: &Path) {
     };
     use ExtendedKeyUsagePurpose::{ClientAuth, ServerAuth};
     let files = [
-        ("server", leaf(&["localhost", "127.0.0.1"], ServerAuth, "server", true)),
-        ("client", leaf(&["prometheus.monitoring.svc"], ClientAuth, "prometheus", true)),
-        ("intruder", leaf(&["intruder.example"], ClientAuth, "intruder", true)),
-        ("selfsigned", leaf(&["prometheus.monitoring.svc"], ClientAuth, "self", false)),
+        (
+            "server",
+            leaf(&["localhost", "127.0.0.1"], ServerAuth, "server", true),
+        ),
+        (
+            "client",
+            leaf(
+                &["prometheus.monitoring.svc"],
+                ClientAuth,
+                "prometheus",
+                true,
+            ),
+        ),
+        (
+            "intruder",
+            leaf(&["intruder.example"], ClientAuth, "intruder", true),
+        ),
+        (
+            "selfsigned",
+            leaf(&["prometheus.monitoring.svc"], ClientAuth, "self", false),
+        ),
     ];
     std::fs::write(dir.join("ca.crt"), ca_cert.pem()).unwrap();
     for (name, (crt, key)) in files {
