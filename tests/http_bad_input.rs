@@ -94,7 +94,10 @@ fn malformed_requests_get_4xx_or_closed_and_agent_survives() {
 #[test]
 fn slow_clients_are_cut_off_and_do_not_block_scrapes() {
     let d = tempfile::tempdir().unwrap();
-    let a = Agent::start(&d.path().join("s"), &fast_flags());
+    let mut flags = fast_flags();
+    // The slow clients and the scrapes share 127.0.0.1; lift the per-client cap over both.
+    flags.push("--web.max-connections-per-client=100".into());
+    let a = Agent::start(&d.path().join("s"), &flags);
     // 50 slow-loris connections that send one header byte and then stall.
     let mut slow: Vec<TcpStream> = (0..50)
         .map(|_| {
@@ -150,13 +153,13 @@ fn kept_alive(addr: &str) -> TcpStream {
 }
 
 #[test]
-fn connections_over_the_cap_are_closed_and_counted() {
+fn connections_over_the_per_client_cap_are_closed_and_counted() {
     let d = tempfile::tempdir().unwrap();
     let mut flags = fast_flags();
-    flags.push("--web.max-connections=4".into());
+    flags.push("--web.max-connections-per-client=4".into());
     let a = Agent::start(&d.path().join("s"), &flags);
     let held: Vec<TcpStream> = (0..4).map(|_| kept_alive(&a.addr)).collect();
-    // The fifth is accepted by the kernel, then closed without an answer.
+    // The fifth from the same address is accepted by the kernel, then closed without an answer.
     let resp = raw(&a.addr, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
     assert!(
         resp.is_empty(),
@@ -173,7 +176,11 @@ fn connections_over_the_cap_are_closed_and_counted() {
             other => panic!("no scrape after the held connections closed: {other:?}"),
         }
     };
-    let rejected = sample(&m, "nodecast_http_connections_rejected_total", &[]);
+    let rejected = sample(
+        &m,
+        "nodecast_http_connections_rejected_total",
+        &["reason=\"per_client\""],
+    );
     assert!(rejected.is_some_and(|r| r >= 1.0), "rejected {rejected:?}");
     assert_eq!(a.stop().code(), Some(0));
 }

@@ -63,6 +63,7 @@ pub struct Config {
     pub telemetry_path: String,
     pub web_config_file: Option<PathBuf>,
     pub max_connections: usize,
+    pub max_connections_per_client: usize,
     pub storage: StorageSettings,
     pub collect_interval: Duration,
     /// Collector name → enabled.
@@ -156,6 +157,7 @@ impl Config {
             telemetry_path: req("web.telemetry-path")?,
             web_config_file: text("web.config.file").map(PathBuf::from),
             max_connections: num("web.max-connections")? as usize,
+            max_connections_per_client: num("web.max-connections-per-client")? as usize,
             storage: StorageSettings {
                 path: text("storage.path")
                     .map(PathBuf::from)

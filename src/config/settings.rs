@@ -79,6 +79,12 @@ pub const SETTINGS: &[Setting] = &[
         "Most open HTTP connections; further ones are closed at once and counted",
     ),
     s(
+        "web.max-connections-per-client",
+        Some("32"),
+        Bytes,
+        "Most open HTTP connections from one client address (IPv6: one /64); further ones are closed at once and counted",
+    ),
+    s(
         "web.config.file",
         None,
         Path,

@@ -250,11 +250,15 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
         cfg.web_config_file.clone(),
     ));
     let limit = crate::export::conn_limit::LimitAcceptor::new(
-        cfg.max_connections,
-        metrics.http_connections_rejected.clone(),
+        crate::export::conn_limit::Limits {
+            global: cfg.max_connections,
+            per_client: cfg.max_connections_per_client,
+        },
+        &metrics.http_connections_rejected,
     );
-    let code = match crate::export::http::serve(listener, app, web.tls.clone(), handle, limit).await
-    {
+    let served =
+        crate::export::http::serve(listener, app, web.tls.clone(), handle, limit, web.http2);
+    let code = match served.await {
         Ok(()) => 0,
         Err(e) => {
             tracing::error!(error = %e, "HTTP server failed");

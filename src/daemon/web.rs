@@ -14,21 +14,28 @@ use crate::export::webconfig::WebConfig;
 pub struct WebSetup {
     pub auth: SharedAuth,
     pub tls: Option<RustlsConfig>,
+    /// `http_server_config.http2`; fixed at start, as in exporter-toolkit.
+    pub http2: bool,
 }
 
-fn parts(path: &Path) -> Result<(Auth, Option<Arc<rustls::ServerConfig>>), String> {
+struct Parts {
+    auth: Auth,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    http2: bool,
+}
+
+fn parts(path: &Path) -> Result<Parts, String> {
     let cfg = WebConfig::load(path).map_err(|e| e.to_string())?;
-    let base = path.parent().unwrap_or(Path::new("."));
-    let tls = cfg
-        .rustls(base)
+    for w in &cfg.warnings {
+        tracing::warn!(file = %path.display(), "web config: {w}");
+    }
+    let auth = Auth::new(cfg.users, &cfg.headers, cfg.rate_limit)
         .map_err(|e| format!("web config {}: {e}", path.display()))?;
-    let headers = cfg
-        .http_server_config
-        .map(|h| h.headers)
-        .unwrap_or_default();
-    let auth = Auth::new(cfg.basic_auth_users, &headers)
-        .map_err(|e| format!("web config {}: {e}", path.display()))?;
-    Ok((auth, tls))
+    Ok(Parts {
+        auth,
+        tls: cfg.tls,
+        http2: cfg.http2,
+    })
 }
 
 impl WebSetup {
@@ -37,12 +44,14 @@ impl WebSetup {
             return Ok(WebSetup {
                 auth: Arc::new(RwLock::new(Arc::new(Auth::default()))),
                 tls: None,
+                http2: true,
             });
         };
-        let (auth, tls) = parts(path)?;
+        let p = parts(path)?;
         Ok(WebSetup {
-            auth: Arc::new(RwLock::new(Arc::new(auth))),
-            tls: tls.map(RustlsConfig::from_config),
+            auth: Arc::new(RwLock::new(Arc::new(p.auth))),
+            tls: p.tls.map(RustlsConfig::from_config),
+            http2: p.http2,
         })
     }
 
@@ -53,8 +62,12 @@ impl WebSetup {
     /// Re-reads the file; on any error the running config stays as it was.
     fn reload(&self, path: &Path) {
         match parts(path) {
-            Ok((auth, tls)) => {
-                match (&self.tls, tls) {
+            Ok(p) => {
+                if p.http2 != self.http2 {
+                    tracing::error!("web config reload: http_server_config.http2 changes need a restart; keeping the running config");
+                    return;
+                }
+                match (&self.tls, p.tls) {
                     (Some(current), Some(new)) => current.reload_from_config(new),
                     (None, None) => {}
                     _ => {
@@ -62,7 +75,7 @@ impl WebSetup {
                         return;
                     }
                 }
-                *self.auth.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(auth);
+                *self.auth.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(p.auth);
                 tracing::info!(file = %path.display(), "web config reloaded");
             }
             Err(e) => {

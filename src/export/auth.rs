@@ -1,6 +1,7 @@
-//! Basic authentication and extra response headers from the web config.
-//! bcrypt is slow on purpose (tens of ms), so verified credentials are remembered
-//! as a SHA-256 digest per user; 200 scrapers then cost one bcrypt, not 200.
+//! Basic authentication, the request rate limit and extra response headers
+//! from the web config. bcrypt is slow on purpose (tens of ms), so verified
+//! credentials are remembered as a SHA-256 digest per user; 200 scrapers then
+//! cost one bcrypt, not 200. Probes bypass authentication and the rate limit.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
@@ -11,6 +12,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use sha2::{Digest, Sha256};
+use tokio::time::Instant;
+
+use super::http::is_probe;
+use super::webconfig::RateLimit;
 
 #[derive(Default)]
 pub struct Auth {
@@ -18,6 +23,37 @@ pub struct Auth {
     headers: Vec<(HeaderName, HeaderValue)>,
     verified: Mutex<HashMap<String, [u8; 32]>>,
     decoy: String,
+    bucket: Option<Mutex<Bucket>>,
+}
+
+/// exporter-toolkit's token bucket (Go's `rate.Limiter`): one token per
+/// `interval`, at most `burst` saved up, shared by all clients.
+struct Bucket {
+    limit: RateLimit,
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn new(limit: RateLimit) -> Self {
+        Bucket {
+            limit,
+            tokens: f64::from(limit.burst),
+            at: Instant::now(),
+        }
+    }
+
+    fn allow(&mut self, now: Instant) -> bool {
+        let refill = now.duration_since(self.at).as_secs_f64() / self.limit.interval.as_secs_f64();
+        self.tokens = (self.tokens + refill).min(f64::from(self.limit.burst));
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// Replaced wholesale on SIGHUP.
@@ -31,6 +67,7 @@ impl Auth {
     pub fn new(
         users: BTreeMap<String, String>,
         headers: &BTreeMap<String, String>,
+        rate_limit: Option<RateLimit>,
     ) -> Result<Auth, String> {
         let mut hs = Vec::new();
         for (k, v) in headers {
@@ -52,6 +89,7 @@ impl Auth {
             headers: hs,
             verified: Mutex::new(HashMap::new()),
             decoy,
+            bucket: rate_limit.map(|l| Mutex::new(Bucket::new(l))),
         })
     }
 
@@ -97,33 +135,69 @@ impl Auth {
     }
 }
 
-/// Probes stay open so kubelet and systemd need no credentials; they reveal nothing.
-fn is_probe(path: &str) -> bool {
-    path == "/healthz" || path == "/readyz"
-}
-
 pub async fn middleware(State(auth): State<SharedAuth>, req: Request, next: Next) -> Response {
     let auth = match auth.read() {
         Ok(a) => Arc::clone(&a),
         Err(p) => Arc::clone(&p.into_inner()),
     };
-    if !auth.users.is_empty() && !is_probe(req.uri().path()) {
-        let ok = match Auth::credentials(&req) {
-            Some((u, p)) => auth.allows(u, p).await,
-            None => false,
-        };
-        if !ok {
-            return (
-                StatusCode::UNAUTHORIZED,
-                [(header::WWW_AUTHENTICATE, "Basic realm=\"nodecast\"")],
-                "unauthorized\n",
-            )
-                .into_response();
-        }
-    }
-    let mut resp = next.run(req).await;
+    let probe = is_probe(req.uri().path());
+    let limited = !probe
+        && auth.bucket.as_ref().is_some_and(|b| {
+            !b.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .allow(Instant::now())
+        });
+    let mut resp = if limited {
+        (StatusCode::TOO_MANY_REQUESTS, "too many requests\n").into_response()
+    } else if !auth.users.is_empty() && !probe && !authorized(&auth, Auth::credentials(&req)).await
+    {
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Basic realm=\"nodecast\"")],
+            "unauthorized\n",
+        )
+            .into_response()
+    } else {
+        next.run(req).await
+    };
     for (k, v) in &auth.headers {
         resp.headers_mut().insert(k.clone(), v.clone());
     }
     resp
+}
+
+async fn authorized(auth: &Arc<Auth>, credentials: Option<(String, String)>) -> bool {
+    match credentials {
+        Some((u, p)) => auth.allows(u, p).await,
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn bucket_allows_burst_then_one_per_interval() {
+        let limit = RateLimit {
+            interval: Duration::from_secs(1),
+            burst: 3,
+        };
+        let mut b = Bucket::new(limit);
+        let t0 = b.at;
+        assert_eq!((0..5).filter(|_| b.allow(t0)).count(), 3);
+        assert!(!b.allow(t0 + Duration::from_millis(500)));
+        assert!(b.allow(t0 + Duration::from_millis(1000)));
+        assert!(!b.allow(t0 + Duration::from_millis(1100)));
+        // Never more than `burst` saved up.
+        assert_eq!(
+            (0..5)
+                .filter(|_| b.allow(t0 + Duration::from_secs(100)))
+                .count(),
+            3
+        );
+        let mut none = Bucket::new(RateLimit { burst: 0, ..limit });
+        assert!(!none.allow(t0 + Duration::from_secs(100)));
+    }
 }

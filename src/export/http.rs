@@ -82,33 +82,47 @@ async fn landing(State(st): State<AppState>) -> Response {
         .into_response()
 }
 
+/// Probes stay answerable without credentials and on reserve connection slots;
+/// they reveal nothing.
+pub fn is_probe(path: &str) -> bool {
+    path == "/healthz" || path == "/readyz"
+}
+
 /// Time a client gets to send its request headers; slow-loris connections are cut after it.
 pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Largest request head accepted; longer request lines or headers get a 431/closed connection.
 pub const MAX_REQUEST_HEAD_BYTES: usize = 64 * 1024;
 
 /// Serves `app` on `listener`, over TLS when `tls` is set, until `handle` shuts it down;
-/// `limit` caps the open connections.
+/// `limit` admits connections; `http2: false` (web config `http_server_config.http2`)
+/// serves HTTP/1 only.
 pub async fn serve(
     listener: std::net::TcpListener,
     app: Router,
     tls: Option<axum_server::tls_rustls::RustlsConfig>,
     handle: axum_server::Handle<std::net::SocketAddr>,
     limit: LimitAcceptor,
+    http2: bool,
 ) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
     let make = app.into_make_service();
     let server = axum_server::from_tcp(listener)?.handle(handle);
     match tls {
         Some(cfg) => {
-            // The cap applies before the handshake, so excess clients cost no crypto.
+            // Admission runs before the handshake, so refused clients cost no crypto.
             let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(cfg).acceptor(limit);
             let mut server = server.acceptor(acceptor);
+            if !http2 {
+                server = server.http1_only();
+            }
             limit_requests(server.http_builder());
             server.serve(make).await
         }
         None => {
             let mut server = server.acceptor(limit);
+            if !http2 {
+                server = server.http1_only();
+            }
             limit_requests(server.http_builder());
             server.serve(make).await
         }
@@ -119,5 +133,7 @@ fn limit_requests(b: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt
     b.http1()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
-        .max_buf_size(MAX_REQUEST_HEAD_BYTES);
+        .max_buf_size(MAX_REQUEST_HEAD_BYTES)
+        // A client that shuts down its sending side after the request still gets the response.
+        .half_close(true);
 }

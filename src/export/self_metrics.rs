@@ -22,7 +22,8 @@ pub struct SelfMetrics {
     pub samples_dropped: Family<Labels, Counter>,
     pub store_errors: Counter,
     pub clock_forward_steps: Counter,
-    pub http_connections_rejected: Counter,
+    /// Refused connections by `reason` (`per_client`, `global`).
+    pub http_connections_rejected: Family<Labels, Counter>,
     pub store_size: Gauge,
     pub store_compactions: Counter,
     pub store_corrupt_chunks: Counter,
@@ -112,7 +113,7 @@ impl SelfMetrics {
         );
         r.register(
             "nodecast_http_connections_rejected",
-            "Connections closed at once because --web.max-connections were open",
+            "Connections closed unanswered at once: reason per_client (--web.max-connections-per-client reached) or global (--web.max-connections and the probe reserve full)",
             self.http_connections_rejected.clone(),
         );
         r.register(
