@@ -208,7 +208,7 @@ fn run_bin(args: &[String]) -> (i32, String) {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap_or_else(|e| panic!("spawn nodecast {args:?}: {e}"));
     let mut err = String::new();
     let mut pipe = child.stderr.take().unwrap();
     let reader = std::thread::spawn(move || {
@@ -242,17 +242,10 @@ fn small_csv(dir: &tempfile::TempDir) -> String {
 }
 
 fn cli_value(flag: &'static str) -> BoxedStrategy<String> {
-    let sane: &'static [&'static str] = match flag {
+    let typical: &'static [&'static str] = match flag {
         "horizon" => &["1", "12", "288", "24h", "35d", "100800", "2016"],
         "step" => &["5m", "1m", "1h", "300s"],
-        "model" | "models" => &[
-            "auto",
-            "theta",
-            "snaive-drift",
-            "mstl",
-            "theta-week",
-            "snaive,auto",
-        ],
+        "model" | "models" => &["auto", "theta", "snaive-drift", "mstl", "theta-week", "snaive,auto"],
         "season" => &["2", "12", "288", "12,288", "300"],
         "format" => &["csv", "json", "table"],
         "origins" => &["1", "3", "1000"],
@@ -260,9 +253,16 @@ fn cli_value(flag: &'static str) -> BoxedStrategy<String> {
         "outage" => &["0", "5", "599", "600"],
         _ => &["1", "95", "80"],
     };
+    // Values at and past each bound, where overflow and huge allocations hide.
+    let edge: &'static [&'static str] = &[
+        "0", "-1", "18446744073709551615", "9223372036854775808", "100000000", "100801",
+        "1e12", "NaN", "inf", "36d", "1000000000h", "1ns", "",
+    ];
     prop_oneof![
-        2 => prop::sample::select(sane).prop_map(String::from),
-        2 => value(),
+        2 => prop::sample::select(typical).prop_map(String::from),
+        2 => prop::sample::select(edge).prop_map(String::from),
+        // argv cannot carry a NUL byte; the in-process tests above cover those.
+        1 => value().prop_map(|v| v.replace('\0', "")),
     ]
     .boxed()
 }
