@@ -73,13 +73,13 @@ pub const SETTINGS: &[Setting] = &[
         "web.listen-address",
         Some(DEFAULT_LISTEN),
         ListenAddress,
-        "Address to listen on for the web interface and telemetry",
+        "Address to listen on for the web interface and telemetry: host:port, [ipv6]:port or :port",
     ),
     s(
         "web.telemetry-path",
         Some("/metrics"),
         TelemetryPath,
-        "Path under which to expose metrics",
+        "Path under which to expose metrics: plain segments (letters, digits, - _ . ~), not a built-in endpoint",
     ),
     s(
         "web.max-connections",
