@@ -10,6 +10,7 @@ use std::{io::IsTerminal, path::PathBuf, time::Instant};
 use protocol::Part;
 use report::Tally;
 
+use super::bounded::Horizon;
 use crate::forecast::{forecast, score, ModelKind, SeriesInput};
 
 /// Arguments of `nodecast backtest`.
@@ -35,31 +36,32 @@ pub struct BacktestArgs {
     /// default both are scored and reported side by side.
     #[arg(long, value_enum)]
     pub part: Option<Part>,
-    /// Forecast horizon: steps (48) or a duration (24h) for --input.
-    #[arg(long, default_value = "48")]
-    pub horizon: String,
+    /// Forecast horizon: steps (48), or for --input a duration (24h) rounded up to whole
+    /// steps. At most 35 days and 100800 steps.
+    #[arg(long, default_value = "48", value_parser = super::bounded::parse_horizon)]
+    pub horizon: Horizon,
     /// Steps per day for M4 files (24 for hourly); the weekly season follows from it.
-    #[arg(long, default_value_t = 24)]
+    #[arg(long, default_value_t = 24, value_parser = |s: &str| super::bounded::count(s, 1, 86_400))]
     pub season: usize,
     /// Comma-separated models to score; Naive2 is always run for OWA.
     #[arg(long, default_value = "snaive,theta,auto")]
     pub models: String,
     /// Rolling origins per file for --input (each one horizon apart, ending at the end).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = |s: &str| super::bounded::count(s, 1, 1000))]
     pub origins: usize,
-    /// Interval level in percent.
-    #[arg(long, default_value_t = 95.0)]
+    /// Interval level in percent, strictly between 0 and 100.
+    #[arg(long, default_value = "95", value_parser = super::bounded::level)]
     pub level: f64,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Score only the first N series (quick runs).
-    #[arg(long)]
+    #[arg(long, value_parser = |s: &str| super::bounded::count(s, 1, u32::MAX as u64))]
     pub limit: Option<usize>,
-    /// Remove this fraction of training points at random (gap robustness test).
-    #[arg(long, default_value_t = 0.0)]
+    /// Remove this fraction of training points at random (gap robustness test), 0..=1.
+    #[arg(long, default_value = "0", value_parser = |s: &str| super::bounded::number(s, 0.0, 1.0))]
     pub drop_fraction: f64,
     /// Also cut one outage of this many steps from each training series.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = |s: &str| super::bounded::count(s, 0, super::backtest_cmd::data::MAX_GRID_POINTS as u64))]
     pub outage: usize,
     /// Seed for --drop-fraction and --outage.
     #[arg(long, default_value_t = 1)]
@@ -197,24 +199,4 @@ fn score_one(model: ModelKind, train: &[f64], c: &Case, level: f64, scale: f64, 
         }
         Err(_) => t.failed += 1,
     }
-}
-
-/// `48` → 48 steps; `24h` → 24 h divided by the step.
-pub fn horizon_steps(s: &str, step_secs: f64) -> Result<usize, String> {
-    let s = s.trim();
-    if let Ok(n) = s.parse::<usize>() {
-        return if n > 0 {
-            Ok(n)
-        } else {
-            Err("--horizon must be positive".into())
-        };
-    }
-    let d = humantime::parse_duration(s).map_err(|e| format!("--horizon {s:?}: {e}"))?;
-    let n = (d.as_secs_f64() / step_secs).round() as usize;
-    if n == 0 {
-        return Err(format!(
-            "--horizon {s:?} is shorter than one step ({step_secs} s)"
-        ));
-    }
-    Ok(n)
 }

@@ -6,6 +6,7 @@
 
 pub mod backtest_cmd;
 pub mod client;
+pub mod bounded;
 pub mod forecast_cmd;
 pub mod plot_cmd;
 pub mod status_cmd;
@@ -13,11 +14,10 @@ pub mod status_cmd;
 use std::ffi::OsString;
 
 use clap::builder::ValueParser;
-use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
 
-use crate::config::file::{self, Entry};
-use crate::config::settings::{env_name, validate, ValueKind, SETTINGS};
+use crate::config::file;
+use crate::config::settings::{env_name, parse, ValueKind, SETTINGS};
 use crate::config::Config;
 
 /// Exit code for bad flags, bad config and bad input files.
@@ -34,17 +34,15 @@ fn agent_args(cmd: Command) -> Command {
     for s in SETTINGS {
         let mut arg = Arg::new(s.name)
             .long(s.name)
-            .help(s.help)
+            .help(setting_help(s))
             .env(env_name(s.name));
         if s.kind == ValueKind::Switch {
             arg = arg.action(ArgAction::SetTrue);
         } else {
             let kind = s.kind;
             arg = arg
-                .value_name(value_name(kind))
-                .value_parser(ValueParser::new(move |v: &str| {
-                    validate(kind, v).map(|_| v.to_string())
-                }));
+                .value_name(kind.value_name())
+                .value_parser(ValueParser::new(move |v: &str| parse(kind, v)));
             if let Some(d) = s.default {
                 arg = arg.default_value(d);
             }
@@ -82,15 +80,17 @@ fn agent_args(cmd: Command) -> Command {
     cmd
 }
 
-fn value_name(kind: ValueKind) -> &'static str {
-    match kind {
-        ValueKind::Duration => "DURATION",
-        ValueKind::DurationList => "DURATIONS",
-        ValueKind::Path => "PATH",
-        ValueKind::Bytes => "N",
-        ValueKind::Regex => "REGEX",
-        _ => "VALUE",
+/// The table's help plus what the type accepts, so `--help` shows every bound.
+fn setting_help(s: &crate::config::settings::Setting) -> String {
+    let mut h = s.help.to_string();
+    if s.kind == ValueKind::Model {
+        h.push_str(": ");
+        h.push_str(&forecast_cmd::model_names());
     }
+    if let Some(b) = s.kind.bounds() {
+        h.push_str(&format!(" [range: {b}]"));
+    }
+    h
 }
 
 /// The whole command tree (also used for shell completions and the flag check in CI).
@@ -105,9 +105,10 @@ pub fn command() -> Command {
             Command::new("run").about("Run the agent (the default)"),
         ))
         .subcommand(
-            Command::new("check-config")
-                .about("Validate a config file: exit 0, or 2 naming the offending key")
-                .arg(Arg::new("file").required(true).value_name("FILE")),
+            agent_args(Command::new("check-config").about(
+                "Validate a config file with the environment and flags as `run` would: exit 0, or 2 naming the offending key",
+            ))
+            .arg(Arg::new("file").required(true).value_name("FILE")),
         )
         .subcommand(forecast_cmd::ForecastArgs::augment_args(
             Command::new("forecast").about("Forecast a timestamp,value CSV from its end"),
@@ -138,58 +139,45 @@ fn collector_names() -> Vec<&'static str> {
     crate::collect::REGISTRY.iter().map(|r| r.name).collect()
 }
 
-/// Turns file entries not already set by a flag or the environment into flags.
-fn file_entries_as_flags(entries: &[Entry], m: &ArgMatches) -> Vec<OsString> {
-    let explicit = |id: &str| {
-        matches!(
-            m.value_source(id),
-            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
-        )
-    };
-    let mut out = Vec::new();
-    for e in entries {
-        if let Some(name) = e
-            .key
-            .strip_prefix("collector.")
-            .filter(|n| collector_names().contains(n))
-        {
-            if explicit(&e.key) || explicit(&format!("no-collector.{name}")) {
-                continue;
-            }
-            let flag = if e.value == "true" {
-                format!("--collector.{name}")
-            } else {
-                format!("--no-collector.{name}")
-            };
-            out.push(flag.into());
-        } else if !explicit(&e.key) {
-            let switch = SETTINGS
-                .iter()
-                .any(|s| s.name == e.key && s.kind == ValueKind::Switch);
-            if !switch {
-                out.push(format!("--{}={}", e.key, e.value).into());
-            } else if e.value == "true" {
-                out.push(format!("--{}", e.key).into());
-            }
-        }
-    }
-    out
+/// Resolves the agent's configuration from its matches and an optional file: the
+/// validation `run` does before it opens the store or binds, shared with `check-config`.
+pub fn resolve_agent_config(m: &ArgMatches, file: Option<&str>) -> Result<Config, (i32, String)> {
+    resolve_counting(m, file).map(|(cfg, _)| cfg)
 }
 
-/// Parses the agent's flags, environment and config file into a [`Config`].
-pub fn resolve_agent_config(argv: &[OsString], m: &ArgMatches) -> Result<Config, (i32, String)> {
-    let Some(path) = m.get_one::<String>("config") else {
-        return Config::from_matches(m).map_err(|e| (EXIT_USAGE, e));
+/// As [`resolve_agent_config`], also returning how many settings the file set.
+fn resolve_counting(m: &ArgMatches, file: Option<&str>) -> Result<(Config, usize), (i32, String)> {
+    let entries = match file {
+        Some(path) => file::load(path.as_ref(), &collector_names())
+            .map_err(|e| (EXIT_USAGE, e.to_string()))?,
+        None => Vec::new(),
     };
-    let entries =
-        file::load(path.as_ref(), &collector_names()).map_err(|e| (EXIT_USAGE, e.to_string()))?;
-    let mut argv = argv.to_vec();
-    argv.extend(file_entries_as_flags(&entries, m));
-    let merged = command()
+    let cfg = Config::resolve(m, &entries).map_err(|e| {
+        let from = file.map(|f| format!(" (config {f})")).unwrap_or_default();
+        (EXIT_USAGE, format!("{e}{from}"))
+    })?;
+    Ok((cfg, entries.len()))
+}
+
+/// Parses a whole command line (`nodecast [run|check-config FILE] FLAGS…`) into the
+/// agent's configuration without starting anything; clap's own messages (`--help`,
+/// bad flags) come back as the error with their exit code.
+pub fn parse_agent_config(argv: &[OsString]) -> Result<Config, (i32, String)> {
+    let m = command()
         .try_get_matches_from(argv)
-        .map_err(|e| (EXIT_USAGE, e.to_string()))?;
-    let agent = merged.subcommand_matches("run").unwrap_or(&merged);
-    Config::from_matches(agent).map_err(|e| (EXIT_USAGE, e))
+        .map_err(|e| (e.exit_code(), e.to_string()))?;
+    match m.subcommand() {
+        Some(("run", sub)) => resolve_agent_config(sub, config_flag(sub)),
+        Some(("check-config", sub)) => {
+            resolve_agent_config(sub, sub.get_one::<String>("file").map(String::as_str))
+        }
+        Some((other, _)) => Err((EXIT_USAGE, format!("{other} is not an agent command"))),
+        None => resolve_agent_config(&m, config_flag(&m)),
+    }
+}
+
+fn config_flag(m: &ArgMatches) -> Option<&str> {
+    m.get_one::<String>("config").map(String::as_str)
 }
 
 /// Entry point of the binary; returns the process exit code.
@@ -204,17 +192,15 @@ pub fn main() -> i32 {
     };
     match m.subcommand() {
         Some(("check-config", sub)) => {
-            let Some(path) = sub.get_one::<String>("file") else {
-                return EXIT_USAGE;
-            };
-            match file::load(path.as_ref(), &collector_names()) {
-                Ok(entries) => {
-                    println!("{path}: ok ({} settings)", entries.len());
+            let path = sub.get_one::<String>("file").map(String::as_str);
+            match resolve_counting(sub, path) {
+                Ok((_, n)) => {
+                    println!("{}: ok ({n} settings)", path.unwrap_or_default());
                     0
                 }
-                Err(e) => {
-                    eprintln!("{e}");
-                    EXIT_USAGE
+                Err((code, msg)) => {
+                    eprintln!("nodecast: {msg}");
+                    code
                 }
             }
         }
@@ -253,13 +239,13 @@ pub fn main() -> i32 {
             clap_complete::generate(shell, &mut command(), "nodecast", &mut std::io::stdout());
             0
         }
-        Some(("run", sub)) => run_agent(&argv, sub),
-        _ => run_agent(&argv, &m),
+        Some(("run", sub)) => run_agent(sub),
+        _ => run_agent(&m),
     }
 }
 
-fn run_agent(argv: &[OsString], m: &ArgMatches) -> i32 {
-    match resolve_agent_config(argv, m) {
+fn run_agent(m: &ArgMatches) -> i32 {
+    match resolve_agent_config(m, config_flag(m)) {
         Ok(cfg) => crate::daemon::run(cfg),
         Err((code, msg)) => {
             eprintln!("nodecast: {msg}");

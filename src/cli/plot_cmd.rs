@@ -4,7 +4,8 @@
 
 use std::path::PathBuf;
 
-use super::backtest_cmd::{data, horizon_steps};
+use super::backtest_cmd::data;
+use super::bounded::Horizon;
 use super::client::{ClientArgs, ClientError};
 use crate::export::svg::{render, Plot};
 use crate::forecast::{forecast, ModelKind};
@@ -18,14 +19,14 @@ pub struct PlotArgs {
     /// 'node_filesystem_avail_bytes{device="/dev/sda1",fstype="ext4",mountpoint="/"}'.
     #[arg(long, required_unless_present = "input")]
     pub series: Option<String>,
-    /// With --input: steps (48) or a duration (24h).
-    #[arg(long, default_value = "24h")]
-    pub horizon: String,
+    /// With --input: steps (48) or a duration (24h), at most 35 days.
+    #[arg(long, default_value = "24h", value_parser = super::bounded::parse_horizon)]
+    pub horizon: Horizon,
     /// With --input: the model (as `nodecast forecast --model`).
     #[arg(long, default_value = "auto", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<ModelKind>()))]
     pub model: ModelKind,
-    /// With --input: interval level in percent.
-    #[arg(long, default_value_t = 95.0)]
+    /// With --input: interval level in percent, strictly between 0 and 100.
+    #[arg(long, default_value = "95", value_parser = super::bounded::level)]
     pub level: f64,
     /// Where to write the SVG; standard output when absent.
     #[arg(long)]
@@ -42,10 +43,7 @@ type Points = (Vec<(f64, f64)>, Vec<(f64, f64, f64, f64)>, Option<f64>, String, 
 
 fn from_csv(args: &PlotArgs, path: &PathBuf) -> Result<Points, (i32, String)> {
     let grid = data::read_timestamp_value(path).map_err(|e| (2, e.to_string()))?;
-    if !(args.level > 0.0 && args.level < 100.0) {
-        return Err((2, format!("--level must be in (0, 100), got {}", args.level)));
-    }
-    let steps = horizon_steps(&args.horizon, grid.step_secs as f64).map_err(|e| (2, e))?;
+    let steps = args.horizon.steps(grid.step_secs as f64).map_err(|e| (2, e))?;
     let input = crate::forecast::SeriesInput {
         values: &grid.values,
         step_secs: grid.step_secs as f64,

@@ -3,13 +3,20 @@
 
 use std::path::Path;
 
-use super::settings::{validate, ValueKind, SETTINGS};
+use super::settings::{find, parse as parse_value, Value, ValueKind};
 
-/// One `key = value` of the file, the value rendered as flag text.
-#[derive(Clone, Debug, PartialEq)]
+/// One `key = value` of the file: the value as flag text and parsed into its type.
+#[derive(Clone, Debug)]
 pub struct Entry {
     pub key: String,
     pub value: String,
+    pub parsed: Value,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Entry) -> bool {
+        self.key == other.key && self.value == other.value
+    }
 }
 
 /// Why a config file was rejected; the message names the file and the key.
@@ -75,7 +82,7 @@ pub fn parse(text: &str, shown: &str, collectors: &[&str]) -> Result<Vec<Entry>,
         {
             let _ = name;
             ValueKind::Switch
-        } else if let Some(setting) = SETTINGS.iter().find(|s| s.name == key) {
+        } else if let Some(setting) = find(&key) {
             setting.kind
         } else {
             return Err(FileError::UnknownKey {
@@ -91,7 +98,7 @@ pub fn parse(text: &str, shown: &str, collectors: &[&str]) -> Result<Vec<Entry>,
             (toml::Value::String(s), _) => s.clone(),
             (toml::Value::Integer(i), _) => i.to_string(),
             (toml::Value::Float(f), _) => f.to_string(),
-            (toml::Value::Array(items), ValueKind::DurationList) => {
+            (toml::Value::Array(items), ValueKind::DurationList { .. }) => {
                 let parts: Option<Vec<&str>> = items.iter().map(|v| v.as_str()).collect();
                 parts
                     .ok_or_else(|| bad("expected a list of duration strings".into()))?
@@ -99,8 +106,12 @@ pub fn parse(text: &str, shown: &str, collectors: &[&str]) -> Result<Vec<Entry>,
             }
             (other, _) => return Err(bad(format!("unsupported value {other}"))),
         };
-        validate(kind, &text).map_err(bad)?;
-        entries.push(Entry { key, value: text });
+        let parsed = parse_value(kind, &text).map_err(bad)?;
+        entries.push(Entry {
+            key,
+            value: text,
+            parsed,
+        });
     }
     Ok(entries)
 }
@@ -128,13 +139,8 @@ mod tests {
         let flat = parse("\"collect.interval\" = \"5s\"\n", "f", &["cpu"]).unwrap();
         let nested = parse("[collect]\ninterval = \"5s\"\n", "f", &["cpu"]).unwrap();
         assert_eq!(flat, nested);
-        assert_eq!(
-            flat[0],
-            Entry {
-                key: "collect.interval".into(),
-                value: "5s".into()
-            }
-        );
+        assert_eq!(flat[0].key, "collect.interval");
+        assert_eq!(flat[0].value, "5s");
     }
 
     #[test]
@@ -161,14 +167,9 @@ mod tests {
             &["cpu"],
         )
         .unwrap();
-        assert!(e.contains(&Entry {
-            key: "collector.cpu".into(),
-            value: "false".into()
-        }));
-        assert!(e.contains(&Entry {
-            key: "forecast.horizons".into(),
-            value: "1h,2h".into()
-        }));
+        let has = |k: &str, v: &str| e.iter().any(|x| x.key == k && x.value == v);
+        assert!(has("collector.cpu", "false"));
+        assert!(has("forecast.horizons", "1h,2h"));
         assert!(parse("[collector]\nnosuch = true\n", "f", &["cpu"]).is_err());
     }
 }

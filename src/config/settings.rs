@@ -1,25 +1,8 @@
-//! The table of every agent setting. Flags, environment variables, config-file
-//! keys, `--help` and the README's configuration reference all derive from it,
-//! so a setting cannot exist in one place and be missing in another.
+//! The table of every agent setting with its type and bounds. Flags, environment
+//! variables, config-file keys, `--help` and the README's configuration reference all
+//! derive from it, so a setting cannot exist in one place and be missing in another.
 
-use std::time::Duration;
-
-/// How a setting's text value is checked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ValueKind {
-    Text,
-    Path,
-    Duration,
-    Bytes,
-    Percent,
-    Regex,
-    DurationList,
-    LogLevel,
-    LogFormat,
-    Model,
-    /// A switch: present or not (file value `true`/`false`).
-    Switch,
-}
+pub use super::value::{parse, parse_duration, Value, ValueKind};
 
 /// One agent setting.
 #[derive(Clone, Copy, Debug)]
@@ -45,6 +28,32 @@ const fn s(
     }
 }
 
+const SEC: u64 = 1;
+const MINUTE: u64 = 60;
+const HOUR: u64 = 3600;
+const DAY: u64 = 86_400;
+
+const fn dur(min_secs: u64, max_secs: u64) -> ValueKind {
+    ValueKind::Duration {
+        min: std::time::Duration::from_secs(min_secs),
+        max: std::time::Duration::from_secs(max_secs),
+    }
+}
+
+/// Longest forecast horizon: the default downsampled retention, so a forecast never
+/// reaches further ahead than the history it could have been trained on.
+pub const MAX_HORIZON_SECS: u64 = 35 * DAY;
+/// Most forecast steps (35 days at 30 s): with the models' per-step vectors this keeps
+/// one forecast within a few MiB whatever the step.
+pub const MAX_HORIZON_STEPS: u64 = 100_800;
+/// Most points the forecaster reads per series (a year at 5 minutes); it reads the whole
+/// downsampled window.
+pub const MAX_DOWNSAMPLED_POINTS: u64 = 105_408;
+/// Most raw points per series (about 11.5 days at 1 s).
+pub const MAX_RAW_POINTS: u64 = 1_000_000;
+/// sled panics with smaller page caches (below 256 bytes) and thrashes long before that.
+pub const MIN_CACHE_BYTES: u64 = 64 << 10;
+
 use ValueKind::*;
 
 /// Port 9847: the exporter range on the Prometheus wiki is fully allocated, and
@@ -63,25 +72,31 @@ pub const SETTINGS: &[Setting] = &[
     s(
         "web.listen-address",
         Some(DEFAULT_LISTEN),
-        Text,
-        "Address to listen on for the web interface and telemetry",
+        ListenAddress,
+        "Address to listen on for the web interface and telemetry: host:port, [ipv6]:port or :port",
     ),
     s(
         "web.telemetry-path",
         Some("/metrics"),
-        Text,
-        "Path under which to expose metrics",
+        TelemetryPath,
+        "Path under which to expose metrics: plain segments (letters, digits, - _ . ~), not a built-in endpoint",
     ),
     s(
         "web.max-connections",
         Some("256"),
-        Bytes,
+        Int {
+            min: 1,
+            max: 65_536,
+        },
         "Most open HTTP connections; further ones are closed at once and counted",
     ),
     s(
         "web.max-connections-per-client",
         Some("32"),
-        Bytes,
+        Int {
+            min: 1,
+            max: 65_536,
+        },
         "Most open HTTP connections from one client address (IPv6: one /64); further ones are closed at once and counted",
     ),
     s(
@@ -99,37 +114,43 @@ pub const SETTINGS: &[Setting] = &[
     s(
         "storage.flush-interval",
         Some("60s"),
-        Duration,
+        dur(SEC, HOUR),
         "How often the store is flushed to disk",
     ),
     s(
         "storage.raw-retention",
         Some("48h"),
-        Duration,
+        dur(SEC, 35 * DAY),
         "How long raw samples are kept",
     ),
     s(
         "storage.downsample-step",
         Some("5m"),
-        Duration,
+        dur(SEC, DAY),
         "Step of the downsampled tier the forecaster reads",
     ),
     s(
         "storage.downsample-retention",
         Some("35d"),
-        Duration,
+        dur(SEC, 366 * DAY),
         "How long downsampled samples are kept",
     ),
     s(
         "storage.cache-bytes",
         Some("4194304"),
-        Bytes,
-        "sled page cache size in bytes",
+        Bytes {
+            min: MIN_CACHE_BYTES,
+            max: 64 << 30,
+        },
+        "sled page cache size in bytes (or with a KiB, MiB, GiB suffix)",
     ),
     s(
         "storage.max-series",
         Some("4096"),
-        Bytes,
+        Int {
+            min: 1,
+            max: 1_000_000,
+        },
         "Most series the store accepts; samples of further series are dropped and counted",
     ),
     s(
@@ -141,7 +162,7 @@ pub const SETTINGS: &[Setting] = &[
     s(
         "collect.interval",
         Some("15s"),
-        Duration,
+        dur(SEC, HOUR),
         "Collection interval, also the raw store's grid step",
     ),
     s(
@@ -191,33 +212,32 @@ pub const SETTINGS: &[Setting] = &[
     s(
         "forecast.interval",
         Some("5m"),
-        Duration,
+        dur(SEC, DAY),
         "How often every forecastable series is forecast",
     ),
     s(
         "forecast.horizon",
         Some("24h"),
-        Duration,
+        dur(SEC, MAX_HORIZON_SECS),
         "Forecast horizon; exhaustion probability is within it",
     ),
     s(
         "forecast.horizons",
         Some("15m,1h,6h,24h"),
-        DurationList,
+        DurationList {
+            min: std::time::Duration::from_secs(SEC),
+            max: std::time::Duration::from_secs(MAX_HORIZON_SECS),
+            max_items: 16,
+        },
         "Horizons exposed as nodecast_forecast{horizon=…}",
     ),
     s(
         "forecast.min-history",
         Some("6h"),
-        Duration,
+        dur(SEC, 366 * DAY),
         "History a series needs before it is forecast",
     ),
-    s(
-        "forecast.model",
-        Some("auto"),
-        Model,
-        "Model: auto, snaive, theta, naive2, …",
-    ),
+    s("forecast.model", Some("auto"), Model, "Forecast model"),
     s(
         "forecast.level",
         Some("95"),
@@ -239,31 +259,34 @@ pub const SETTINGS: &[Setting] = &[
     s(
         "forecast.max-series",
         Some("512"),
-        Bytes,
+        Int {
+            min: 1,
+            max: 100_000,
+        },
         "Most series forecast per cycle (bounds the cycle's work)",
     ),
     s(
         "forecast.stale-after",
         None,
-        Duration,
+        dur(SEC, 35 * DAY),
         "Stop forecasting a series this long after its newest sample [default: 4 x --collect.interval, at least 1m; at least 24h for series this agent has not collected since it started, e.g. backfilled ones]",
     ),
     s(
         "backfill.prometheus-url",
         None,
-        Text,
+        Url,
         "Prometheus to pull this node's history from at start",
     ),
     s(
         "backfill.selector",
         None,
-        Text,
+        Text { max_len: 4096 },
         "Label matchers selecting this node, e.g. instance=\"node1:9100\"",
     ),
     s(
         "backfill.timeout",
         Some("30s"),
-        Duration,
+        dur(SEC, 10 * MINUTE),
         "Timeout of one backfill query",
     ),
     s(
@@ -293,57 +316,7 @@ pub fn env_name(flag: &str) -> String {
     out
 }
 
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let d =
-        humantime::parse_duration(s.trim()).map_err(|e| format!("invalid duration {s:?}: {e}"))?;
-    if d.is_zero() {
-        return Err(format!("invalid duration {s:?}: must be greater than zero"));
-    }
-    Ok(d)
-}
-
-pub fn parse_duration_list(s: &str) -> Result<Vec<Duration>, String> {
-    let list: Result<Vec<_>, _> = s.split(',').map(parse_duration).collect();
-    let list = list?;
-    if list.is_empty() {
-        return Err("empty list".into());
-    }
-    Ok(list)
-}
-
-/// Checks a text value for the given kind, returning the reason it is bad.
-pub fn validate(kind: ValueKind, v: &str) -> Result<(), String> {
-    match kind {
-        Text | Path | Switch => Ok(()),
-        Duration => parse_duration(v).map(|_| ()),
-        DurationList => parse_duration_list(v).map(|_| ()),
-        Bytes => v
-            .trim()
-            .parse::<u64>()
-            .map(|_| ())
-            .map_err(|e| format!("invalid number {v:?}: {e}")),
-        Percent => match v.trim().parse::<f64>() {
-            Ok(p) if p > 0.0 && p < 100.0 => Ok(()),
-            _ => Err(format!(
-                "invalid level {v:?}: expected a percentage between 0 and 100"
-            )),
-        },
-        Regex => regex::Regex::new(v)
-            .map(|_| ())
-            .map_err(|e| format!("invalid regex {v:?}: {e}")),
-        LogLevel => match v {
-            "debug" | "info" | "warn" | "error" => Ok(()),
-            _ => Err(format!(
-                "invalid log level {v:?}: expected debug, info, warn or error"
-            )),
-        },
-        LogFormat => match v {
-            "logfmt" | "json" => Ok(()),
-            _ => Err(format!("invalid log format {v:?}: expected logfmt or json")),
-        },
-        Model => v
-            .parse::<crate::forecast::ModelKind>()
-            .map(|_| ())
-            .map_err(|e| format!("invalid model {v:?}: {e}")),
-    }
+/// The setting named `name`.
+pub fn find(name: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().find(|s| s.name == name)
 }

@@ -44,17 +44,6 @@ pub fn release_free_memory() {
     }
 }
 
-/// `:9847` means every address, as in Go's net package that node_exporter users know.
-pub fn parse_listen(addr: &str) -> Result<SocketAddr, String> {
-    let full = if addr.starts_with(':') {
-        format!("[::]{addr}")
-    } else {
-        addr.to_string()
-    };
-    full.parse()
-        .map_err(|e| format!("invalid --web.listen-address {addr:?}: {e}"))
-}
-
 fn open_store(cfg: &Config) -> Result<Store, String> {
     let s = &cfg.storage;
     let store_cfg = StoreConfig {
@@ -90,13 +79,7 @@ pub fn run(cfg: Config) -> i32 {
         libc::mallopt(libc::M_ARENA_MAX, 1);
     }
     logging::init(&cfg.log_level, &cfg.log_format);
-    let addr = match parse_listen(&cfg.listen_address) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("nodecast: {e}");
-            return crate::cli::EXIT_USAGE;
-        }
-    };
+    let addr = cfg.listen_address;
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(HTTP_WORKERS)
         .max_blocking_threads(2)

@@ -26,11 +26,12 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    let path = if state.telemetry_path.starts_with('/') {
-        state.telemetry_path.clone()
-    } else {
-        format!("/{}", state.telemetry_path)
-    };
+    // The config rejects such paths; axum would panic on one that shadows a route.
+    let path =
+        crate::config::addr::parse_telemetry_path(&state.telemetry_path).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "bad telemetry path; serving metrics at /metrics");
+            "/metrics".to_string()
+        });
     Router::new()
         .route("/", get(landing))
         .route(&path, get(metrics))

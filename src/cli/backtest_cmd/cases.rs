@@ -4,13 +4,13 @@
 use std::path::{Path, PathBuf};
 
 use super::protocol::{self, part_of_id, part_of_origin};
-use super::{data, horizon_steps, BacktestArgs, Case};
+use super::{data, BacktestArgs, Case};
+use crate::cli::bounded::Horizon;
 
 pub(crate) fn m4(train: &Path, test: &Path, args: &BacktestArgs) -> Result<Vec<Case>, String> {
-    let horizon: usize = args
-        .horizon
-        .parse()
-        .map_err(|_| format!("--horizon {:?}: M4 needs a number of steps", args.horizon))?;
+    let Horizon::Steps(horizon) = args.horizon else {
+        return Err(format!("--horizon {:?}: M4 needs a number of steps", args.horizon));
+    };
     let tr = data::read_m4(train).map_err(|e| e.to_string())?;
     let te = data::read_m4(test).map_err(|e| e.to_string())?;
     if tr.len() != te.len() {
@@ -72,7 +72,7 @@ pub(crate) fn csv(input: &Path, args: &BacktestArgs) -> Result<Vec<Case>, String
     let mut out = Vec::new();
     for f in files {
         let g = data::read_timestamp_value(&f).map_err(|e| e.to_string())?;
-        let h = horizon_steps(&args.horizon, g.step_secs as f64)?;
+        let h = args.horizon.steps(g.step_secs as f64)?;
         for k in (1..=args.origins).rev() {
             let Some(origin) = g.values.len().checked_sub(k * h) else {
                 continue;
@@ -92,7 +92,7 @@ pub(crate) fn csv(input: &Path, args: &BacktestArgs) -> Result<Vec<Case>, String
 /// Rolling origins over generated node-like series; the part follows the series id.
 pub(crate) fn synthetic(count: usize, args: &BacktestArgs) -> Result<Vec<Case>, String> {
     let step = protocol::SYNTH_STEP_SECS;
-    let h = horizon_steps(&args.horizon, step)?;
+    let h = args.horizon.steps(step)?;
     if args.synthetic_days * 86_400 < (args.origins * h + 2 * 288) * step as usize {
         return Err(format!(
             "--synthetic-days {} leaves no two days of history before {} origins of {h} steps",

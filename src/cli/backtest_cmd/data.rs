@@ -119,6 +119,12 @@ pub const MAX_GRID_POINTS: usize = 10_000_000;
 /// Reads a NAB-style CSV with a header naming `timestamp` and `value` columns. The step
 /// is the median spacing; samples snap to the nearest grid point (later ones win).
 pub fn read_timestamp_value(path: &Path) -> Result<Grid, InputError> {
+    read_timestamp_value_on(path, None)
+}
+
+/// As [`read_timestamp_value`], on a grid of `step_secs` when given instead of the
+/// median spacing.
+pub fn read_timestamp_value_on(path: &Path, step_secs: Option<i64>) -> Result<Grid, InputError> {
     let text = read(path)?;
     let mut lines = text.lines().enumerate();
     let (_, header) = lines.next().ok_or_else(|| err(path, 1, "missing header"))?;
@@ -175,7 +181,7 @@ pub fn read_timestamp_value(path: &Path) -> Result<Grid, InputError> {
         return Err(err(path, 0, "all samples share one timestamp"));
     }
     gaps.sort_unstable();
-    let step = gaps[gaps.len() / 2];
+    let step = step_secs.filter(|s| *s > 0).unwrap_or(gaps[gaps.len() / 2]);
     let start = pts[0].0;
     let span_steps = (pts[pts.len() - 1].0 - start) as f64 / step as f64;
     // A few stray timestamps decades apart would otherwise ask for a grid of billions.
