@@ -72,11 +72,18 @@ fn shipped_rules_pass_promtool_check() -> Result<()> {
     if !ok {
         bail!("promtool check rules failed:\n{out}");
     }
-    // 17 = 8 alerts, warning + critical where the alert has both, three
-    // pipeline reasons, two history-not-stored reasons, one series-limit, one
-    // NodecastDown. A rule lost in an edit shows here.
-    if !out.contains("SUCCESS: 17 rules found") {
-        bail!("expected 17 rules in {RULES}:\n{out}");
+    // promtool must load every rule the file declares: a rule lost to a YAML
+    // indentation slip (parsed as part of the previous one) shows here.
+    let text = std::fs::read_to_string(&rules)?;
+    let declared = text
+        .lines()
+        .filter(|l| {
+            let t = l.trim_start();
+            t.starts_with("- alert:") || t.starts_with("- record:")
+        })
+        .count();
+    if declared < 20 || !out.contains(&format!("SUCCESS: {declared} rules found")) {
+        bail!("expected {declared} rules (at least 20) in {RULES}:\n{out}");
     }
     Ok(())
 }
