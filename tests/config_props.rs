@@ -193,11 +193,35 @@ proptest! {
                 ready: Default::default(),
                 forecasts: nodecast::predict::shared_forecasts(),
                 telemetry_path: cfg.telemetry_path.clone(),
+                view: std::sync::Arc::new(nodecast::export::view::AgentView {
+                    store: shared_store(),
+                    forecast: cfg.forecast.clone(),
+                    raw_step_ms: 15_000,
+                    downsample_step_ms: 300_000,
+                    collectors: Vec::new(),
+                    backfill_configured: false,
+                    started_ms: 0,
+                }),
             };
             let r = catch_unwind(AssertUnwindSafe(|| nodecast::export::http::router(state)));
             prop_assert!(r.is_ok(), "router panicked on {:?}", cfg.telemetry_path);
         }
     }
+}
+
+/// One store for every router the property test builds (the router only holds it).
+fn shared_store() -> std::sync::Arc<nodecast::store::Store> {
+    static STORE: std::sync::OnceLock<(tempfile::TempDir, std::sync::Arc<nodecast::store::Store>)> =
+        std::sync::OnceLock::new();
+    STORE
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let store = nodecast::store::Store::open(nodecast::store::StoreConfig::new(dir.path()))
+                .expect("open store");
+            (dir, std::sync::Arc::new(store))
+        })
+        .1
+        .clone()
 }
 
 /// Runs the binary with a 30 s limit; returns (exit code, stderr).
