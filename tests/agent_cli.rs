@@ -461,3 +461,23 @@ fn bounds_are_documented_in_help_and_readme() {
     }
     assert!(missing.is_empty(), "{missing:#?}");
 }
+
+/// `run` refuses a broken web config file with exit 2; `check-config` loads it too.
+#[test]
+fn check_config_loads_the_web_config_like_run() {
+    let d = tempfile::tempdir().unwrap();
+    let web = write(
+        &d,
+        "web.yml",
+        "tls_server_config:\n  cert_file: missing.crt\n  key_file: missing.key\n",
+    );
+    let cfg = write(&d, "w.toml", &format!("\"web.config.file\" = {web:?}\n"));
+    let (code, _, err) = run_cli(&["check-config", &cfg]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--web.config.file") && err.contains("missing.crt"),
+        "{err}"
+    );
+    let (code, err) = run_agent_briefly(&[format!("--web.config.file={web}")]);
+    assert_eq!(code, Some(2), "{err}");
+}

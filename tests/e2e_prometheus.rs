@@ -85,6 +85,7 @@ fn predicted_full_alert_fires_before_disk_is_full_and_dashboard_has_data() {
         "--collect.interval=1s",
         "--storage.flush-interval=2s",
         "--storage.downsample-step=2s",
+        "--storage.downsample-retention=1h",
         "--forecast.interval=3s",
         "--forecast.min-history=20s",
         "--forecast.horizon=10m",

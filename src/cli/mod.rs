@@ -193,8 +193,17 @@ pub fn main() -> i32 {
     match m.subcommand() {
         Some(("check-config", sub)) => {
             let path = sub.get_one::<String>("file").map(String::as_str);
-            match resolve_counting(sub, path) {
-                Ok((_, n)) => {
+            let checked = resolve_counting(sub, path).and_then(|(cfg, n)| {
+                // `run` loads the web config (TLS, users) before it serves; so does this.
+                match cfg.web_config_file.as_deref() {
+                    Some(web) => crate::daemon::check_web_config(web)
+                        .map(|_| n)
+                        .map_err(|e| (EXIT_USAGE, format!("--web.config.file: {e}"))),
+                    None => Ok(n),
+                }
+            });
+            match checked {
+                Ok(n) => {
                     println!("{}: ok ({n} settings)", path.unwrap_or_default());
                     0
                 }

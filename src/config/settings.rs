@@ -46,9 +46,9 @@ pub const MAX_HORIZON_SECS: u64 = 35 * DAY;
 /// Most forecast steps (35 days at 30 s): with the models' per-step vectors this keeps
 /// one forecast within a few MiB whatever the step.
 pub const MAX_HORIZON_STEPS: u64 = 100_800;
-/// Most points the forecaster reads per series (a year at 5 minutes); it reads the whole
-/// downsampled window.
-pub const MAX_DOWNSAMPLED_POINTS: u64 = 105_408;
+/// Most downsampled points per series (35 days at 10 s). The forecaster reads the whole
+/// window: a 1 s step over the default 35 days made an agent ~100 MiB (docs/deploy.md).
+pub const MAX_DOWNSAMPLED_POINTS: u64 = 302_400;
 /// Most raw points per series (about 11.5 days at 1 s).
 pub const MAX_RAW_POINTS: u64 = 1_000_000;
 /// sled panics with smaller page caches (below 256 bytes) and thrashes long before that.

@@ -27,6 +27,7 @@ use crate::export::self_metrics::SelfMetrics;
 use crate::store::{Store, StoreConfig, StoreError};
 
 pub use collect_loop::now_ms;
+pub use web::check as check_web_config;
 
 pub const HTTP_WORKERS: usize = 2;
 

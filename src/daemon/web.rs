@@ -38,6 +38,11 @@ fn parts(path: &Path) -> Result<Parts, String> {
     })
 }
 
+/// Loads the web config as a start would, for `check-config`.
+pub fn check(path: &Path) -> Result<(), String> {
+    parts(path).map(|_| ())
+}
+
 impl WebSetup {
     pub fn load(path: Option<&Path>) -> Result<WebSetup, String> {
         let Some(path) = path else {
