@@ -166,7 +166,10 @@ fn damaged_chunk_is_quarantined_counted_once_and_the_rest_reads() {
             .read(&k, Tier::Raw, Agg::Mean, 0, 400_000)
             .unwrap_or_else(|e| panic!("{k}: one bad chunk must not fail the read: {e}"));
         let present = w.values.iter().filter(|v| !v.is_nan()).count();
-        assert!(present > 0, "{k}: the other chunks of the series still read");
+        assert!(
+            present > 0,
+            "{k}: the other chunks of the series still read"
+        );
         if k == K {
             for (i, v) in w.values.iter().enumerate() {
                 assert!(v.is_nan() || *v == value(i as i64), "{k} slot {i}: {v}");
@@ -186,8 +189,16 @@ fn damaged_chunk_is_quarantined_counted_once_and_the_rest_reads() {
     );
     drop(store);
     let db = sled::open(dir.path().join("gen-0")).unwrap();
-    assert!(db.open_tree("quarantine").unwrap().contains_key(&damaged_key).unwrap());
-    assert!(!db.open_tree("data").unwrap().contains_key(&damaged_key).unwrap());
+    assert!(db
+        .open_tree("quarantine")
+        .unwrap()
+        .contains_key(&damaged_key)
+        .unwrap());
+    assert!(!db
+        .open_tree("data")
+        .unwrap()
+        .contains_key(&damaged_key)
+        .unwrap());
 }
 
 /// A store of ten node-like series at the default grid: two days, flushed
@@ -269,7 +280,10 @@ fn truncated_or_overwritten_store_reports_damage_and_keeps_the_rest() {
     };
     copy(&base.path().join("baseline"));
     {
-        let st = Store::open(nodecast::store::StoreConfig::new(base.path().join("baseline"))).unwrap();
+        let st = Store::open(nodecast::store::StoreConfig::new(
+            base.path().join("baseline"),
+        ))
+        .unwrap();
         assert_eq!(real::series_with_gaps(&st), 0, "baseline is complete");
         assert_eq!(st.open_report().chunks_corrupt, 0, "{:?}", st.open_report());
         assert_eq!(st.open_report().unverified, None);
@@ -282,13 +296,19 @@ fn truncated_or_overwritten_store_reports_damage_and_keeps_the_rest() {
         ("3 pages at 50%", Some(page(0.5))),
         ("3 pages at 90%", Some(page(0.9))),
         ("first page", Some(0)),
-        ("last 3 pages", Some(len.saturating_sub(3 * 4096) / 4096 * 4096)),
+        (
+            "last 3 pages",
+            Some(len.saturating_sub(3 * 4096) / 4096 * 4096),
+        ),
     ];
     let mut damaged_opens = 0;
     for (name, at) in cases {
         let d = base.path().join(name.replace(' ', "_"));
         copy(&d);
-        let f = OpenOptions::new().write(true).open(real::db_file(&d)).unwrap();
+        let f = OpenOptions::new()
+            .write(true)
+            .open(real::db_file(&d))
+            .unwrap();
         match at {
             None => f.set_len(len / 2).unwrap(),
             Some(at) => {
@@ -297,10 +317,9 @@ fn truncated_or_overwritten_store_reports_damage_and_keeps_the_rest() {
                 f.write_all(&[0xA5; 3 * 4096]).unwrap();
             }
         }
-        let opened = std::panic::catch_unwind(|| {
-            Store::open(nodecast::store::StoreConfig::new(&d))
-        })
-        .unwrap_or_else(|_| panic!("{name}: Store::open panicked"));
+        let opened =
+            std::panic::catch_unwind(|| Store::open(nodecast::store::StoreConfig::new(&d)))
+                .unwrap_or_else(|_| panic!("{name}: Store::open panicked"));
         match opened {
             Err(e) => {
                 eprintln!("{name}: refused: {e}");
@@ -335,7 +354,10 @@ fn truncated_or_overwritten_store_reports_damage_and_keeps_the_rest() {
             }
         }
     }
-    assert!(damaged_opens >= 3, "the cases must exercise damage that opens");
+    assert!(
+        damaged_opens >= 3,
+        "the cases must exercise damage that opens"
+    );
 }
 
 #[test]
@@ -346,7 +368,12 @@ fn store_from_the_previous_version_opens_unverified_then_verified() {
     std::fs::remove_file(dir.path().join("INVENTORY")).unwrap();
     {
         let db = sled::open(dir.path().join("gen-0")).unwrap();
-        assert!(db.open_tree("meta").unwrap().remove("flush_seq").unwrap().is_some());
+        assert!(db
+            .open_tree("meta")
+            .unwrap()
+            .remove("flush_seq")
+            .unwrap()
+            .is_some());
         db.flush().unwrap();
     }
     let store = Store::open(tiny(dir.path())).unwrap();
@@ -354,14 +381,21 @@ fn store_from_the_previous_version_opens_unverified_then_verified() {
     assert_eq!(rep.chunks_corrupt, 0, "{rep:?}");
     assert!(rep.chunks_verified > 0, "{rep:?}");
     assert!(
-        rep.unverified.as_deref().is_some_and(|w| w.contains("INVENTORY")),
+        rep.unverified
+            .as_deref()
+            .is_some_and(|w| w.contains("INVENTORY")),
         "{rep:?}"
     );
     open_is_safe_full(&store);
     store.flush().unwrap();
     drop(store);
     let store = Store::open(tiny(dir.path())).unwrap();
-    assert_eq!(store.open_report().unverified, None, "{:?}", store.open_report());
+    assert_eq!(
+        store.open_report().unverified,
+        None,
+        "{:?}",
+        store.open_report()
+    );
     assert_eq!(store.open_report().chunks_corrupt, 0);
     open_is_safe_full(&store);
 }
@@ -382,7 +416,12 @@ fn healthy_store_is_never_reported_damaged() {
     let inv = std::fs::read(dir.path().join("INVENTORY")).unwrap();
     for round in 0..3i64 {
         let store = Store::open(tiny(dir.path())).unwrap();
-        assert_eq!(store.open_report().chunks_corrupt, 0, "round {round}: {:?}", store.open_report());
+        assert_eq!(
+            store.open_report().chunks_corrupt,
+            0,
+            "round {round}: {:?}",
+            store.open_report()
+        );
         assert_eq!(store.open_report().unverified, None);
         for s in 0..50 {
             let t = (400 + round * 50 + s) * 1000;
@@ -394,7 +433,12 @@ fn healthy_store_is_never_reported_damaged() {
     // inventory: not damage, only unverified.
     std::fs::write(dir.path().join("INVENTORY"), inv).unwrap();
     let store = Store::open(tiny(dir.path())).unwrap();
-    assert_eq!(store.open_report().chunks_corrupt, 0, "{:?}", store.open_report());
+    assert_eq!(
+        store.open_report().chunks_corrupt,
+        0,
+        "{:?}",
+        store.open_report()
+    );
     assert!(store.open_report().unverified.is_some());
 }
 
@@ -425,7 +469,10 @@ fn non_utf8_current_is_corrupt_and_names_the_file() {
     match Store::open(tiny(dir.path())) {
         Err(StoreError::Corrupt { path, reason }) => {
             assert_eq!(path, dir.path());
-            assert!(reason.contains("CURRENT") && reason.contains("UTF-8"), "{reason}");
+            assert!(
+                reason.contains("CURRENT") && reason.contains("UTF-8"),
+                "{reason}"
+            );
         }
         other => panic!("want Corrupt, got {:?}", other.err()),
     }

@@ -27,7 +27,11 @@ fn siblings(dir: &Path) -> Vec<String> {
 }
 
 fn gen_dir(store: &Path) -> PathBuf {
-    store.join(std::fs::read_to_string(store.join("CURRENT")).unwrap().trim())
+    store.join(
+        std::fs::read_to_string(store.join("CURRENT"))
+            .unwrap()
+            .trim(),
+    )
 }
 
 #[test]
@@ -76,12 +80,23 @@ fn healthy_store_with_a_tiny_cache_is_not_moved_aside() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(0), "{err}");
-    assert!(!err.contains("is corrupt"), "a healthy store called corrupt: {err}");
+    assert!(
+        !err.contains("is corrupt"),
+        "a healthy store called corrupt: {err}"
+    );
     assert!(err.contains("cache"), "the error names the cache: {err}");
-    assert_eq!(siblings(d.path()), vec!["store"], "healthy store moved aside: {err}");
+    assert_eq!(
+        siblings(d.path()),
+        vec!["store"],
+        "healthy store moved aside: {err}"
+    );
     // and it still opens with its history
     let a = Agent::start(&store, &fast_flags());
-    assert!(!a.log_text().contains("store damage detected"), "{}", a.log_text());
+    assert!(
+        !a.log_text().contains("store damage detected"),
+        "{}",
+        a.log_text()
+    );
     assert_eq!(a.stop().code(), Some(0));
 }
 
@@ -98,7 +113,9 @@ fn non_utf8_current_names_the_file_and_the_reset_flag_handles_it() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(0), "{err}");
     assert!(
-        err.contains("CURRENT") && err.contains("UTF-8") && err.contains("--storage.reset-on-corruption"),
+        err.contains("CURRENT")
+            && err.contains("UTF-8")
+            && err.contains("--storage.reset-on-corruption"),
         "{err}"
     );
     let mut flags = fast_flags();
@@ -107,7 +124,9 @@ fn non_utf8_current_names_the_file_and_the_reset_flag_handles_it() {
     assert!(a.log_text().contains("moved it aside"), "{}", a.log_text());
     assert_eq!(a.stop().code(), Some(0));
     assert!(
-        siblings(d.path()).iter().any(|n| n.starts_with("store.corrupt-")),
+        siblings(d.path())
+            .iter()
+            .any(|n| n.starts_with("store.corrupt-")),
         "{:?}",
         siblings(d.path())
     );

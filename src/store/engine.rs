@@ -327,7 +327,10 @@ impl Inner {
         let mut track = |k: &[u8; 13], new: Option<&[u8]>| -> Result<(), StoreError> {
             let id = inventory::series_id(k).unwrap_or(u32::MAX);
             let e = inv.entry(id).or_default();
-            let old = sled.data.get(k).map_err(|e| StoreError::from_sled(&store.path, e))?;
+            let old = sled
+                .data
+                .get(k)
+                .map_err(|e| StoreError::from_sled(&store.path, e))?;
             if let Some(old) = old {
                 e.remove(k, &old);
             }

@@ -96,7 +96,10 @@ pub fn read(dir: &Path) -> Result<Option<(u64, Inventory)>, String> {
         Err(e) => return Err(format!("cannot read {}: {e}", file.display())),
     };
     if len > MAX_FILE_BYTES {
-        return Err(format!("{} is {len} bytes, too big to be ours", file.display()));
+        return Err(format!(
+            "{} is {len} bytes, too big to be ours",
+            file.display()
+        ));
     }
     let buf = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     parse(&buf).ok_or_else(|| format!("{} is damaged (bad format or checksum)", file.display()))
@@ -115,9 +118,19 @@ fn parse(buf: &[u8]) -> Option<Option<(u64, Inventory)>> {
     }
     let mut inv = Inventory::with_capacity(n);
     for e in entries.chunks_exact(16) {
-        let u32_at = |i: usize| e.get(i..i + 4).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes);
+        let u32_at = |i: usize| {
+            e.get(i..i + 4)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_le_bytes)
+        };
         let digest = u64::from_le_bytes(e.get(8..16)?.try_into().ok()?);
-        inv.insert(u32_at(0)?, Entry { chunks: u32_at(4)?, digest });
+        inv.insert(
+            u32_at(0)?,
+            Entry {
+                chunks: u32_at(4)?,
+                digest,
+            },
+        );
     }
     Some(Some((seq, inv)))
 }
@@ -246,7 +259,11 @@ pub fn check(
     report.chunks_corrupt = corrupt;
     report.damaged_series = ids
         .iter()
-        .map(|id| names.get(id).map_or_else(|| format!("series id {id} (name lost)"), |n| n.to_string()))
+        .map(|id| {
+            names
+                .get(id)
+                .map_or_else(|| format!("series id {id} (name lost)"), |n| n.to_string())
+        })
         .collect();
     let mut bad_keys = Vec::new();
     for b in &bad {
@@ -264,7 +281,12 @@ pub fn check(
     }
     inv.retain(|_, e| e.chunks > 0);
     if corrupt > 0 {
-        let first: Vec<&str> = report.damaged_series.iter().take(5).map(String::as_str).collect();
+        let first: Vec<&str> = report
+            .damaged_series
+            .iter()
+            .take(5)
+            .map(String::as_str)
+            .collect();
         tracing::warn!(
             path = %path.display(),
             corrupt_chunks = corrupt,

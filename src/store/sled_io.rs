@@ -166,7 +166,11 @@ fn read_current(path: &Path) -> Result<Option<u64>, StoreError> {
         Ok(m) if m.len() > 64 => {
             return Err(StoreError::corrupt(
                 path,
-                format!("{} is {} bytes; it should only name a generation like \"gen-0\"", file.display(), m.len()),
+                format!(
+                    "{} is {} bytes; it should only name a generation like \"gen-0\"",
+                    file.display(),
+                    m.len()
+                ),
             ))
         }
         Ok(_) => std::fs::read(&file),
@@ -300,13 +304,7 @@ fn open_inner(path: &Path, cache_bytes: u64, lay: &mut Layout) -> Result<Opened,
     }
     let now_ms = get_u64(&sled, path, "now_ms")?.map(|v| v as i64);
     let sled_seq = get_u64(&sled, path, "flush_seq")?.unwrap_or(0);
-    let checked = inventory::check(
-        path,
-        &sled.data,
-        &sled.quarantine,
-        sled_seq,
-        &series,
-    )?;
+    let checked = inventory::check(path, &sled.data, &sled.quarantine, sled_seq, &series)?;
     Ok(Opened {
         sled,
         series,
@@ -469,7 +467,10 @@ pub enum HeadLoad {
     Empty,
     Head(Head),
     /// The newest chunk failed to decode.
-    Damaged { key: [u8; 13], why: String },
+    Damaged {
+        key: [u8; 13],
+        why: String,
+    },
 }
 
 /// The newest chunk of a series and tier, to reopen as its head.
