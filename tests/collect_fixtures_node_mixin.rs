@@ -283,3 +283,65 @@ fn oversized_file_is_an_error_not_an_unbounded_read() {
         }
     }
 }
+
+/// Whatever bytes a kernel file (or a bind-mounted stand-in) holds, the new
+/// collectors return families or an error, never panic.
+mod arbitrary_input {
+    use super::*;
+    use proptest::prelude::*;
+
+    const FILES: [(&str, &str); 8] = [
+        ("stat", "stat"),
+        ("vmstat", "vmstat"),
+        ("mdadm", "mdstat"),
+        ("conntrack", "sys/net/netfilter/nf_conntrack_count"),
+        ("os", "etc/os-release"),
+        ("bonding", "class/net/bonding_masters"),
+        ("netclass", "class/net/eth0/mtu"),
+        (
+            "time",
+            "devices/system/clocksource/clocksource0/current_clocksource",
+        ),
+    ];
+
+    /// Text shaped like the real files (keys, numbers, brackets, quotes) plus noise.
+    fn kernelish() -> impl Strategy<Value = Vec<u8>> {
+        let token = prop_oneof![
+            Just("md0 : active raid1 sda1[0](F) ".to_string()),
+            Just("1024 blocks [2/1] [U_]".to_string()),
+            Just("recovery = 1% (5/10)".to_string()),
+            Just("bitmap".to_string()),
+            Just("pgmajfault ".to_string()),
+            Just("intr ".to_string()),
+            Just("NAME=\"".to_string()),
+            Just("'".to_string()),
+            Just("\\".to_string()),
+            Just("\n".to_string()),
+            Just(" ".to_string()),
+            "[0-9]{1,25}",
+            "\\PC{0,8}",
+        ];
+        prop::collection::vec(token, 0..30).prop_map(|t| t.concat().into_bytes())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+        #[test]
+        fn never_panics(which in 0..FILES.len(), bytes in prop_oneof![kernelish(), prop::collection::vec(any::<u8>(), 0..200)]) {
+            let (name, file) = FILES[which];
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &bytes).unwrap();
+            if name == "conntrack" {
+                std::fs::write(path.with_file_name("nf_conntrack_max"), &bytes).unwrap();
+            }
+            if name == "bonding" {
+                // Slaves of whatever master names the bytes hold.
+                std::fs::create_dir_all(dir.path().join("class/net/bond0/bonding")).unwrap();
+                std::fs::write(dir.path().join("class/net/bond0/bonding/slaves"), &bytes).unwrap();
+            }
+            let _ = run_with(name, &roots_at(dir.path()), &CollectOptions::default());
+        }
+    }
+}

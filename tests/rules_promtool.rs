@@ -266,12 +266,12 @@ fn store_corrupt_test_fails_without_the_already_counted_clause() -> Result<()> {
 fn series_limit_test_fails_when_any_drop_reason_or_a_burst_pages() -> Result<()> {
     for (from, to) in [
         (
-            "nodecast_store_samples_dropped_total{reason=\"series_limit\"}[5m]) > 0\n        for: 15m",
-            "nodecast_store_samples_dropped_total[5m]) > 0\n        for: 15m",
+            "nodecast_store_samples_dropped_total{reason=\"series_limit\"}[5m])) > 0\n        for: 15m",
+            "nodecast_store_samples_dropped_total[5m])) > 0\n        for: 15m",
         ),
         (
-            "nodecast_store_samples_dropped_total{reason=\"series_limit\"}[5m]) > 0\n        for: 15m",
-            "nodecast_store_samples_dropped_total{reason=\"series_limit\"}[5m]) > 0\n        for: 0s",
+            "nodecast_store_samples_dropped_total{reason=\"series_limit\"}[5m])) > 0\n        for: 15m",
+            "nodecast_store_samples_dropped_total{reason=\"series_limit\"}[5m])) > 0\n        for: 0s",
         ),
     ] {
         let out = mutated_run("series_limit.yml", |rules| replace_all(rules, from, to))?;

@@ -14,6 +14,13 @@
 //!   retried until its earlier call returns.
 //! - `hwmon` and `thermal_zone` return no families (and no error) where sysfs
 //!   has no such class, as on VMs; `pressure` fails where the kernel lacks PSI.
+//!   `conntrack`, `bonding` and `mdadm` likewise stay empty without the module,
+//!   bonds or arrays.
+//! - `timex` (adjtimex(2)) and `uname` (uname(2)) are syscalls: they report the
+//!   kernel we run on and ignore the roots; `time` reads the clock and only its
+//!   clocksources from sysfs.
+//! - Every file is read through `util::read`, which refuses files over 16 MiB,
+//!   so no input can make a collector allocate without bound.
 
 use std::path::PathBuf;
 

@@ -35,10 +35,13 @@ pub fn read() -> Result<Reading, CollectError> {
     let mut t: libc::timex = unsafe { std::mem::zeroed() };
     let state = unsafe { libc::adjtimex(&mut t) };
     if state < 0 {
-        return Err(CollectError::Other(format!(
-            "adjtimex: {}",
-            std::io::Error::last_os_error()
-        )));
+        let e = std::io::Error::last_os_error();
+        let hint = if e.raw_os_error() == Some(libc::EPERM) {
+            " (a seccomp filter denies it, e.g. systemd's ProtectClock=yes; allow adjtimex)"
+        } else {
+            ""
+        };
+        return Err(CollectError::Other(format!("adjtimex: {e}{hint}")));
     }
     Ok(Reading {
         state,
