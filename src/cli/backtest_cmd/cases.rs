@@ -92,8 +92,26 @@ pub(crate) fn csv(input: &Path, args: &BacktestArgs) -> Result<Vec<Case>, String
 /// Rolling origins over generated node-like series; the part follows the series id.
 pub(crate) fn synthetic(count: usize, args: &BacktestArgs) -> Result<Vec<Case>, String> {
     let step = protocol::SYNTH_STEP_SECS;
+    // Every origin copies its training values: series × origins × days bounds the
+    // memory (200 000 days of 5-minute values is about 460 MB).
+    let load = count
+        .saturating_mul(args.origins)
+        .saturating_mul(args.synthetic_days);
+    if count == 0 || args.synthetic_days < 3 || load > 200_000 {
+        return Err(format!(
+            "--synthetic {count} with --origins {} and --synthetic-days {}: need at least one \
+             series of at least 3 days, and series × origins × days ≤ 200000",
+            args.origins, args.synthetic_days
+        ));
+    }
     let h = args.horizon.steps(step)?;
-    if args.synthetic_days * 86_400 < (args.origins * h + 2 * 288) * step as usize {
+    if args.synthetic_days * 86_400
+        < args
+            .origins
+            .saturating_mul(h)
+            .saturating_add(2 * 288)
+            .saturating_mul(step as usize)
+    {
         return Err(format!(
             "--synthetic-days {} leaves no two days of history before {} origins of {h} steps",
             args.synthetic_days, args.origins
