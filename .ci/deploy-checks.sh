@@ -249,8 +249,8 @@ vagrant_validate() {
 }
 shellcheck_all() {
     (cd vagrant/provision && shellcheck -x ./*.sh) &&
-        shellcheck k3s/*.sh charts/*.sh tests/testbed/*.sh .ci/deploy-*.sh .ci/install-helm.sh &&
-        echo "shellcheck clean: vagrant/provision/*.sh k3s/*.sh charts/*.sh tests/testbed/*.sh .ci/deploy-*.sh .ci/install-helm.sh"
+        shellcheck vagrant/fetch-cache.sh k3s/*.sh charts/*.sh tests/testbed/*.sh .ci/deploy-*.sh .ci/install-helm.sh &&
+        echo "shellcheck clean: vagrant/provision/*.sh vagrant/fetch-cache.sh k3s/*.sh charts/*.sh tests/testbed/*.sh .ci/deploy-*.sh .ci/install-helm.sh"
 }
 rendered_testbed() {
     local out="$tmp/rendered"
