@@ -1,11 +1,12 @@
 //! Command line: `run` (the agent, also the default), `check-config`, `forecast`,
-//! `backtest`, `completions`.
+//! `backtest`, `replay`, `completions`.
 //!
 //! Agent settings are built from [`crate::config::settings::SETTINGS`] with clap's
 //! builder API because the `--collector.<name>` flags come from the collector registry.
 
 pub mod backtest_cmd;
 pub mod forecast_cmd;
+pub mod replay_cmd;
 
 use std::ffi::OsString;
 
@@ -113,6 +114,10 @@ pub fn command() -> Command {
             Command::new("backtest")
                 .about("Score forecasting models on M4 files or rolling origins over CSVs"),
         ))
+        .subcommand(replay_cmd::ReplayArgs::augment_args(
+            Command::new("replay")
+                .about("Replay recorded histories through the assessment and the alert rules"),
+        ))
         .subcommand(
             Command::new("completions")
                 .about("Print a shell completion script")
@@ -217,6 +222,13 @@ pub fn main() -> i32 {
         },
         Some(("backtest", sub)) => match backtest_cmd::BacktestArgs::from_arg_matches(sub) {
             Ok(args) => backtest_cmd::run(&args),
+            Err(e) => {
+                let _ = e.print();
+                EXIT_USAGE
+            }
+        },
+        Some(("replay", sub)) => match replay_cmd::ReplayArgs::from_arg_matches(sub) {
+            Ok(args) => replay_cmd::run(&args),
             Err(e) => {
                 let _ = e.print();
                 EXIT_USAGE

@@ -2,6 +2,7 @@
 //! resource and the chance it runs out within the horizon.
 
 pub mod exhaustion;
+pub mod series;
 
 use serde::Serialize;
 
