@@ -101,6 +101,27 @@ def svg(report, series, cycles):
     return "\n".join(parts) + "\n"
 
 
+def markdown(reports):
+    """The replay table: lead in hours / firing episodes / hours firing per severity."""
+    def num(v):
+        return "-" if v is None else ("inf" if v == float("inf") else f"{v:.1f}")
+
+    def cell(alerts, sev):
+        a = next((a for a in alerts if a["severity"] == sev), None)
+        return "-" if a is None else f'{num(a["lead_hours"])} / {a["episodes"]} / {a["hours_firing"]:.1f}'
+    rows = ["| scenario | resource | days | exhausted at (h) | warning lead / episodes / h "
+            "| critical lead / episodes / h | ETA error (h) | predict_linear warning "
+            "| predict_linear critical |", "|" + " --- |" * 9]
+    for r in reports:
+        rows.append(f'| [{r["input"]}](figures/replay/{r["input"]}.svg) | {r["resource"]} '
+                    f'| {r["days"]:.0f} | {num(r["exhausted_at_hours"])} '
+                    f'| {cell(r["ours"], "warning")} | {cell(r["ours"], "critical")} '
+                    f'| {num(r["eta_error_median_hours"])} '
+                    f'| {cell(r["predict_linear"], "warning")} '
+                    f'| {cell(r["predict_linear"], "critical")} |')
+    return "\n".join(rows)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=1)
@@ -113,9 +134,7 @@ def main():
                         "--seed", str(a.seed), "--out", corpus], check=True,
                        stdout=subprocess.DEVNULL)
         res = subprocess.run([a.bin, "replay", "--format", "json", "--trace", trace, corpus],
-                             check=True, cwd=REPO, stdout=subprocess.PIPE)
-        table = subprocess.run([a.bin, "replay", corpus], check=True, cwd=REPO,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             check=True, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         reports = json.loads(res.stdout)
         os.makedirs(a.out, exist_ok=True)
         for r in reports:
@@ -123,10 +142,8 @@ def main():
             cycles = read_cycles(os.path.join(trace, r["input"] + ".cycles.csv"))
             with open(os.path.join(a.out, r["input"] + ".svg"), "w") as fh:
                 fh.write(svg(r, series, cycles))
-        print("```")
-        print(table.stdout.decode(), end="")
-        print("```")
-        print(table.stderr.decode().strip(), file=sys.stderr)
+        print(markdown(reports))
+        print(res.stderr.decode().strip(), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -101,13 +101,18 @@ def memory_leak(rng):
     amp = rng.uniform(2, 4) * GB
     base = rng.uniform(10, 12) * GB
     oom_d = rng.uniform(8, 11)
-    leak = (base - amp) / (oom_d * 24)
+    # Runs out at the busiest hour of day oom_d.
+    leak = (base - amp) / (oom_d * 24) * 1.15
+    oom_h = [None]
 
     def f(h):
-        if h >= oom_d * 24 + 1:
+        if oom_h[0] is not None and h >= oom_h[0] + 1:
             return base - amp / 2 + noise(rng, 0.05 * GB)
         load = amp * (1 + math.sin(2 * math.pi * (h - 8) / 24)) / 2
-        return base - load - leak * h + noise(rng, 0.05 * GB)
+        v = base - load - leak * h + noise(rng, 0.05 * GB)
+        if v <= 0 and oom_h[0] is None:
+            oom_h[0] = h
+        return v
     return "memory", cap, 13, f
 
 
@@ -239,13 +244,13 @@ def memory_daily(rng):
 
 
 def volume_grown(rng):
-    """Fills; grown in place from 60 to 100 GB at day 3; full at day 9-11."""
+    """Fills; grown in place from 60 to 100 GB at day 3, two to three days before full."""
     cap0, cap1 = 60 * GB, 100 * GB
     grow_h = 3 * 24 + rng.uniform(0, 12)
-    full_h = rng.uniform(9, 11) * 24
-    # free(grow) + 40 GB at rate r reaches 0 at full_h; free(0) = rate * grow + free(grow).
-    rate = 40 * GB / (full_h - grow_h) * rng.uniform(1.3, 1.6)
-    free_at_grow = rate * (full_h - grow_h) - 40 * GB
+    rate = rng.uniform(5, 7) * GB / 24
+    # Grown while still two to three days from full: no warning was due yet.
+    free_at_grow = rate * rng.uniform(48, 72)
+    full_h = grow_h + (free_at_grow + 40 * GB) / rate
     free0 = free_at_grow + rate * grow_h
 
     def f(h):
@@ -256,7 +261,7 @@ def volume_grown(rng):
 
     def capf(h):
         return cap1 if h >= grow_h else cap0
-    return "filesystem_space", (cap0, capf), 12, f
+    return "filesystem_space", (cap0, capf), 14, f
 
 
 def missing_6h(rng):

@@ -165,33 +165,42 @@ pub fn median(mut v: Vec<f64>) -> Option<f64> {
     Some((lo + m) / 2.0)
 }
 
-/// Mean daily profile (zero mean) of `y` after removing its drift per season; `None`
-/// with less than two seasons. The drift comes from seasonal differences, which a
-/// periodic shape cannot bias (a least-squares line over a partial day would).
-pub fn seasonal_profile(y: &[f64], period: usize) -> Option<Vec<f64>> {
+/// Mean seasonal profile (zero mean) of `y` after removing its drift per season;
+/// `None` before one season and a twelfth of the next. One season is enough: a
+/// routine seen once (tonight's log rotation, Saturday's backup) is the best guess
+/// for its next occurrence, and without it every routine drain looks like a fill.
+/// The drift comes from seasonal differences, which a periodic shape cannot bias
+/// (a least-squares line over a partial season would).
+///
+/// `lag` (a day for a weekly profile) is the difference the drift is read from: a
+/// level shift (a volume grown in place) then touches one lag of differences, which
+/// the median ignores, instead of a whole week of them.
+pub fn seasonal_profile(y: &[f64], period: usize, lag: usize) -> Option<Vec<f64>> {
     let n = y.len();
-    if period < 2 || n < 2 * period {
+    let lag = lag.clamp(1, period);
+    if period < 2 || n < period + (period / 12).max(2) {
         return None;
     }
-    let diffs: Vec<f64> = (period..n)
-        .map(|t| y[t] - y[t - period])
+    // Drift and profile from the same recent seasons: after a clean-up the old fill
+    // rate would tilt every season of the profile into a sawtooth.
+    let from = n.saturating_sub(5 * period);
+    let diffs: Vec<f64> = (from + lag..n)
+        .map(|t| y[t] - y[t - lag])
         .filter(|d| d.is_finite())
         .collect();
-    let drift = median(diffs)? / period as f64;
-    // At most the last seven seasons: the profile should follow a changing routine.
-    let from = n.saturating_sub(7 * period);
-    let mut sum = vec![0.0; period];
-    let mut cnt = vec![0usize; period];
+    let drift = median(diffs)? / lag as f64;
+    // The last five seasons, median per phase: a one-off event (an exhaustion and
+    // its clean-up, a volume grown in place) drops out of the profile once three
+    // seasons have been seen instead of echoing for a week.
+    let mut at: Vec<Vec<f64>> = vec![Vec::new(); period];
     for (t, v) in y.iter().enumerate().skip(from) {
         if v.is_finite() {
-            sum[t % period] += v - drift * t as f64;
-            cnt[t % period] += 1;
+            at[t % period].push(v - drift * t as f64);
         }
     }
-    let mut prof: Vec<f64> = sum
-        .iter()
-        .zip(&cnt)
-        .map(|(s, &c)| if c > 0 { s / c as f64 } else { f64::NAN })
+    let mut prof: Vec<f64> = at
+        .into_iter()
+        .map(|v| median(v).unwrap_or(f64::NAN))
         .collect();
     let known: Vec<f64> = prof.iter().copied().filter(|v| v.is_finite()).collect();
     if known.len() < period / 2 {
@@ -208,8 +217,10 @@ pub fn seasonal_profile(y: &[f64], period: usize) -> Option<Vec<f64>> {
 /// when there are two days of history.
 #[derive(Debug, Clone, Copy)]
 pub struct Trend {
-    /// Daily season in steps, if known.
+    /// Season of the profile in steps (a day or a week), if known.
     pub period: Option<usize>,
+    /// Lag of the differences the drift is read from (see [`seasonal_profile`]).
+    pub lag: usize,
     /// Most recent points the line is searched in.
     pub window: usize,
     /// Shortest segment a change may leave.
@@ -228,7 +239,7 @@ impl Fit for Trend {
     type Error = ModelFailure;
 
     fn fit(&self, y: &[f64]) -> Result<FittedTrend, ModelFailure> {
-        let profile = self.period.and_then(|p| seasonal_profile(y, p));
+        let profile = self.period.and_then(|p| seasonal_profile(y, p, self.lag));
         let from = y.len().saturating_sub(self.window);
         let adjusted: Vec<f64> = match (&profile, self.period) {
             (Some(prof), Some(p)) => (from..y.len()).map(|t| y[t] - prof[t % p]).collect(),
@@ -350,6 +361,7 @@ mod tests {
             .collect();
         let t = Trend {
             period: Some(p),
+            lag: p,
             window: 48,
             min_seg: 4,
         }

@@ -22,7 +22,7 @@ use std::time::Duration;
 use augurs::{Fit, Forecast};
 
 use super::exhaustion::{assess_timed, Exhaustion, PathPoint};
-use crate::forecast::trend::{fit_recent, seasonal_profile, Trend};
+use crate::forecast::trend::{fit_recent, Trend};
 use crate::forecast::{forecast, ForecastError, ModelKind, SeriesInput};
 use crate::store::Window;
 
@@ -33,7 +33,7 @@ pub const TREND_MIN_HISTORY: Duration = Duration::from_secs(3600);
 /// Window the trend view searches for the last change of slope.
 pub const TREND_WINDOW: Duration = Duration::from_secs(24 * 3600);
 /// Shortest segment after a change, downsampled tier.
-pub const TREND_MIN_SEGMENT: Duration = Duration::from_secs(3600);
+pub const TREND_MIN_SEGMENT: Duration = Duration::from_secs(1800);
 /// A trend fitted on a segment of length T is extrapolated at most this many T.
 pub const TREND_TRUST: f64 = 4.0;
 /// Raw history the fast path reads.
@@ -150,6 +150,10 @@ pub fn assess_series(
         .max(1.0) as usize;
     let step_secs = step_ms as f64 / 1000.0;
     let day = (86_400_000 % step_ms == 0).then(|| (86_400_000 / step_ms) as usize);
+    // The routine the trend views look through: the week once two weeks and a day
+    // have been seen (a weekend backup is then no fill), else the day. One week is
+    // not enough: a level shift inside it would be replayed as next week's drop.
+    let routine = day.map(|d| if values.len() >= 15 * d { 7 * d } else { d });
 
     let seasonal = if history_secs >= s.min_history.as_secs_f64() {
         let input = SeriesInput {
@@ -170,7 +174,8 @@ pub fn assess_series(
     let trend = if resource.is_some() && history_secs >= TREND_MIN_HISTORY.as_secs_f64() {
         let steps = |d: Duration| (d.as_millis() as i64 / step_ms).max(1) as usize;
         Trend {
-            period: day,
+            period: routine,
+            lag: day.unwrap_or(1),
             window: steps(TREND_WINDOW),
             min_seg: steps(TREND_MIN_SEGMENT),
         }
@@ -252,14 +257,17 @@ pub fn assess_series(
         return Ok(Some(out));
     }
     let mut views: Vec<Vec<PathPoint>> = Vec::new();
-    if let Some(o) = &seasonal {
+    // A seasonal model repeats last season, including an exhaustion that has since
+    // been cleaned up; it only speaks when the routine-adjusted trend drains too.
+    let draining = trend.as_ref().is_none_or(|t| t.line.slope < 0.0);
+    if let (Some(o), true) = (&seasonal, draining) {
         views.push(timed(&o.forecast, None));
     }
     if let (Some(t), Some(f)) = (&trend, &trend_fc) {
         let trusted = (TREND_TRUST * t.line.len as f64).ceil() as usize;
         views.push(timed(f, Some(trusted)));
     }
-    if let Some(fast) = fast_path(h, values, day, now_ms, level, step_ms, t_of(0.0)) {
+    if let Some(fast) = fast_path(h, now_ms, level, step_ms) {
         views.push(fast);
     }
     let mut best = Exhaustion {
@@ -281,38 +289,20 @@ pub fn assess_series(
     Ok(Some(out))
 }
 
-/// The fast path's view: the raw tier's last segment (daily profile removed when the
-/// downsampled history has two days), as a path every downsampled step up to
-/// [`FAST_HORIZON`] after `now`. `None` without enough raw history.
-fn fast_path(
-    h: &History,
-    values: &[f64],
-    day: Option<usize>,
-    now_ms: i64,
-    level: f64,
-    step_ms: i64,
-    t0: f64,
-) -> Option<Vec<PathPoint>> {
+/// The fast path's view: the raw tier's last segment as a path every downsampled
+/// step up to [`FAST_HORIZON`] after `now`. Raw values, not routine-adjusted: a
+/// profile that holds last week's exhaustion and clean-up would turn that step into
+/// a steep drain for an hour. `None` without enough raw history or without a drain.
+fn fast_path(h: &History, now_ms: i64, level: f64, step_ms: i64) -> Option<Vec<PathPoint>> {
     let raw = h.raw?;
     let rstep = raw.step_ms.max(1);
     let from_t = now_ms - FAST_WINDOW.as_millis() as i64;
-    let profile = day.and_then(|p| seasonal_profile(values, p).map(|prof| (prof, p)));
-    // Profile value at a time: phase of the downsampled bucket the time falls in.
-    let season_at = |t: f64| -> f64 {
-        profile.as_ref().map_or(0.0, |(prof, p)| {
-            let k = ((t - t0) / step_ms as f64 + 0.5).floor() as i64;
-            prof[k.rem_euclid(*p as i64) as usize]
-        })
-    };
     let idx: Vec<usize> = (0..raw.values.len())
         .filter(|&i| raw.timestamp(i) >= from_t && raw.timestamp(i) <= now_ms)
         .collect();
     let (&i0, &i1) = (idx.first()?, idx.last()?);
-    let adjusted: Vec<f64> = (i0..=i1)
-        .map(|i| raw.values[i] - season_at(raw.timestamp(i) as f64))
-        .collect();
     let min_seg = (FAST_MIN_SEGMENT.as_millis() as i64 / rstep).max(3) as usize;
-    let line = fit_recent(&adjusted, min_seg)?;
+    let line = fit_recent(&raw.values[i0..=i1], min_seg)?;
     if line.slope >= 0.0 {
         return None;
     }
@@ -324,7 +314,7 @@ fn fast_path(
             .map(|k| {
                 let t = now_ms as f64 + (k * step_ms) as f64;
                 let dt = (t - t_last) / rstep as f64;
-                let mean = line.level + line.slope * dt + season_at(t);
+                let mean = line.level + line.slope * dt;
                 let se = (line.sigma.powi(2) + (dt * line.slope_se).powi(2)).sqrt();
                 PathPoint {
                     t_ms: t as i64,
