@@ -281,3 +281,18 @@ fn series_limit_test_fails_when_any_drop_reason_or_a_burst_pages() -> Result<()>
     }
     Ok(())
 }
+
+#[test]
+fn runaway_fill_test_fails_when_the_critical_waits_15_minutes() -> Result<()> {
+    let out = mutated_run("filesystem_runaway_fill.yml", |rules| {
+        replace_all(
+            rules,
+            "        for: 5m\n        keep_firing_for: 30m\n        labels:\n          severity: critical\n        annotations:\n          summary: 'Filesystem",
+            "        for: 15m\n        keep_firing_for: 30m\n        labels:\n          severity: critical\n        annotations:\n          summary: 'Filesystem",
+        )
+    })?;
+    if !out.contains("90 minutes") {
+        bail!("the runaway fill case did not fail:\n{out}");
+    }
+    Ok(())
+}

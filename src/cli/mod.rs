@@ -1,5 +1,5 @@
 //! Command line: `run` (the agent, also the default), `check-config`, `forecast`,
-//! `backtest`, `status`, `plot`, `completions`.
+//! `backtest`, `replay`, `status`, `plot`, `completions`.
 //!
 //! Agent settings are built from [`crate::config::settings::SETTINGS`] with clap's
 //! builder API because the `--collector.<name>` flags come from the collector registry.
@@ -9,6 +9,7 @@ pub mod client;
 pub mod bounded;
 pub mod forecast_cmd;
 pub mod plot_cmd;
+pub mod replay_cmd;
 pub mod status_cmd;
 
 use std::ffi::OsString;
@@ -124,6 +125,10 @@ pub fn command() -> Command {
             Command::new("plot")
                 .about("SVG chart of history, forecast and interval band, from a CSV or a running agent's series"),
         ))
+        .subcommand(replay_cmd::ReplayArgs::augment_args(
+            Command::new("replay")
+                .about("Replay recorded histories through the assessment and the alert rules"),
+        ))
         .subcommand(
             Command::new("completions")
                 .about("Print a shell completion script")
@@ -236,6 +241,13 @@ pub fn main() -> i32 {
         },
         Some(("plot", sub)) => match plot_cmd::PlotArgs::from_arg_matches(sub) {
             Ok(args) => plot_cmd::run(&args),
+            Err(e) => {
+                let _ = e.print();
+                EXIT_USAGE
+            }
+        },
+        Some(("replay", sub)) => match replay_cmd::ReplayArgs::from_arg_matches(sub) {
+            Ok(args) => replay_cmd::run(&args),
             Err(e) => {
                 let _ = e.print();
                 EXIT_USAGE

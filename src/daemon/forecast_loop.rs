@@ -13,17 +13,17 @@ use crate::collect::Family;
 use crate::config::ForecastSettings;
 use crate::export::exposition::SharedFamilies;
 use crate::export::self_metrics::SelfMetrics;
-use crate::forecast::{forecast, ForecastError, SeriesInput};
-use crate::predict::exhaustion::assess;
+use crate::forecast::ForecastError;
 use crate::predict::select::{select, Policy, Selected};
+use crate::predict::series::{assess_series, capacity_metric, History, Settings, FAST_WINDOW};
 use crate::predict::{SeriesForecast, SharedForecasts};
 use crate::store::{series_key, Agg, Store, Tier};
 
 use super::collect_loop::now_ms;
 use super::forecast_metrics::families_for;
 
-/// Most points of history one forecast reads (35 days at the default 5-minute step).
-pub const MAX_FORECAST_POINTS: i64 = 10_080;
+
+pub use crate::predict::series::MAX_FORECAST_POINTS;
 
 /// Messages to the forecast thread.
 pub enum Wake {
@@ -48,18 +48,7 @@ pub struct ForecastLoop {
     pub started_ms: i64,
 }
 
-/// Which resource a remaining-quantity metric measures.
-pub fn resource_of(metric: &str) -> Option<&'static str> {
-    Some(match metric {
-        "node_filesystem_avail_bytes" => "filesystem_space",
-        "node_filesystem_files_free" => "filesystem_inodes",
-        "node_memory_MemAvailable_bytes" => "memory",
-        "node_memory_SwapFree_bytes" => "swap",
-        "node_filefd_available" => "file_descriptors",
-        "node_processes_available" => "pids",
-        _ => return None,
-    })
-}
+pub use crate::predict::series::resource_of;
 
 /// Forecasting runs behind collection and serving: nice it down on Linux.
 fn lower_thread_priority() {
@@ -89,13 +78,15 @@ impl ForecastLoop {
         }
         let mut wait = Duration::ZERO;
         let mut announced = false;
+        // Hysteresis of "exhausted" needs the previous cycle's verdict per series.
+        let mut exhausted: HashMap<String, bool> = HashMap::new();
         loop {
             match wake.recv_timeout(wait) {
                 Err(RecvTimeoutError::Timeout) | Ok(Wake::Now) => {}
                 Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => return,
             }
             let started = Instant::now();
-            let (results, failed) = self.cycle();
+            let (results, failed) = self.cycle(&mut exhausted);
             if !results.is_empty() && !announced {
                 announced = true;
                 tracing::info!(series = results.len(), "first forecasts published; see / or /api/v1/series");
@@ -133,9 +124,9 @@ impl ForecastLoop {
         select(self.store.series_keys(), current, newest, &policy, now_ms())
     }
 
-    fn cycle(&self) -> (Vec<SeriesForecast>, u64) {
+    fn cycle(&self, exhausted: &mut HashMap<String, bool>) -> (Vec<SeriesForecast>, u64) {
         let current = crate::export::exposition::snapshot(&self.current);
-        let latest: HashMap<String, f64> = current
+        let value_of: HashMap<String, f64> = current
             .iter()
             .flat_map(|f| {
                 f.samples
@@ -149,14 +140,19 @@ impl ForecastLoop {
         // cycle allocate millions of empty slots per series.
         let span =
             (self.downsample_retention.as_millis() as i64).min(MAX_FORECAST_POINTS * step_ms);
-        let start = now - span;
+        let settings = Settings {
+            horizon: self.settings.horizon,
+            min_history: self.settings.min_history,
+            level: self.settings.level,
+            model: self.settings.model,
+        };
         let mut out = Vec::new();
         let mut failed = 0;
+        let mut seen = HashMap::new();
         for (key, metric, labels) in self.selected(&current) {
-            let window = match self
-                .store
-                .read(&key, Tier::Downsampled, Agg::Mean, start, now)
-            {
+            let resource = resource_of(&metric);
+            let read = |tier, from| self.store.read(&key, tier, Agg::Mean, from, now + 1);
+            let window = match read(Tier::Downsampled, now - span) {
                 Ok(w) => w,
                 Err(e) => {
                     tracing::debug!(series = %key, error = %e, "store read failed");
@@ -164,94 +160,60 @@ impl ForecastLoop {
                     continue;
                 }
             };
-            let Some(first) = window.values.iter().position(|v| v.is_finite()) else {
-                continue;
+            let raw = match resource {
+                Some(_) => read(Tier::Raw, now - FAST_WINDOW.as_millis() as i64).ok(),
+                None => None,
             };
-            let Some(last) = window.values.iter().rposition(|v| v.is_finite()) else {
-                continue;
+            let latest = raw.as_ref().and_then(|r| {
+                let i = r.values.iter().rposition(|v| v.is_finite())?;
+                Some((r.timestamp(i), r.values[i]))
+            });
+            let capacity = capacity_metric(&metric)
+                .and_then(|c| value_of.get(&series_key(c, &labels)).copied());
+            let history = History {
+                window: &window,
+                raw: raw.as_ref(),
+                latest,
+                capacity,
             };
-            let values = &window.values[first..=last];
-            let history_secs = values.len() as f64 * step_ms as f64 / 1000.0;
-            if history_secs < self.settings.min_history.as_secs_f64() {
-                continue;
-            }
-            let last_ts = window.start_ms + last as i64 * window.step_ms;
-            // Cover now + horizon even though the newest bucket may still be open.
-            let lag_steps = ((now - last_ts) as f64 / window.step_ms as f64)
-                .ceil()
-                .max(0.0) as usize;
-            let horizon = (self.settings.horizon.as_millis() as f64 / window.step_ms as f64).ceil()
-                as usize
-                + lag_steps;
-            let input = SeriesInput {
-                values,
-                step_secs: window.step_ms as f64 / 1000.0,
-                seasons: None,
-            };
+            let was = exhausted.get(&key).copied().unwrap_or(false);
             // A model bug on one odd series must cost that series, not the agent.
-            let (level, model) = (self.settings.level, self.settings.model);
-            let run = std::panic::catch_unwind(|| forecast(&input, horizon.max(1), level, model));
-            let outcome = match run
-                .unwrap_or_else(|_| Err(ForecastError::Model("model panicked".into())))
+            let run = std::panic::catch_unwind(|| {
+                assess_series(&history, resource, was, now, &settings)
+            });
+            let mut a = match run.unwrap_or_else(|_| Err(ForecastError::Model("model panicked".into())))
             {
-                Ok(o) => o,
-                Err(
-                    ForecastError::NotEnoughHistory { .. } | ForecastError::MostlyMissing { .. },
-                ) => continue,
+                Ok(Some(a)) => a,
+                Ok(None) => continue,
                 Err(e) => {
                     tracing::debug!(series = %key, error = %e, "forecast failed");
                     failed += 1;
                     continue;
                 }
             };
-            let mut fc = outcome.forecast;
-            let related = |n: &str, l: &[(String, String)]| latest.get(&series_key(n, l)).copied();
-            crate::forecast::bounds::bounds_for(&metric, &labels, &related).clip(&mut fc);
-            let (lower, upper) = match fc.intervals {
-                Some(iv) => (iv.lower, iv.upper),
-                None => (fc.point.clone(), fc.point.clone()),
-            };
-            let resource = resource_of(&metric);
-            let (mut tte, mut prob) = (None, None);
-            if resource.is_some() {
-                let cur = latest
-                    .get(&key)
-                    .copied()
-                    .unwrap_or(values[values.len() - 1]);
-                let e = assess(
-                    cur,
-                    &fc.point,
-                    &lower,
-                    &upper,
-                    window.step_ms as f64 / 1000.0,
-                    self.settings.level,
-                );
-                let lag = (now - last_ts) as f64 / 1000.0;
-                tte = Some(if cur <= 0.0 {
-                    0.0
-                } else {
-                    (e.time_to_exhaustion_seconds - lag).max(0.0)
-                });
-                prob = Some(e.probability);
-            }
+            let related = |n: &str, l: &[(String, String)]| value_of.get(&series_key(n, l)).copied();
+            crate::forecast::bounds::bounds_for(&metric, &labels, &related)
+                .clip_path(&mut a.mean, &mut a.lower, &mut a.upper);
+            seen.insert(key.clone(), a.exhausted);
             out.push(SeriesForecast {
                 series: key,
                 metric,
                 labels,
-                model: outcome.model.to_string(),
-                start_ms: last_ts + window.step_ms,
-                step_ms: window.step_ms,
+                model: a.model,
+                start_ms: a.start_ms,
+                step_ms: a.step_ms,
                 level: self.settings.level,
-                mean: fc.point,
-                lower,
-                upper,
-                history_seconds: history_secs,
-                imputed_ratio: outcome.imputed_fraction,
+                mean: a.mean,
+                lower: a.lower,
+                upper: a.upper,
+                history_seconds: a.history_seconds,
+                imputed_ratio: a.imputed_ratio,
                 resource: resource.map(str::to_string),
-                time_to_exhaustion_seconds: tte,
-                exhaustion_probability: prob,
+                time_to_exhaustion_seconds: a.exhaustion.map(|e| e.time_to_exhaustion_seconds),
+                exhaustion_probability: a.exhaustion.map(|e| e.probability),
             });
         }
+        *exhausted = seen;
         (out, failed)
     }
 }

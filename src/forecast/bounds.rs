@@ -44,6 +44,14 @@ impl Bounds {
 
     /// Clips the point forecast and both interval bounds into the range.
     pub fn clip(&self, f: &mut Forecast) {
+        match f.intervals.as_mut() {
+            Some(iv) => self.clip_path(&mut f.point, &mut iv.lower, &mut iv.upper),
+            None => self.clip_path(&mut f.point, &mut [], &mut []),
+        }
+    }
+
+    /// Clips a forecast path given as three slices (mean, lower, upper).
+    pub fn clip_path(&self, mean: &mut [f64], lower: &mut [f64], upper: &mut [f64]) {
         let (lo, hi) = (self.lower, self.upper);
         if lo.is_nan() || hi.is_nan() || lo > hi {
             return;
@@ -53,10 +61,7 @@ impl Bounds {
                 *v = v.clamp(lo, hi);
             }
         };
-        f.point.iter_mut().for_each(c);
-        if let Some(iv) = f.intervals.as_mut() {
-            iv.lower.iter_mut().chain(iv.upper.iter_mut()).for_each(c);
-        }
+        mean.iter_mut().chain(lower.iter_mut()).chain(upper.iter_mut()).for_each(c);
     }
 }
 

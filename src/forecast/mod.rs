@@ -17,6 +17,7 @@ pub mod smean;
 pub mod snaive;
 pub mod stats;
 pub mod theta;
+pub mod trend;
 
 use std::{fmt, str::FromStr};
 

@@ -71,6 +71,62 @@ pub fn assess(
     }
 }
 
+/// One point of a forecast path at its real time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PathPoint {
+    pub t_ms: i64,
+    pub mean: f64,
+    pub lower: f64,
+    pub upper: f64,
+}
+
+/// [`assess`] on a path with real timestamps, counted from `now_ms`, against a
+/// `floor` (the exhaustion margin) instead of zero. Points at or before `now` are
+/// skipped: the path is anchored at `current`, measured now or just before.
+pub fn assess_timed(
+    now_ms: i64,
+    current: f64,
+    path: &[PathPoint],
+    floor: f64,
+    level: f64,
+) -> Exhaustion {
+    if current <= floor {
+        return Exhaustion {
+            time_to_exhaustion_seconds: 0.0,
+            probability: 1.0,
+        };
+    }
+    let z = crate::forecast::stats::z_for_level(level);
+    let (mut prev_t, mut prev) = (now_ms as f64, current - floor);
+    let mut tte = f64::INFINITY;
+    let mut prob: f64 = 0.0;
+    for p in path.iter().filter(|p| p.t_ms > now_ms) {
+        let m = p.mean - floor;
+        if !m.is_finite() {
+            continue;
+        }
+        if tte.is_infinite() && m <= 0.0 {
+            let frac = if prev > m { prev / (prev - m) } else { 1.0 };
+            let t = prev_t + frac.clamp(0.0, 1.0) * (p.t_ms as f64 - prev_t);
+            tte = (t - now_ms as f64) / 1000.0;
+        }
+        (prev_t, prev) = (p.t_ms as f64, m);
+        let sigma = (p.upper - p.lower) / (2.0 * z);
+        let pr = if sigma.is_finite() && sigma > 0.0 {
+            normal_cdf(-m / sigma)
+        } else if m <= 0.0 {
+            1.0
+        } else {
+            0.0
+        };
+        prob = prob.max(pr);
+    }
+    Exhaustion {
+        time_to_exhaustion_seconds: tte,
+        probability: prob.clamp(0.0, 1.0),
+    }
+}
+
 /// Standard normal CDF via the complementary error function (Numerical Recipes
 /// erfc, relative error below 1.2e-7 everywhere).
 pub fn normal_cdf(x: f64) -> f64 {

@@ -4,6 +4,7 @@
 pub mod exhaustion;
 pub mod warmup;
 pub mod select;
+pub mod series;
 
 use serde::Serialize;
 
