@@ -154,6 +154,9 @@ config_defaults() {
     python3 .ci/deploy-manifests.py defaults "$tmp/help.txt" systemd/nodecast.toml &&
         "$bin" check-config systemd/nodecast.toml &&
         sed -E 's/^# ("[a-z][a-z0-9_.-]+" = )/\1/' systemd/nodecast.toml >"$tmp/uncommented.toml" &&
+        # check-config loads the web config as run does: give the example path one.
+        mkdir -p "$tmp/etc" && printf 'basic_auth_users: {}\n' >"$tmp/etc/web-config.yml" &&
+        sed -i "s#/etc/nodecast/web-config.yml#$tmp/etc/web-config.yml#" "$tmp/uncommented.toml" &&
         "$bin" check-config "$tmp/uncommented.toml"
 }
 check "default config: defaults match the binary, check-config passes" config_defaults

@@ -1,31 +1,13 @@
 //! The HTTP surface of a running agent: endpoints, content negotiation, promtool lint, shutdown.
 mod common;
 use common::*;
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// node_exporter's meminfo names are camelCase (node_memory_MemTotal_bytes); promtool
 /// flags exactly that, and node-mixin needs those names unchanged. Anything else fails.
 fn promtool_problems(body: &str) -> Vec<String> {
-    let mut child = Command::new(require_tool("promtool"))
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (_, out, err) = pipe_through(&require_tool("promtool"), &["check", "metrics"], body.as_bytes());
+    let text = out + &err;
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .filter(|l| {

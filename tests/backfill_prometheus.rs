@@ -533,11 +533,12 @@ fn forecasts_wait_for_the_first_collection_and_drop_stale_series() {
 
 #[test]
 fn stale_after_shorter_than_a_collection_is_refused() {
-    // The bad listen address stops an agent that wrongly accepted the flag.
+    // A store that cannot be created stops (with exit 1) an agent that wrongly
+    // accepted the flag.
     let (code, _, err) = run_cli(&[
         "--collect.interval=15s",
         "--forecast.stale-after=5s",
-        "--web.listen-address=bad",
+        "--storage.path=/proc/nodecast-cannot-exist",
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(

@@ -11,9 +11,8 @@
 mod common;
 use common::*;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use nodecast::collect::{Family, Kind, Sample};
@@ -73,51 +72,21 @@ for fam in text_string_to_metric_families(text):
 json.dump(out, sys.stdout)
 "#;
 
-fn python_parse(
-    text: &str,
-    format: &str,
-) -> Vec<(String, std::collections::BTreeMap<String, String>, f64)> {
-    let mut child = Command::new("python3")
-        .args(["-c", PY_PARSER, format])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "python prometheus_client ({format}) rejected the exposition: {}\n{text}",
-        String::from_utf8_lossy(&out.stderr)
+fn python_parse(text: &str, format: &str) -> Vec<(String, std::collections::BTreeMap<String, String>, f64)> {
+    let (code, out, err) = pipe_through(Path::new("python3"), &["-c", PY_PARSER, format], text.as_bytes());
+    assert_eq!(
+        code,
+        Some(0),
+        "python prometheus_client ({format}) rejected the exposition: {err}\n{text}"
     );
-    serde_json::from_slice(&out.stdout).expect("parser output")
+    serde_json::from_str(&out).expect("parser output")
 }
 
 fn promtool_accepts(text: &str) -> Result<(), String> {
-    let mut child = Command::new(require_tool("promtool"))
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let report =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let (code, out, err) = pipe_through(&require_tool("promtool"), &["check", "metrics"], text.as_bytes());
+    let report = out + &err;
     // Lint findings (exit 3) are style; exit 1 is a parse error.
-    if out.status.code() == Some(1) || report.contains("error while linting") {
+    if code == Some(1) || report.contains("error while linting") {
         return Err(report);
     }
     Ok(())

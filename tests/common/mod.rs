@@ -252,6 +252,31 @@ pub fn require_tool(name: &str) -> PathBuf {
     panic!("{name} not found on PATH; scripts/test installs it (Debian package prometheus)");
 }
 
+/// Runs `program args` with `input` on its stdin: (success, stdout, stderr).
+pub fn pipe_through(program: &Path, args: &[&str], input: &[u8]) -> (Option<i32>, String, String) {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+    let mut stdin = child.stdin.take().unwrap();
+    // Written from a thread: a child that answers before reading all of its input
+    // would otherwise deadlock on a full pipe.
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    let _ = writer.join();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
