@@ -6,7 +6,11 @@ use std::process::Command;
 /// node_exporter's meminfo names are camelCase (node_memory_MemTotal_bytes); promtool
 /// flags exactly that, and node-mixin needs those names unchanged. Anything else fails.
 fn promtool_problems(body: &str) -> Vec<String> {
-    let (_, out, err) = pipe_through(&require_tool("promtool"), &["check", "metrics"], body.as_bytes());
+    let (_, out, err) = pipe_through(
+        &require_tool("promtool"),
+        &["check", "metrics"],
+        body.as_bytes(),
+    );
     let text = out + &err;
     text.lines()
         .filter(|l| !l.trim().is_empty())

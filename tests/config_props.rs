@@ -269,7 +269,14 @@ fn cli_value(flag: &'static str) -> BoxedStrategy<String> {
     let typical: &'static [&'static str] = match flag {
         "horizon" => &["1", "12", "288", "24h", "35d", "100800", "2016"],
         "step" => &["5m", "1m", "1h", "300s"],
-        "model" | "models" => &["auto", "theta", "snaive-drift", "mstl", "theta-week", "snaive,auto"],
+        "model" | "models" => &[
+            "auto",
+            "theta",
+            "snaive-drift",
+            "mstl",
+            "theta-week",
+            "snaive,auto",
+        ],
         "season" => &["2", "12", "288", "12,288", "300"],
         "format" => &["csv", "json", "table"],
         "origins" => &["1", "3", "1000"],
@@ -279,8 +286,19 @@ fn cli_value(flag: &'static str) -> BoxedStrategy<String> {
     };
     // Values at and past each bound, where overflow and huge allocations hide.
     let edge: &'static [&'static str] = &[
-        "0", "-1", "18446744073709551615", "9223372036854775808", "100000000", "100801",
-        "1e12", "NaN", "inf", "36d", "1000000000h", "1ns", "",
+        "0",
+        "-1",
+        "18446744073709551615",
+        "9223372036854775808",
+        "100000000",
+        "100801",
+        "1e12",
+        "NaN",
+        "inf",
+        "36d",
+        "1000000000h",
+        "1ns",
+        "",
     ];
     prop_oneof![
         2 => prop::sample::select(typical).prop_map(String::from),

@@ -72,8 +72,15 @@ for fam in text_string_to_metric_families(text):
 json.dump(out, sys.stdout)
 "#;
 
-fn python_parse(text: &str, format: &str) -> Vec<(String, std::collections::BTreeMap<String, String>, f64)> {
-    let (code, out, err) = pipe_through(Path::new("python3"), &["-c", PY_PARSER, format], text.as_bytes());
+fn python_parse(
+    text: &str,
+    format: &str,
+) -> Vec<(String, std::collections::BTreeMap<String, String>, f64)> {
+    let (code, out, err) = pipe_through(
+        Path::new("python3"),
+        &["-c", PY_PARSER, format],
+        text.as_bytes(),
+    );
     assert_eq!(
         code,
         Some(0),
@@ -83,7 +90,11 @@ fn python_parse(text: &str, format: &str) -> Vec<(String, std::collections::BTre
 }
 
 fn promtool_accepts(text: &str) -> Result<(), String> {
-    let (code, out, err) = pipe_through(&require_tool("promtool"), &["check", "metrics"], text.as_bytes());
+    let (code, out, err) = pipe_through(
+        &require_tool("promtool"),
+        &["check", "metrics"],
+        text.as_bytes(),
+    );
     let report = out + &err;
     // Lint findings (exit 3) are style; exit 1 is a parse error.
     if code == Some(1) || report.contains("error while linting") {

@@ -120,8 +120,14 @@ fn page_shows_the_soonest_resource_and_charts_without_errors() {
             );
             let per_hour = if m.0 == hot { 0.8 * 1048576.0 } else { 0.0 };
             let series = [
-                (format!("node_filesystem_avail_bytes{{{labels}}}"), history(now, avail, per_hour, 65536.0)),
-                (format!("node_filesystem_files_free{{{labels}}}"), history(now, files, 0.0, 10.0)),
+                (
+                    format!("node_filesystem_avail_bytes{{{labels}}}"),
+                    history(now, avail, per_hour, 65536.0),
+                ),
+                (
+                    format!("node_filesystem_files_free{{{labels}}}"),
+                    history(now, files, 0.0, 10.0),
+                ),
             ];
             for (key, samples) in series {
                 store.backfill(&key, &samples).expect("backfill");
@@ -133,7 +139,10 @@ fn page_shows_the_soonest_resource_and_charts_without_errors() {
     // Theta: a trend model whatever auto picks, so the test is about the page.
     let agent = Agent::start(
         &store_dir,
-        &["--forecast.interval=2s".to_string(), "--forecast.model=theta".to_string()],
+        &[
+            "--forecast.interval=2s".to_string(),
+            "--forecast.model=theta".to_string(),
+        ],
     );
     let deadline = Instant::now() + Duration::from_secs(90);
     let forecast_series = loop {
@@ -143,7 +152,10 @@ fn page_shows_the_soonest_resource_and_charts_without_errors() {
         if n >= 2 * MOUNTS {
             break n;
         }
-        assert!(Instant::now() < deadline, "forecasts did not appear: {body}");
+        assert!(
+            Instant::now() < deadline,
+            "forecasts did not appear: {body}"
+        );
         std::thread::sleep(Duration::from_millis(500));
     };
     let pid = agent.child.id();
@@ -151,17 +163,33 @@ fn page_shows_the_soonest_resource_and_charts_without_errors() {
 
     let url = format!("http://{}/", agent.addr);
     let profile = dir.path().join("chromium");
-    let (dom, log) = chromium(&["--virtual-time-budget=15000", "--dump-dom"], &url, &profile);
+    let (dom, log) = chromium(
+        &["--virtual-time-budget=15000", "--dump-dom"],
+        &url,
+        &profile,
+    );
     let rss_after = rss_kib(pid);
 
-    assert!(dom.contains("data-loaded=\"yes\""), "page did not finish loading:\n{dom}\n{log}");
-    assert!(dom.contains("data-chart=\"drawn\""), "chart not drawn:\n{log}");
-    assert!(!dom.contains("data-errors="), "script errors on the page:\n{log}");
+    assert!(
+        dom.contains("data-loaded=\"yes\""),
+        "page did not finish loading:\n{dom}\n{log}"
+    );
+    assert!(
+        dom.contains("data-chart=\"drawn\""),
+        "chart not drawn:\n{log}"
+    );
+    assert!(
+        !dom.contains("data-errors="),
+        "script errors on the page:\n{log}"
+    );
     let console_errors: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("CONSOLE") && (l.contains("Uncaught") || l.contains("ERROR")))
         .collect();
-    assert!(console_errors.is_empty(), "console errors: {console_errors:#?}");
+    assert!(
+        console_errors.is_empty(),
+        "console errors: {console_errors:#?}"
+    );
     // The first row of the resource table is the filling volume.
     let tbody = dom
         .split("<table id=\"resources\">")
@@ -175,7 +203,10 @@ fn page_shows_the_soonest_resource_and_charts_without_errors() {
         "first resource row is not {}:\n{first_row}",
         hot.display()
     );
-    assert!(first_row.contains("class=\"soon\""), "soonest row not marked: {first_row}");
+    assert!(
+        first_row.contains("class=\"soon\""),
+        "soonest row not marked: {first_row}"
+    );
     assert!(!first_row.contains("not within horizon"), "{first_row}");
     let render_ms: f64 = dom
         .split("data-render-ms=\"")
@@ -190,7 +221,10 @@ fn page_shows_the_soonest_resource_and_charts_without_errors() {
     );
 
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    for (name, size) in [("page-desktop.png", "1280,1500"), ("page-phone.png", "390,2200")] {
+    for (name, size) in [
+        ("page-desktop.png", "1280,1500"),
+        ("page-phone.png", "390,2200"),
+    ] {
         let path = shots.join(name);
         let _ = std::fs::remove_file(&path);
         chromium(
@@ -204,9 +238,14 @@ fn page_shows_the_soonest_resource_and_charts_without_errors() {
             &profile,
         );
         let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        assert!(len > 10_000, "screenshot {name} missing or empty ({len} bytes)");
+        assert!(
+            len > 10_000,
+            "screenshot {name} missing or empty ({len} bytes)"
+        );
         if std::env::var_os("NODECAST_UPDATE_DOCS").is_some() {
-            let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join(name);
+            let docs = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("docs")
+                .join(name);
             std::fs::copy(&path, docs).unwrap();
         }
     }

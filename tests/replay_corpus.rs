@@ -34,11 +34,21 @@ fn replay(seed: u64, only: &[&str]) -> Vec<Value> {
     let dir = tempfile::tempdir().unwrap();
     let gen = Command::new("python3")
         .arg(repo().join("scripts/replay_scenarios.py"))
-        .args(["--seed", &seed.to_string(), "--only", &only.join(","), "--out"])
+        .args([
+            "--seed",
+            &seed.to_string(),
+            "--only",
+            &only.join(","),
+            "--out",
+        ])
         .arg(dir.path())
         .output()
         .expect("python3 runs the scenario generator");
-    assert!(gen.status.success(), "{}", String::from_utf8_lossy(&gen.stderr));
+    assert!(
+        gen.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gen.stderr)
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_nodecast"))
         .current_dir(repo())
         .args(["replay", "--format", "json"])
@@ -67,12 +77,21 @@ fn f(v: &Value) -> f64 {
 /// sawtooth that never pages critical and warns at most on its first evening.
 #[test]
 fn replay_warns_early_and_pages_fast_fills() {
-    let reports = replay(1, &["steady_fill", "daily_cycle_fill", "runaway_log", "sawtooth"]);
+    let reports = replay(
+        1,
+        &["steady_fill", "daily_cycle_fill", "runaway_log", "sawtooth"],
+    );
     let by = |n: &str| reports.iter().find(|r| r["input"] == n).expect(n);
     for n in ["steady_fill", "daily_cycle_fill"] {
-        let (w, pl) = (sev(by(n), "ours", "warning"), sev(by(n), "predict_linear", "warning"));
+        let (w, pl) = (
+            sev(by(n), "ours", "warning"),
+            sev(by(n), "predict_linear", "warning"),
+        );
         assert!(f(&w["lead_hours"]) >= 20.0, "{n}: {w}");
-        assert!(f(&w["lead_hours"]) >= f(&pl["lead_hours"]), "{n}: {w} vs {pl}");
+        assert!(
+            f(&w["lead_hours"]) >= f(&pl["lead_hours"]),
+            "{n}: {w} vs {pl}"
+        );
         assert_eq!(w["episodes_before"], 1, "{n}: {w}");
         assert_eq!(w["on_until_freed"], true, "{n}: {w}");
         assert!(f(&by(n)["eta_error_median_hours"]) <= 1.0, "{n}");
@@ -82,7 +101,10 @@ fn replay_warns_early_and_pages_fast_fills() {
     let saw = by("sawtooth");
     assert!(saw["exhausted_at_hours"].is_null());
     assert_eq!(sev(saw, "ours", "critical")["episodes"], 0);
-    assert!(sev(saw, "ours", "warning")["episodes"].as_u64() <= Some(1), "{saw}");
+    assert!(
+        sev(saw, "ours", "warning")["episodes"].as_u64() <= Some(1),
+        "{saw}"
+    );
     assert!(sev(saw, "predict_linear", "warning")["episodes"].as_u64() >= Some(5));
 }
 
@@ -104,23 +126,35 @@ fn corpus_meets_the_issue_targets() {
         }
         // Never later than predict_linear.
         if !pl["lead_hours"].is_null() && !(f(&w["lead_hours"]) >= f(&pl["lead_hours"])) {
-            fail(format!("{name}: warned {} h ahead, predict_linear {} h", w["lead_hours"], pl["lead_hours"]));
+            fail(format!(
+                "{name}: warned {} h ahead, predict_linear {} h",
+                w["lead_hours"], pl["lead_hours"]
+            ));
         }
         if SLOW_FILLS.contains(&name) {
             if !(f(&w["lead_hours"]) >= 20.0) {
                 fail(format!("{name}: warning lead {} h < 20 h", w["lead_hours"]));
             }
             if w["episodes_before"] != 1 || w["on_until_freed"] != true {
-                fail(format!("{name}: {} warning episodes before full, on until freed: {}", w["episodes_before"], w["on_until_freed"]));
+                fail(format!(
+                    "{name}: {} warning episodes before full, on until freed: {}",
+                    w["episodes_before"], w["on_until_freed"]
+                ));
             }
             if !(f(&r["eta_error_median_hours"]) <= 1.0) {
-                fail(format!("{name}: median ETA error {} h", r["eta_error_median_hours"]));
+                fail(format!(
+                    "{name}: median ETA error {} h",
+                    r["eta_error_median_hours"]
+                ));
             }
         }
     }
     let crit = sev(by("runaway_log"), "ours", "critical");
     if !(f(&crit["lead_hours"]) >= 0.5) {
-        fail(format!("runaway_log: critical lead {} h < 0.5 h", crit["lead_hours"]));
+        fail(format!(
+            "runaway_log: critical lead {} h < 0.5 h",
+            crit["lead_hours"]
+        ));
     }
     let (mut warn_eps, mut crit_eps) = (0, 0);
     for n in NEVER_FULL {
@@ -130,7 +164,9 @@ fn corpus_meets_the_issue_targets() {
         crit_eps += sev(r, "ours", "critical")["episodes"].as_u64().unwrap_or(0);
     }
     if warn_eps > 1 || crit_eps > 0 {
-        fail(format!("never-full histories: {warn_eps} warning and {crit_eps} critical episodes"));
+        fail(format!(
+            "never-full histories: {warn_eps} warning and {crit_eps} critical episodes"
+        ));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

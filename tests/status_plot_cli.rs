@@ -20,14 +20,21 @@ fn nodecast(args: &[&str]) -> (i32, String, String) {
 
 fn json(agent: &Agent, path: &str) -> (u16, serde_json::Value) {
     let (code, body) = agent.get(path);
-    (code, serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}")))
+    (
+        code,
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}")),
+    )
 }
 
 #[test]
 fn warm_up_is_explained_then_status_and_plot_work() {
     let dir = tempfile::tempdir().unwrap();
     let mut flags = fast_flags();
-    flags.extend(["--storage.downsample-step=1s".into(), "--forecast.min-history=20s".into()]);
+    flags.extend([
+        "--storage.downsample-step=1s".into(),
+        "--storage.downsample-retention=1h".into(),
+        "--forecast.min-history=20s".into(),
+    ]);
     let agent = Agent::start(&dir.path().join("store"), &flags);
     let addr = format!("http://{}", agent.addr);
 
@@ -40,15 +47,29 @@ fn warm_up_is_explained_then_status_and_plot_work() {
         .unwrap_or_else(|| panic!("memory not warming up: {v}"));
     let due_in = mem["first_forecast_due_in_seconds"].as_f64().unwrap();
     assert!(due_in > 0.0 && due_in <= 30.0, "due in {due_in} s");
-    assert!(mem["reason"].as_str().unwrap().contains("--backfill.prometheus-url"));
+    assert!(mem["reason"]
+        .as_str()
+        .unwrap()
+        .contains("--backfill.prometheus-url"));
     assert_eq!(v["needed_history_seconds"], 20.0);
 
     // 404s say why.
-    let (code, v) = json(&agent, "/api/v1/forecast?series=node_memory_MemAvailable_bytes");
-    assert_eq!((code, v["reason"].as_str()), (404, Some("warming_up")), "{v}");
+    let (code, v) = json(
+        &agent,
+        "/api/v1/forecast?series=node_memory_MemAvailable_bytes",
+    );
+    assert_eq!(
+        (code, v["reason"].as_str()),
+        (404, Some("warming_up")),
+        "{v}"
+    );
     assert!(v["expected_timestamp"].as_f64().is_some());
     let (code, v) = json(&agent, "/api/v1/forecast?series=no_such_metric");
-    assert_eq!((code, v["reason"].as_str()), (404, Some("unknown_series")), "{v}");
+    assert_eq!(
+        (code, v["reason"].as_str()),
+        (404, Some("unknown_series")),
+        "{v}"
+    );
     let (code, v) = json(&agent, "/api/v1/forecast?series=node_load15");
     assert_eq!((code, v["reason"].as_str()), (404, Some("excluded")), "{v}");
 
@@ -75,7 +96,11 @@ fn warm_up_is_explained_then_status_and_plot_work() {
         .unwrap()
         .iter()
         .any(|s| s["time_to_exhaustion_seconds"].is_number());
-    assert_eq!(code, i32::from(runs_out), "exit code must say whether a resource runs out:\n{out}");
+    assert_eq!(
+        code,
+        i32::from(runs_out),
+        "exit code must say whether a resource runs out:\n{out}"
+    );
     let (code, out, _) = nodecast(&["status", "--address", &addr, "--format", "json"]);
     assert!(code <= 1 && out.contains("\"warming_up\""));
 
@@ -91,7 +116,11 @@ fn warm_up_is_explained_then_status_and_plot_work() {
     ]);
     assert_eq!(code, 0, "{err}");
     let text = std::fs::read_to_string(&svg).unwrap();
-    assert!(text.starts_with("<svg") && text.contains("<polygon") && text.matches("<polyline").count() == 2);
+    assert!(
+        text.starts_with("<svg")
+            && text.contains("<polygon")
+            && text.matches("<polyline").count() == 2
+    );
 
     let (code, _, err) = nodecast(&["plot", "--address", &addr, "--series", "nope"]);
     assert_eq!(code, 3, "{err}");
@@ -107,9 +136,14 @@ fn warm_up_is_explained_then_status_and_plot_work() {
 #[test]
 fn plot_from_csv() {
     let csv = data_dir().join("nab/ec2_cpu_utilization_24ae8d.csv");
-    let (code, out, err) = nodecast(&["plot", "--input", csv.to_str().unwrap(), "--horizon", "24h"]);
+    let (code, out, err) =
+        nodecast(&["plot", "--input", csv.to_str().unwrap(), "--horizon", "24h"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("<svg") && out.contains("<polygon"), "{}", &out[..out.len().min(300)]);
+    assert!(
+        out.starts_with("<svg") && out.contains("<polygon"),
+        "{}",
+        &out[..out.len().min(300)]
+    );
     let (code, _, err) = nodecast(&["plot", "--input", "/nonexistent.csv"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("/nonexistent.csv"), "{err}");
@@ -147,7 +181,15 @@ fn status_over_tls_with_basic_auth() {
     let addr = format!("https://{}", agent.addr);
     let ca = d.join("server.crt").display().to_string();
     let pw = d.join("pw").display().to_string();
-    let base = ["status", "--address", &addr, "--tls.ca-file", &ca, "--basic-auth.username", "ops"];
+    let base = [
+        "status",
+        "--address",
+        &addr,
+        "--tls.ca-file",
+        &ca,
+        "--basic-auth.username",
+        "ops",
+    ];
     let deadline = Instant::now() + Duration::from_secs(30);
     let (code, out, err) = loop {
         let mut args = base.to_vec();

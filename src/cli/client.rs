@@ -41,7 +41,10 @@ fn read(path: &PathBuf, what: &str) -> Result<Vec<u8>, ClientError> {
     let meta = std::fs::metadata(path)
         .map_err(|e| ClientError(format!("{what} {}: {e}", path.display())))?;
     if meta.len() > 1 << 20 {
-        return Err(ClientError(format!("{what} {}: larger than 1 MiB", path.display())));
+        return Err(ClientError(format!(
+            "{what} {}: larger than 1 MiB",
+            path.display()
+        )));
     }
     std::fs::read(path).map_err(|e| ClientError(format!("{what} {}: {e}", path.display())))
 }
@@ -69,11 +72,19 @@ impl ClientArgs {
         let password = match &self.password_file {
             Some(p) => {
                 let raw = read(p, "--basic-auth.password-file")?;
-                Some(String::from_utf8_lossy(&raw).lines().next().unwrap_or("").to_string())
+                Some(
+                    String::from_utf8_lossy(&raw)
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .to_string(),
+                )
             }
             None => None,
         };
-        let client = b.build().map_err(|e| ClientError(format!("HTTP client: {e}")))?;
+        let client = b
+            .build()
+            .map_err(|e| ClientError(format!("HTTP client: {e}")))?;
         let url = format!("{}{path}", self.address.trim_end_matches('/'));
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -5,8 +5,8 @@
 //! builder API because the `--collector.<name>` flags come from the collector registry.
 
 pub mod backtest_cmd;
-pub mod client;
 pub mod bounded;
+pub mod client;
 pub mod forecast_cmd;
 pub mod plot_cmd;
 pub mod replay_cmd;

@@ -39,11 +39,20 @@ pub struct PlotArgs {
     pub client: ClientArgs,
 }
 
-type Points = (Vec<(f64, f64)>, Vec<(f64, f64, f64, f64)>, Option<f64>, String, String);
+type Points = (
+    Vec<(f64, f64)>,
+    Vec<(f64, f64, f64, f64)>,
+    Option<f64>,
+    String,
+    String,
+);
 
 fn from_csv(args: &PlotArgs, path: &PathBuf) -> Result<Points, (i32, String)> {
     let grid = data::read_timestamp_value(path).map_err(|e| (2, e.to_string()))?;
-    let steps = args.horizon.steps(grid.step_secs as f64).map_err(|e| (2, e))?;
+    let steps = args
+        .horizon
+        .steps(grid.step_secs as f64)
+        .map_err(|e| (2, e))?;
     let input = crate::forecast::SeriesInput {
         values: &grid.values,
         step_secs: grid.step_secs as f64,
@@ -109,13 +118,21 @@ fn from_agent(args: &PlotArgs, key: &str) -> Result<Points, (i32, String)> {
         .unwrap_or(0.0);
     let exhaustion = d["time_to_exhaustion_seconds"].as_f64().map(|t| now + t);
     let title = format!("{key} — model {}", d["model"].as_str().unwrap_or("?"));
-    Ok((history, fc, exhaustion, title, d["metric"].as_str().unwrap_or("").to_string()))
+    Ok((
+        history,
+        fc,
+        exhaustion,
+        title,
+        d["metric"].as_str().unwrap_or("").to_string(),
+    ))
 }
 
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -149,7 +166,9 @@ pub fn run(args: &PlotArgs) -> i32 {
         Some(p) => std::fs::write(p, svg).map_err(|e| format!("{}: {e}", p.display())),
         None => {
             use std::io::Write;
-            std::io::stdout().write_all(svg.as_bytes()).map_err(|e| e.to_string())
+            std::io::stdout()
+                .write_all(svg.as_bytes())
+                .map_err(|e| e.to_string())
         }
     };
     match written {

@@ -48,8 +48,13 @@ fn place(labels: &serde_json::Value) -> String {
 pub fn table(series: &serde_json::Value) -> (String, i32) {
     let empty = vec![];
     let data = series["data"].as_array().unwrap_or(&empty);
-    let mut rows: Vec<&serde_json::Value> = data.iter().filter(|s| s["resource"].is_string()).collect();
-    let tte = |s: &serde_json::Value| s["time_to_exhaustion_seconds"].as_f64().unwrap_or(f64::INFINITY);
+    let mut rows: Vec<&serde_json::Value> =
+        data.iter().filter(|s| s["resource"].is_string()).collect();
+    let tte = |s: &serde_json::Value| {
+        s["time_to_exhaustion_seconds"]
+            .as_f64()
+            .unwrap_or(f64::INFINITY)
+    };
     rows.sort_by(|a, b| tte(a).total_cmp(&tte(b)));
     let mut out = format!(
         "{:<18} {:<28} {:>20} {:>6} {:<14} {:>9}\n",
@@ -66,7 +71,17 @@ pub fn table(series: &serde_json::Value) -> (String, i32) {
         };
         let mut where_ = place(&s["labels"]);
         if where_.chars().count() > 28 {
-            where_ = format!("…{}", where_.chars().rev().take(27).collect::<Vec<_>>().into_iter().rev().collect::<String>());
+            where_ = format!(
+                "…{}",
+                where_
+                    .chars()
+                    .rev()
+                    .take(27)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<String>()
+            );
         }
         out += &format!(
             "{:<18} {:<28} {:>20} {:>5.0}% {:<14} {:>9}\n",
@@ -83,7 +98,9 @@ pub fn table(series: &serde_json::Value) -> (String, i32) {
     }
     let warming = series["warming_up"].as_array().map_or(0, Vec::len);
     if warming > 0 {
-        let first = series["warming_up"][0]["first_forecast_due_in_seconds"].as_f64().unwrap_or(0.0);
+        let first = series["warming_up"][0]["first_forecast_due_in_seconds"]
+            .as_f64()
+            .unwrap_or(0.0);
         out += &format!(
             "{warming} series warming up; first forecasts in {}{}\n",
             human_duration_ms((first * 1000.0) as i64),
@@ -129,9 +146,17 @@ mod tests {
         let (text, code) = table(&v);
         assert_eq!(code, EXIT_RUNS_OUT);
         let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[1].starts_with("disk space") && lines[1].contains("1 h 30 min"), "{text}");
-        assert!(lines[2].starts_with("memory") && lines[2].contains("not within horizon"), "{text}");
-        let (_, code) = table(&serde_json::json!({"data": [], "warming_up": [{"first_forecast_due_in_seconds": 60.0}]}));
+        assert!(
+            lines[1].starts_with("disk space") && lines[1].contains("1 h 30 min"),
+            "{text}"
+        );
+        assert!(
+            lines[2].starts_with("memory") && lines[2].contains("not within horizon"),
+            "{text}"
+        );
+        let (_, code) = table(
+            &serde_json::json!({"data": [], "warming_up": [{"first_forecast_due_in_seconds": 60.0}]}),
+        );
         assert_eq!(code, EXIT_OK);
     }
 }

@@ -22,7 +22,6 @@ use crate::store::{series_key, Agg, Store, Tier};
 use super::collect_loop::now_ms;
 use super::forecast_metrics::families_for;
 
-
 pub use crate::predict::series::MAX_FORECAST_POINTS;
 
 /// Messages to the forecast thread.
@@ -89,7 +88,10 @@ impl ForecastLoop {
             let (results, failed) = self.cycle(&mut exhausted);
             if !results.is_empty() && !announced {
                 announced = true;
-                tracing::info!(series = results.len(), "first forecasts published; see / or /api/v1/series");
+                tracing::info!(
+                    series = results.len(),
+                    "first forecasts published; see / or /api/v1/series"
+                );
             }
             let fams = families_for(&results, &self.settings);
             self.metrics.forecast_series.set(results.len() as i64);
@@ -178,22 +180,25 @@ impl ForecastLoop {
             };
             let was = exhausted.get(&key).copied().unwrap_or(false);
             // A model bug on one odd series must cost that series, not the agent.
-            let run = std::panic::catch_unwind(|| {
-                assess_series(&history, resource, was, now, &settings)
-            });
-            let mut a = match run.unwrap_or_else(|_| Err(ForecastError::Model("model panicked".into())))
-            {
-                Ok(Some(a)) => a,
-                Ok(None) => continue,
-                Err(e) => {
-                    tracing::debug!(series = %key, error = %e, "forecast failed");
-                    failed += 1;
-                    continue;
-                }
-            };
-            let related = |n: &str, l: &[(String, String)]| value_of.get(&series_key(n, l)).copied();
-            crate::forecast::bounds::bounds_for(&metric, &labels, &related)
-                .clip_path(&mut a.mean, &mut a.lower, &mut a.upper);
+            let run =
+                std::panic::catch_unwind(|| assess_series(&history, resource, was, now, &settings));
+            let mut a =
+                match run.unwrap_or_else(|_| Err(ForecastError::Model("model panicked".into()))) {
+                    Ok(Some(a)) => a,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        tracing::debug!(series = %key, error = %e, "forecast failed");
+                        failed += 1;
+                        continue;
+                    }
+                };
+            let related =
+                |n: &str, l: &[(String, String)]| value_of.get(&series_key(n, l)).copied();
+            crate::forecast::bounds::bounds_for(&metric, &labels, &related).clip_path(
+                &mut a.mean,
+                &mut a.lower,
+                &mut a.upper,
+            );
             seen.insert(key.clone(), a.exhausted);
             out.push(SeriesForecast {
                 series: key,

@@ -13,8 +13,8 @@ use serde_json::json;
 
 use super::http::AppState;
 use super::view::self_samples;
-use crate::predict::{snapshot, SeriesForecast};
 use crate::predict::warmup::NoForecast;
+use crate::predict::{snapshot, SeriesForecast};
 
 pub(super) fn error(status: StatusCode, msg: impl Into<String>) -> Response {
     (
@@ -80,11 +80,10 @@ pub async fn series(State(st): State<AppState>) -> Response {
     let have: std::collections::HashSet<String> = snap.iter().map(|f| f.series.clone()).collect();
     let last = last_cycle_ms(&st);
     // Reading every warming series' history touches the store: off the async workers.
-    let warming = tokio::task::spawn_blocking(move || {
-        view.warming_up(|k| have.contains(k), now, last)
-    })
-    .await
-    .unwrap_or_default();
+    let warming =
+        tokio::task::spawn_blocking(move || view.warming_up(|k| have.contains(k), now, last))
+            .await
+            .unwrap_or_default();
     Json(json!({
         "status": "success",
         "data": data,

@@ -61,7 +61,10 @@ pub async fn history(
     let Ok(Query(params)) = query else {
         return error(StatusCode::BAD_REQUEST, "malformed query string");
     };
-    if let Some(unknown) = params.keys().find(|k| !matches!(k.as_str(), "series" | "tier")) {
+    if let Some(unknown) = params
+        .keys()
+        .find(|k| !matches!(k.as_str(), "series" | "tier"))
+    {
         return error(
             StatusCode::BAD_REQUEST,
             format!("unknown parameter {unknown:?}; expected series and tier"),
@@ -90,7 +93,10 @@ pub async fn history(
     let now = crate::daemon::now_ms();
     let k = key.clone();
     let Ok(Some(w)) = tokio::task::spawn_blocking(move || view.history(&k, tier, now)).await else {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "reading the store failed");
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "reading the store failed",
+        );
     };
     // Trim the empty ends: a young series would otherwise ship thousands of nulls.
     let first = w.values.iter().position(|v| v.is_finite());
@@ -98,7 +104,10 @@ pub async fn history(
     let (start, values): (f64, Vec<Option<f64>>) = match (first, last) {
         (Some(a), Some(b)) => (
             w.timestamp(a) as f64 / 1000.0,
-            w.values[a..=b].iter().map(|v| v.is_finite().then_some(*v)).collect(),
+            w.values[a..=b]
+                .iter()
+                .map(|v| v.is_finite().then_some(*v))
+                .collect(),
         ),
         _ => (w.start_ms as f64 / 1000.0, Vec::new()),
     };

@@ -52,8 +52,10 @@ pub fn fmt_value(v: f64, metric: &str) -> String {
 
 fn fmt_time(t: f64) -> String {
     let secs = t.max(0.0) as u64;
-    let s = humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
-        .to_string();
+    let s = humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs),
+    )
+    .to_string();
     // "2026-11-30T18:57:00Z" -> "11-30 18:57"
     s.get(5..16).map(|x| x.replace('T', " ")).unwrap_or(s)
 }
@@ -69,7 +71,9 @@ pub fn render(p: &Plot, width: u32, height: u32) -> String {
         .map(|x| x.0)
         .chain(p.forecast.iter().map(|x| x.0))
         .filter(|v| finite(*v));
-    let (t0, t1) = times.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (t0, t1) = times.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
     let values = p
         .history
         .iter()
@@ -77,8 +81,9 @@ pub fn render(p: &Plot, width: u32, height: u32) -> String {
         .chain(p.forecast.iter().flat_map(|x| [x.1, x.2, x.3]))
         .chain(p.exhaustion_at.map(|_| 0.0))
         .filter(|v| finite(*v));
-    let (mut y0, mut y1) =
-        values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (mut y0, mut y1) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
     let mut out = String::with_capacity(16 * 1024);
     let _ = write!(
         out,
@@ -87,7 +92,11 @@ pub fn render(p: &Plot, width: u32, height: u32) -> String {
         esc(p.title)
     );
     if !t0.is_finite() || !y0.is_finite() {
-        let _ = write!(out, "<text x=\"{l}\" y=\"{}\" fill=\"#57606a\">no data</text></svg>\n", h / 2.0);
+        let _ = write!(
+            out,
+            "<text x=\"{l}\" y=\"{}\" fill=\"#57606a\">no data</text></svg>\n",
+            h / 2.0
+        );
         return out;
     }
     if y1 - y0 < 1e-12 {
@@ -129,10 +138,16 @@ pub fn render(p: &Plot, width: u32, height: u32) -> String {
     if !p.forecast.is_empty() {
         let upper = poly(&mut p.forecast.iter().map(|f| (f.0, f.3)));
         let lower = poly(&mut p.forecast.iter().rev().map(|f| (f.0, f.2)));
-        let _ = write!(out, "<polygon points=\"{upper} {lower}\" fill=\"rgba(5,80,174,0.16)\"/>");
+        let _ = write!(
+            out,
+            "<polygon points=\"{upper} {lower}\" fill=\"rgba(5,80,174,0.16)\"/>"
+        );
     }
     let hist = poly(&mut p.history.iter().copied());
-    let _ = write!(out, "<polyline points=\"{hist}\" fill=\"none\" stroke=\"#1b1f24\" stroke-width=\"1.4\"/>");
+    let _ = write!(
+        out,
+        "<polyline points=\"{hist}\" fill=\"none\" stroke=\"#1b1f24\" stroke-width=\"1.4\"/>"
+    );
     let mean = poly(&mut p.forecast.iter().map(|f| (f.0, f.1)));
     let _ = write!(out, "<polyline points=\"{mean}\" fill=\"none\" stroke=\"#0550ae\" stroke-width=\"2\" stroke-dasharray=\"6 4\"/>");
     if let Some(at) = p.exhaustion_at.filter(|a| a.is_finite()) {
@@ -155,9 +170,18 @@ mod tests {
 
     #[test]
     fn draws_history_band_mean_and_exhaustion() {
-        let history: Vec<_> = (0..10).map(|i| (1e9 + i as f64 * 300.0, 100.0 - i as f64)).collect();
+        let history: Vec<_> = (0..10)
+            .map(|i| (1e9 + i as f64 * 300.0, 100.0 - i as f64))
+            .collect();
         let forecast: Vec<_> = (10..20)
-            .map(|i| (1e9 + i as f64 * 300.0, 100.0 - i as f64, 80.0 - i as f64, 110.0 - i as f64))
+            .map(|i| {
+                (
+                    1e9 + i as f64 * 300.0,
+                    100.0 - i as f64,
+                    80.0 - i as f64,
+                    110.0 - i as f64,
+                )
+            })
             .collect();
         let svg = render(
             &Plot {
@@ -175,13 +199,22 @@ mod tests {
         assert_eq!(svg.matches("<polyline").count(), 2);
         assert!(svg.contains("<polygon"));
         assert!(svg.contains("<circle"));
-        assert!(svg.contains(" B<") || svg.contains("B</text>"), "byte unit on the axis");
+        assert!(
+            svg.contains(" B<") || svg.contains("B</text>"),
+            "byte unit on the axis"
+        );
     }
 
     #[test]
     fn empty_input_says_no_data() {
         let svg = render(
-            &Plot { title: "x", metric: "m", history: &[], forecast: &[], exhaustion_at: None },
+            &Plot {
+                title: "x",
+                metric: "m",
+                history: &[],
+                forecast: &[],
+                exhaustion_at: None,
+            },
             300,
             200,
         );

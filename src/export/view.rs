@@ -51,7 +51,9 @@ impl AgentView {
         }
         .max(1);
         let start = now_ms - MAX_HISTORY_POINTS * step;
-        self.store.read(key, tier, Agg::Mean, start, now_ms + step).ok()
+        self.store
+            .read(key, tier, Agg::Mean, start, now_ms + step)
+            .ok()
     }
 
     /// Time of the oldest stored sample within the forecast's reach.

@@ -61,7 +61,10 @@ impl Bounds {
                 *v = v.clamp(lo, hi);
             }
         };
-        mean.iter_mut().chain(lower.iter_mut()).chain(upper.iter_mut()).for_each(c);
+        mean.iter_mut()
+            .chain(lower.iter_mut())
+            .chain(upper.iter_mut())
+            .for_each(c);
     }
 }
 

@@ -347,7 +347,13 @@ mod tests {
     #[test]
     fn a_fill_that_just_started_is_seen_at_its_own_rate() {
         let y: Vec<f64> = (0..72)
-            .map(|i| if i < 60 { 500.0 } else { 500.0 - 10.0 * (i - 60) as f64 })
+            .map(|i| {
+                if i < 60 {
+                    500.0
+                } else {
+                    500.0 - 10.0 * (i - 60) as f64
+                }
+            })
             .collect();
         let f = fit_recent(&y, 6).unwrap();
         assert!((f.slope + 10.0).abs() < 1e-6, "{f:?}");
@@ -357,7 +363,14 @@ mod tests {
     fn a_daily_sawtooth_has_no_trend_after_two_days() {
         let p = 24;
         let y: Vec<f64> = (0..24 * 3 + 20)
-            .map(|i| 100.0 - if i % p >= 16 { 5.0 * (i % p - 16) as f64 } else { 0.0 })
+            .map(|i| {
+                100.0
+                    - if i % p >= 16 {
+                        5.0 * (i % p - 16) as f64
+                    } else {
+                        0.0
+                    }
+            })
             .collect();
         let t = Trend {
             period: Some(p),

@@ -2,9 +2,9 @@
 //! resource and the chance it runs out within the horizon.
 
 pub mod exhaustion;
-pub mod warmup;
 pub mod select;
 pub mod series;
+pub mod warmup;
 
 use serde::Serialize;
 

@@ -144,8 +144,7 @@ pub fn assess_series(
     // Real time of bucket k of `values`: the middle of its bucket.
     let t_of = |k: f64| w.start_ms as f64 + (first as f64 + k + 0.5) * step_ms as f64;
     let last_t = t_of(values.len() as f64 - 1.0);
-    let steps_ahead = ((now_ms as f64 + s.horizon.as_millis() as f64 - last_t)
-        / step_ms as f64)
+    let steps_ahead = ((now_ms as f64 + s.horizon.as_millis() as f64 - last_t) / step_ms as f64)
         .ceil()
         .max(1.0) as usize;
     let step_secs = step_ms as f64 / 1000.0;

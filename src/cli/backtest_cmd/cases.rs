@@ -9,7 +9,10 @@ use crate::cli::bounded::Horizon;
 
 pub(crate) fn m4(train: &Path, test: &Path, args: &BacktestArgs) -> Result<Vec<Case>, String> {
     let Horizon::Steps(horizon) = args.horizon else {
-        return Err(format!("--horizon {:?}: M4 needs a number of steps", args.horizon));
+        return Err(format!(
+            "--horizon {:?}: M4 needs a number of steps",
+            args.horizon
+        ));
     };
     let tr = data::read_m4(train).map_err(|e| e.to_string())?;
     let te = data::read_m4(test).map_err(|e| e.to_string())?;

@@ -49,7 +49,11 @@ fn alerting(
     freed: Option<i64>,
     end: i64,
 ) -> Alerting {
-    let hours_firing = eps.iter().map(|(s, e)| (e - s) as f64).fold(0.0, |a, d| a + d) / 3.6e6;
+    let hours_firing = eps
+        .iter()
+        .map(|(s, e)| (e - s) as f64)
+        .fold(0.0, |a, d| a + d)
+        / 3.6e6;
     let before: Vec<&(i64, i64)> = eps
         .iter()
         .filter(|(s, _)| exhausted.is_none_or(|x| *s <= x))
@@ -76,12 +80,7 @@ fn alerting(
     a
 }
 
-pub fn measure(
-    input: &Input,
-    cycles: &[Cycle],
-    ours: &[OurRule],
-    linear: &[LinearRule],
-) -> Report {
+pub fn measure(input: &Input, cycles: &[Cycle], ours: &[OurRule], linear: &[LinearRule]) -> Report {
     let s = &input.samples;
     let (t0, end) = (s[0].0, s[s.len() - 1].0);
     let margin = |cap: f64| cap * exhaustion_margin(&input.resource);
@@ -92,7 +91,10 @@ pub fn measure(
             .map(|p| p.0)
     });
     let start = cycles.first().map_or(t0, |c| c.t_ms);
-    let grid: Vec<i64> = (0..).map(|i| start + i * EVAL_MS).take_while(|t| *t <= end).collect();
+    let grid: Vec<i64> = (0..)
+        .map(|i| start + i * EVAL_MS)
+        .take_while(|t| *t <= end)
+        .collect();
 
     let mut ci = 0;
     let ours_out = ours

@@ -99,7 +99,13 @@ pub fn ours(path: &Path, resource: &str) -> Result<Vec<OurRule>, String> {
         let (Some(t), Some(p)) = (tte.captures(&r.expr), prob.captures(&r.expr)) else {
             continue;
         };
-        let bad = || format!("{}: cannot read the thresholds of {:?}", path.display(), r.expr);
+        let bad = || {
+            format!(
+                "{}: cannot read the thresholds of {:?}",
+                path.display(),
+                r.expr
+            )
+        };
         out.push(OurRule {
             severity: r.severity,
             tte_below: product(&t[1]).ok_or_else(bad)?,
@@ -131,7 +137,9 @@ pub fn linear(path: &Path) -> Result<Vec<LinearRule>, String> {
         out.push(LinearRule {
             severity: r.severity,
             pct_below: c[1].parse().map_err(|_| bad())?,
-            window_ms: humantime::parse_duration(&l[1]).map_err(|_| bad())?.as_millis() as i64,
+            window_ms: humantime::parse_duration(&l[1])
+                .map_err(|_| bad())?
+                .as_millis() as i64,
             ahead_s: product(&l[2]).ok_or_else(bad)?,
             for_ms: r.for_ms,
             keep_ms: r.keep_ms,
@@ -210,7 +218,10 @@ mod tests {
             .collect();
         assert_eq!(episodes(&evals, 30 * m, 0), vec![(30 * m, 40 * m)]);
         assert_eq!(episodes(&evals, 30 * m, 15 * m), vec![(30 * m, 85 * m)]);
-        assert_eq!(episodes(&evals, 5 * m, 5 * m), vec![(5 * m, 45 * m), (55 * m, 75 * m)]);
+        assert_eq!(
+            episodes(&evals, 5 * m, 5 * m),
+            vec![(5 * m, 45 * m), (55 * m, 75 * m)]
+        );
     }
 
     #[test]

@@ -47,7 +47,10 @@ pub fn read_input(
             continue;
         }
         if let Some(c) = line.strip_prefix('#') {
-            if let Some(r) = c.split_whitespace().find_map(|w| w.strip_prefix("resource=")) {
+            if let Some(r) = c
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("resource="))
+            {
                 resource = r.to_string();
             }
             continue;
@@ -148,7 +151,10 @@ pub fn simulate(
     cfg.step = step;
     cfg.max_series = 4;
     let store = Store::open(cfg.clone()).map_err(|e| format!("store: {e}"))?;
-    let key = series_key(metric_for(&input.resource), &[("mountpoint".into(), "/".into())]);
+    let key = series_key(
+        metric_for(&input.resource),
+        &[("mountpoint".into(), "/".into())],
+    );
     let iv = interval.as_millis().max(1) as i64;
     let span = (cfg.downsample_retention.as_millis() as i64)
         .min(crate::predict::series::MAX_FORECAST_POINTS * cfg.downsample_step.as_millis() as i64);
