@@ -12,7 +12,6 @@ mod common;
 use common::*;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use nodecast::collect::{Family, Kind, Sample};
@@ -161,34 +160,13 @@ proptest! {
     }
 }
 
-struct Tmpfs(std::path::PathBuf);
-
-impl Tmpfs {
-    fn mount(at: &Path) -> Tmpfs {
-        std::fs::create_dir_all(at).unwrap();
-        let st = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
-            .arg(at)
-            .status()
-            .unwrap();
-        assert!(st.success(), "mount tmpfs at {at:?} (needs root)");
-        Tmpfs(at.to_path_buf())
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
 #[test]
 fn prometheus_scrapes_a_node_with_odd_mount_points() {
     let dir = tempfile::tempdir().unwrap();
     let weird = dir.path().join("we\"ird\\dir");
     let newline = dir.path().join("new\nline");
-    let _m1 = Tmpfs::mount(&weird);
-    let _m2 = Tmpfs::mount(&newline);
+    let _m1 = Tmpfs::mount(&weird, "4m");
+    let _m2 = Tmpfs::mount(&newline, "4m");
     let agent = Agent::start(&dir.path().join("store"), &fast_flags());
 
     let body = agent.scrape();

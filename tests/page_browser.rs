@@ -16,34 +16,6 @@ use nodecast::store::{Store, StoreConfig};
 const MOUNTS: usize = 50;
 const DAYS: i64 = 3;
 
-struct Tmpfs(PathBuf);
-impl Tmpfs {
-    fn mount(at: &Path, size: &str) -> Tmpfs {
-        std::fs::create_dir_all(at).unwrap();
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(at)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "mount tmpfs at {} (needs root)", at.display());
-        Tmpfs(at.to_path_buf())
-    }
-}
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
-fn statvfs(p: &Path) -> (f64, f64) {
-    let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
-    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: valid C string and out-pointer.
-    assert_eq!(unsafe { libc::statvfs(c.as_ptr(), &mut s) }, 0);
-    (s.f_bavail as f64 * s.f_frsize as f64, s.f_ffree as f64)
-}
-
 /// Three days of 5-minute history ending at `now` with the value `end`: a steady
 /// drain of `per_hour` plus a daily wave.
 fn history(now_ms: i64, end: f64, per_hour: f64, wave: f64) -> Vec<(i64, f64)> {
@@ -113,7 +85,8 @@ fn page_shows_the_soonest_resource_and_charts_without_errors() {
     {
         let store = Store::open(StoreConfig::new(&store_dir)).expect("open store");
         for m in &mounts {
-            let (avail, files) = statvfs(&m.0);
+            let (avail, files) = m.statvfs();
+            let (avail, files) = (avail as f64, files as f64);
             let labels = format!(
                 "device=\"tmpfs\",fstype=\"tmpfs\",mountpoint=\"{}\"",
                 m.0.display()

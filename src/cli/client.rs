@@ -116,3 +116,16 @@ impl ClientArgs {
         })
     }
 }
+
+/// Percent-encodes everything but RFC 3986's unreserved characters (for a series
+/// key in a query string).
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::backtest_cmd::data;
 use super::bounded::Horizon;
-use super::client::{ClientArgs, ClientError};
+use super::client::{urlencode, ClientArgs, ClientError};
 use crate::export::svg::{render, Plot};
 use crate::forecast::{forecast, ModelKind};
 
@@ -125,17 +125,6 @@ fn from_agent(args: &PlotArgs, key: &str) -> Result<Points, (i32, String)> {
         title,
         d["metric"].as_str().unwrap_or("").to_string(),
     ))
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 pub fn run(args: &PlotArgs) -> i32 {

@@ -252,6 +252,41 @@ pub fn require_tool(name: &str) -> PathBuf {
     panic!("{name} not found on PATH; scripts/test installs it (Debian package prometheus)");
 }
 
+/// A tmpfs mounted for a test (needs root), unmounted when dropped.
+pub struct Tmpfs(pub PathBuf);
+
+impl Tmpfs {
+    pub fn mount(at: &Path, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(at).unwrap();
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .unwrap();
+        assert!(st.success(), "mount tmpfs at {} (needs root)", at.display());
+        Tmpfs(at.to_path_buf())
+    }
+
+    /// (bytes available to unprivileged users, free inodes)
+    pub fn statvfs(&self) -> (u64, u64) {
+        let c = std::ffi::CString::new(self.0.as_os_str().as_encoded_bytes()).unwrap();
+        let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: valid C string and out-pointer.
+        assert_eq!(unsafe { libc::statvfs(c.as_ptr(), &mut s) }, 0);
+        (s.f_bavail as u64 * s.f_frsize as u64, s.f_ffree as u64)
+    }
+
+    pub fn avail(&self) -> u64 {
+        self.statvfs().0
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
 /// Runs `program args` with `input` on its stdin: (success, stdout, stderr).
 pub fn pipe_through(program: &Path, args: &[&str], input: &[u8]) -> (Option<i32>, String, String) {
     let mut child = Command::new(program)
@@ -277,16 +312,7 @@ pub fn pipe_through(program: &Path, args: &[&str], input: &[u8]) -> (Option<i32>
     )
 }
 
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+pub use nodecast::cli::client::urlencode;
 
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
