@@ -201,6 +201,7 @@ proptest! {
                     collectors: Vec::new(),
                     backfill_configured: false,
                     started_ms: 0,
+                    last_forecast_cycle: Default::default(),
                 }),
             };
             let r = catch_unwind(AssertUnwindSafe(|| nodecast::export::http::router(state)));

@@ -214,6 +214,7 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
             .collect(),
         backfill_configured: cfg.backfill.prometheus_url.is_some(),
         started_ms: now_ms(),
+        last_forecast_cycle: metrics.forecast_last_run.clone(),
     });
     log_warmup(&view);
     let app = router(AppState {

@@ -12,7 +12,6 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::http::AppState;
-use super::view::self_samples;
 use crate::predict::warmup::NoForecast;
 use crate::predict::{snapshot, SeriesForecast};
 
@@ -43,15 +42,6 @@ struct SeriesEntry<'a> {
     exhaustion_probability: Option<f64>,
 }
 
-/// Start of the latest forecast cycle, from the agent's own metrics.
-pub(super) fn last_cycle_ms(st: &AppState) -> Option<i64> {
-    let (_, text) = super::exposition::render(&st.registry, false).ok()?;
-    self_samples(&text)
-        .into_iter()
-        .find(|(n, _, v)| n == "nodecast_forecast_cycle_last_run_timestamp_seconds" && *v > 0.0)
-        .map(|(_, _, v)| (v * 1000.0) as i64)
-}
-
 /// Forecast series, and the selected series still gathering history (with when
 /// their first forecast is due), so an empty list is never unexplained.
 pub async fn series(State(st): State<AppState>) -> Response {
@@ -78,7 +68,7 @@ pub async fn series(State(st): State<AppState>) -> Response {
     let now = crate::daemon::now_ms();
     let view = st.view.clone();
     let have: std::collections::HashSet<String> = snap.iter().map(|f| f.series.clone()).collect();
-    let last = last_cycle_ms(&st);
+    let last = st.view.last_cycle_ms();
     // Reading every warming series' history touches the store: off the async workers.
     let warming =
         tokio::task::spawn_blocking(move || view.warming_up(|k| have.contains(k), now, last))
@@ -116,7 +106,7 @@ pub async fn forecast(
     let snap = snapshot(&st.forecasts);
     let Some(f) = snap.iter().find(|f| &f.series == key) else {
         let now = crate::daemon::now_ms();
-        let last = last_cycle_ms(&st);
+        let last = st.view.last_cycle_ms();
         let (view, k) = (st.view.clone(), key.clone());
         let why = tokio::task::spawn_blocking(move || view.no_forecast(&k, now, last))
             .await

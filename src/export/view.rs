@@ -20,6 +20,9 @@ pub struct AgentView {
     pub collectors: Vec<&'static str>,
     pub backfill_configured: bool,
     pub started_ms: i64,
+    /// The forecast loop's `nodecast_forecast_cycle_last_run_timestamp_seconds` (shared).
+    pub last_forecast_cycle:
+        prometheus_client::metrics::gauge::Gauge<f64, std::sync::atomic::AtomicU64>,
 }
 
 /// A series that will be forecast once it has enough history.
@@ -36,6 +39,12 @@ pub struct WarmingUp {
 }
 
 impl AgentView {
+    /// End of the latest forecast cycle (Unix ms), if one ran.
+    pub fn last_cycle_ms(&self) -> Option<i64> {
+        let v = self.last_forecast_cycle.get();
+        (v > 0.0).then(|| (v * 1000.0) as i64)
+    }
+
     pub fn needed_history_ms(&self) -> i64 {
         needed_history_ms(
             self.forecast.min_history.as_millis() as i64,
