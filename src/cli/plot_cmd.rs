@@ -47,7 +47,7 @@ type Points = (
     String,
 );
 
-fn from_csv(args: &PlotArgs, path: &PathBuf) -> Result<Points, (i32, String)> {
+fn from_csv(args: &PlotArgs, path: &std::path::Path) -> Result<Points, (i32, String)> {
     let grid = data::read_timestamp_value(path).map_err(|e| (2, e.to_string()))?;
     let steps = args
         .horizon

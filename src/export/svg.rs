@@ -92,9 +92,9 @@ pub fn render(p: &Plot, width: u32, height: u32) -> String {
         esc(p.title)
     );
     if !t0.is_finite() || !y0.is_finite() {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<text x=\"{l}\" y=\"{}\" fill=\"#57606a\">no data</text></svg>\n",
+            "<text x=\"{l}\" y=\"{}\" fill=\"#57606a\">no data</text></svg>",
             h / 2.0
         );
         return out;

@@ -42,7 +42,7 @@ impl AgentView {
     /// End of the latest forecast cycle (Unix ms), if one ran.
     pub fn last_cycle_ms(&self) -> Option<i64> {
         let v = self.last_forecast_cycle.get();
-        (v > 0.0).then(|| (v * 1000.0) as i64)
+        (v > 0.0).then_some((v * 1000.0) as i64)
     }
 
     pub fn needed_history_ms(&self) -> i64 {
@@ -158,9 +158,12 @@ impl AgentView {
     }
 }
 
+/// One exposition sample: (name, labels, value).
+pub type SelfSample = (String, Vec<(String, String)>, f64);
+
 /// The agent's own `nodecast_*` health series, read back from its exposition so
 /// the page shows exactly what Prometheus scrapes: (name, labels, value).
-pub fn self_samples(exposition: &str) -> Vec<(String, Vec<(String, String)>, f64)> {
+pub fn self_samples(exposition: &str) -> Vec<SelfSample> {
     const HEALTH: &[&str] = &[
         "nodecast_collector_",
         "nodecast_store_",
@@ -181,7 +184,7 @@ pub fn self_samples(exposition: &str) -> Vec<(String, Vec<(String, String)>, f64
 
 /// `name{a="x",b="y"} value` for our own label values, which never hold quotes,
 /// backslashes or commas.
-fn parse_simple_sample(line: &str) -> Option<(String, Vec<(String, String)>, f64)> {
+fn parse_simple_sample(line: &str) -> Option<SelfSample> {
     let (head, value) = line.rsplit_once(' ')?;
     let value: f64 = match value {
         "+Inf" => f64::INFINITY,
