@@ -28,6 +28,9 @@ pub struct LineFit {
     pub slope_se: f64,
     /// Points in the segment the line was fitted on.
     pub len: usize,
+    /// Index (in the fitted slice) of the segment's first point: the drain's known age
+    /// is `y.len() - start` steps.
+    pub start: usize,
 }
 
 /// Break detection: the two-segment fit must explain this much more than one line
@@ -50,19 +53,66 @@ pub fn fit_recent(y: &[f64], min_seg: usize) -> Option<LineFit> {
     if pts.len() < min_seg {
         return None;
     }
-    let from = last_break(&pts, min_seg);
+    // The latest break seen in the window or in its last half, quarter, …: with
+    // three regimes (flat, a batch that wrote, flat again) no single split of the
+    // whole window fits well enough to pass the F-test, while the last two do.
+    let mut from = 0;
+    let mut off = 0;
+    while pts.len() - off > 2 * min_seg {
+        let k = last_break(&pts[off..], min_seg);
+        if k > 0 {
+            from = from.max(off + k);
+        }
+        off += (pts.len() - off) / 2;
+    }
+    // Binary segmentation from there: a later change may remain inside.
+    loop {
+        let k = last_break(&pts[from..], min_seg);
+        if k == 0 {
+            break;
+        }
+        from += k;
+    }
+    let line = line_on(&pts[from..], y.len())?;
+    // The last few points all on one side of the line, well outside its scatter: the
+    // segment has ended (space freed, a burst over, a drain slowing or speeding up)
+    // sooner than the F-test can prove with `min_seg` points. Refit on that run.
+    let m = (min_seg / 2).max(3);
+    let side = |p: &(f64, f64)| {
+        let r = p.1 - (line.level + line.slope * (p.0 - (y.len() as f64 - 1.0)));
+        let tol = 2.0 * line.sigma.max(1e-9 * line.level.abs());
+        if r > tol {
+            1
+        } else if r < -tol {
+            -1
+        } else {
+            0
+        }
+    };
     let seg = &pts[from..];
+    if seg.len() > m {
+        let last = side(&seg[seg.len() - 1]);
+        if last != 0 && seg[seg.len() - m..].iter().all(|p| side(p) == last) {
+            let run = seg.iter().rev().take_while(|p| side(p) == last).count();
+            return line_on(&seg[seg.len() - run..], y.len());
+        }
+    }
+    Some(line)
+}
+
+/// Theil–Sen line of one segment (`pts` = (index, value)), seen from point `n - 1`.
+fn line_on(seg: &[(f64, f64)], n: usize) -> Option<LineFit> {
     let (slope, intercept) = theil_sen(seg)?;
-    let last_t = y.len() as f64 - 1.0;
+    let last_t = n as f64 - 1.0;
     let level = intercept + slope * last_t;
-    let n = seg.len() as f64;
+    let len = seg.len() as f64;
     let resid: Vec<f64> = seg
         .iter()
         .map(|(t, v)| v - (intercept + slope * t))
         .collect();
     // MAD-based scatter: robust to the bursts Theil–Sen ignored.
     let sigma = 1.4826 * median(resid.iter().map(|r| r.abs()).collect()).unwrap_or(0.0);
-    let mean_t = seg.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_t = seg.iter().map(|p| p.0).sum::<f64>() / len;
     let sxx: f64 = seg.iter().map(|p| (p.0 - mean_t).powi(2)).sum();
     let slope_se = if sxx > 0.0 { sigma / sxx.sqrt() } else { 0.0 };
     Some(LineFit {
@@ -71,6 +121,7 @@ pub fn fit_recent(y: &[f64], min_seg: usize) -> Option<LineFit> {
         sigma,
         slope_se,
         len: seg.len(),
+        start: seg[0].0 as usize,
     })
 }
 
@@ -166,9 +217,10 @@ pub fn median(mut v: Vec<f64>) -> Option<f64> {
 }
 
 /// Mean seasonal profile (zero mean) of `y` after removing its drift per season;
-/// `None` before one season and a twelfth of the next. One season is enough: a
-/// routine seen once (tonight's log rotation, Saturday's backup) is the best guess
-/// for its next occurrence, and without it every routine drain looks like a fill.
+/// `None` before two seasons and a twelfth of the next. A routine seen once cannot
+/// be told from a one-off (a fill, its exhaustion and the clean-up), which a profile
+/// would replay a season later as a drop; until then a routine drain is caught as a
+/// new drain instead (see `predict::series::trend_reach`).
 /// The drift comes from seasonal differences, which a periodic shape cannot bias
 /// (a least-squares line over a partial season would).
 ///
@@ -178,7 +230,7 @@ pub fn median(mut v: Vec<f64>) -> Option<f64> {
 pub fn seasonal_profile(y: &[f64], period: usize, lag: usize) -> Option<Vec<f64>> {
     let n = y.len();
     let lag = lag.clamp(1, period);
-    if period < 2 || n < period + (period / 12).max(2) {
+    if period < 2 || n < 2 * period + (period / 12).max(2) {
         return None;
     }
     // Drift and profile from the same recent seasons: after a clean-up the old fill
@@ -192,10 +244,20 @@ pub fn seasonal_profile(y: &[f64], period: usize, lag: usize) -> Option<Vec<f64>
     // The last five seasons, median per phase: a one-off event (an exhaustion and
     // its clean-up, a volume grown in place) drops out of the profile once three
     // seasons have been seen instead of echoing for a week.
+    // Each season's own median level comes off first: a level shift (a volume grown
+    // in place, a clean-up, a weekend of clean-ups under a daily profile) then moves
+    // whole seasons instead of becoming a step inside the profile that the path would
+    // replay as a drop of the same size every day.
     let mut at: Vec<Vec<f64>> = vec![Vec::new(); period];
-    for (t, v) in y.iter().enumerate().skip(from) {
-        if v.is_finite() {
-            at[t % period].push(v - drift * t as f64);
+    let first_season = from / period;
+    for k in first_season..=(n - 1) / period {
+        let (a, b) = ((k * period).max(from), ((k + 1) * period).min(n));
+        let level = median((a..b).map(|t| y[t] - drift * t as f64).collect());
+        let Some(level) = level else { continue };
+        for t in a..b {
+            if y[t].is_finite() {
+                at[t % period].push(y[t] - drift * t as f64 - level);
+            }
         }
     }
     let mut prof: Vec<f64> = at
@@ -225,13 +287,22 @@ pub struct Trend {
     pub window: usize,
     /// Shortest segment a change may leave.
     pub min_seg: usize,
+    /// History before the segment read for [`FittedTrend::pre_slope`].
+    pub pre_window: usize,
+    /// Fewest points of it for a `pre_slope`.
+    pub pre_min: usize,
 }
 
 #[derive(Debug, Clone)]
 pub struct FittedTrend {
+    /// `line.start` indexes the whole series given to `fit`.
     pub line: LineFit,
     /// Profile and the phase of the step after the last point.
     pub profile: Option<(Vec<f64>, usize)>,
+    /// Slope (routine removed) of the history just before the segment: whether the
+    /// drain is new or the same one carried on past a jump or a pause. `None` when
+    /// the segment starts too close to the first point to tell.
+    pub pre_slope: Option<f64>,
 }
 
 impl Fit for Trend {
@@ -240,13 +311,24 @@ impl Fit for Trend {
 
     fn fit(&self, y: &[f64]) -> Result<FittedTrend, ModelFailure> {
         let profile = self.period.and_then(|p| seasonal_profile(y, p, self.lag));
-        let from = y.len().saturating_sub(self.window);
-        let adjusted: Vec<f64> = match (&profile, self.period) {
-            (Some(prof), Some(p)) => (from..y.len()).map(|t| y[t] - prof[t % p]).collect(),
-            _ => y[from..].to_vec(),
+        let adj = |t: usize| match (&profile, self.period) {
+            (Some(prof), Some(p)) => y[t] - prof[t % p],
+            _ => y[t],
         };
+        let from = y.len().saturating_sub(self.window);
+        let adjusted: Vec<f64> = (from..y.len()).map(adj).collect();
         let mut line = fit_recent(&adjusted, self.min_seg)
             .ok_or_else(|| ModelFailure("trend needs more points".into()))?;
+        line.start += from;
+        let pre: Vec<(f64, f64)> = (line.start.saturating_sub(self.pre_window)..line.start)
+            .map(|t| (t as f64, adj(t)))
+            .filter(|p| p.1.is_finite())
+            .collect();
+        let pre_slope = if pre.len() >= self.pre_min.max(2) {
+            theil_sen(&pre).map(|(slope, _)| slope)
+        } else {
+            None
+        };
         let next_phase = self.period.map_or(0, |p| y.len() % p);
         if let (Some(prof), Some(p)) = (&profile, self.period) {
             // Back on the series' own scale at its last point.
@@ -255,6 +337,7 @@ impl Fit for Trend {
         Ok(FittedTrend {
             line,
             profile: profile.map(|p| (p, next_phase)),
+            pre_slope,
         })
     }
 }
@@ -377,11 +460,35 @@ mod tests {
             lag: p,
             window: 48,
             min_seg: 4,
+            pre_window: 48,
+            pre_min: 4,
         }
         .fit(&y)
         .unwrap();
         assert!(t.line.slope.abs() < 1e-6, "{:?}", t.line);
         let (path, _) = t.path(48);
         assert!(path.iter().all(|v| *v > 50.0), "{path:?}");
+    }
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_that_stopped_is_flat() {
+        let mut y: Vec<f64> = Vec::new();
+        for i in 0..45 {
+            let v = if i < 12 {
+                47.0
+            } else if i < 36 {
+                47.0 - 0.5 * (i - 12) as f64
+            } else {
+                35.0
+            };
+            y.push(v + 0.03 * ((i * 7919 % 13) as f64 / 6.0 - 1.0));
+        }
+        let f = fit_recent(&y, 6).unwrap();
+        assert!(f.slope.abs() < 0.05, "{f:?}");
     }
 }

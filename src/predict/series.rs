@@ -36,6 +36,19 @@ pub const TREND_WINDOW: Duration = Duration::from_secs(24 * 3600);
 pub const TREND_MIN_SEGMENT: Duration = Duration::from_secs(1800);
 /// A trend fitted on a segment of length T is extrapolated at most this many T.
 pub const TREND_TRUST: f64 = 4.0;
+/// History before a trend's segment read to tell a new drain from one carried on.
+pub const PRE_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Least of it that tells anything: a node's first hour says nothing.
+pub const PRE_MIN: Duration = Duration::from_secs(3600);
+/// A drain is carried on when the history before it drained at least this share of
+/// its rate.
+pub const CARRIED_ON: f64 = 0.5;
+/// Trust of a new drain, in multiples of its age.
+pub const NEW_DRAIN_TRUST: f64 = 0.5;
+/// predict_linear's window: the age a carried-on drain needs before it is trusted.
+pub const EVIDENCE: Duration = Duration::from_secs(6 * 3600);
+/// node-mixin's warning gate (40% free): below it, a younger drain is trusted too.
+pub const EVIDENCE_FREE: f64 = 0.4;
 /// Raw history the fast path reads.
 pub const FAST_WINDOW: Duration = Duration::from_secs(3600);
 /// Shortest segment the fast path believes.
@@ -80,6 +93,8 @@ pub struct Assessment {
     pub exhaustion: Option<Exhaustion>,
     /// Within the exhaustion margin (with hysteresis); feed back as `was_exhausted`.
     pub exhausted: bool,
+    /// What each view said (`seasonal`, `trend`, `fast`), for traces and plots.
+    pub views: Vec<(&'static str, Exhaustion)>,
 }
 
 /// Fraction of capacity that counts as "exhausted", per resource. Free space a few
@@ -177,6 +192,8 @@ pub fn assess_series(
             lag: day.unwrap_or(1),
             window: steps(TREND_WINDOW),
             min_seg: steps(TREND_MIN_SEGMENT),
+            pre_window: steps(PRE_WINDOW),
+            pre_min: steps(PRE_MIN),
         }
         .fit(values)
         .ok()
@@ -236,6 +253,7 @@ pub fn assess_series(
         imputed_ratio: imputed,
         exhaustion: None,
         exhausted: false,
+        views: Vec::new(),
     };
     let Some(resource) = resource else {
         return Ok(Some(out));
@@ -255,26 +273,44 @@ pub fn assess_series(
         });
         return Ok(Some(out));
     }
-    let mut views: Vec<Vec<PathPoint>> = Vec::new();
+    let mut views: Vec<(&'static str, Vec<PathPoint>)> = Vec::new();
     // A seasonal model repeats last season, including an exhaustion that has since
     // been cleaned up; it only speaks when the routine-adjusted trend drains too.
-    let draining = trend.as_ref().is_none_or(|t| t.line.slope < 0.0);
+    // Before a season has been seen the seasonal model is one more trend, fitted to
+    // the whole short history: it gets the trend view's reach, no more.
+    let draining = trend
+        .as_ref()
+        .is_none_or(|t| t.line.slope + 2.0 * t.line.slope_se < 0.0);
+    let seasonal_reach = match &trend {
+        Some(t) if t.profile.is_none() => {
+            let age = values.len().saturating_sub(t.line.start) as f64 * step_secs;
+            Some((trend_reach(t, age, resource, current, h.capacity) / step_secs).ceil() as usize)
+        }
+        _ => None,
+    };
     if let (Some(o), true) = (&seasonal, draining) {
-        views.push(timed(&o.forecast, None));
+        views.push(("seasonal", timed(&o.forecast, seasonal_reach)));
     }
     if let (Some(t), Some(f)) = (&trend, &trend_fc) {
-        let trusted = (TREND_TRUST * t.line.len as f64).ceil() as usize;
-        views.push(timed(f, Some(trusted)));
+        let age = values.len().saturating_sub(t.line.start) as f64 * step_secs;
+        if std::env::var_os("NODECAST_DEBUG_TREND").is_some() {
+            eprintln!("DBG now={now_ms} n={} line={:?} pre={:?} vals={:?}", values.len(), t.line, t.pre_slope, &values[values.len().saturating_sub(50)..]);
+        }
+        let trusted = (trend_reach(t, age, resource, current, h.capacity) / step_secs).ceil();
+        if trusted > 0.0 {
+            views.push(("trend", timed(f, Some(trusted as usize))));
+        }
     }
     if let Some(fast) = fast_path(h, now_ms, level, step_ms) {
-        views.push(fast);
+        views.push(("fast", fast));
     }
     let mut best = Exhaustion {
         time_to_exhaustion_seconds: f64::INFINITY,
         probability: 0.0,
     };
-    for v in &views {
+    for (name, v) in &views {
         let e = assess_timed(now_ms, current, v, margin, level);
+        out.views.push((name, e));
         best.time_to_exhaustion_seconds = best
             .time_to_exhaustion_seconds
             .min(e.time_to_exhaustion_seconds);
@@ -286,6 +322,44 @@ pub fn assess_series(
     }
     out.exhaustion = Some(best);
     Ok(Some(out))
+}
+
+/// How far ahead (seconds) the trend view may claim an exhaustion, given how long
+/// (`age_secs`) its drain has been seen and what came before it.
+///
+/// A drain that carries on what the resource did before (or whose start lies before
+/// the history) is trusted for [`TREND_TRUST`] times its age, as predict_linear
+/// trusts 6 h for 24 h, once the evidence is what predict_linear needs: [`EVIDENCE`]
+/// of it, or a filesystem-like resource under [`EVIDENCE_FREE`] of its capacity
+/// (node-mixin's own gate). Memory needs half a day: a node's first morning looks
+/// like a leak. A drain that began after a stretch of not draining (tonight's log
+/// writes, Saturday's backup) is trusted for [`NEW_DRAIN_TRUST`] of its age: half of
+/// what a drain has lasted is the most it is more likely than not to last again.
+pub fn trend_reach(
+    t: &crate::forecast::trend::FittedTrend,
+    age_secs: f64,
+    resource: &str,
+    current: f64,
+    capacity: Option<f64>,
+) -> f64 {
+    let slope = t.line.slope;
+    if slope >= 0.0 {
+        return 0.0;
+    }
+    let memory = matches!(resource, "memory" | "swap");
+    if memory && age_secs < 2.0 * EVIDENCE.as_secs_f64() {
+        return 0.0;
+    }
+    let carried_on = t.pre_slope.is_none_or(|p| p <= CARRIED_ON * slope);
+    if !carried_on {
+        return NEW_DRAIN_TRUST * age_secs;
+    }
+    let low = !memory && capacity.is_some_and(|c| c > 0.0 && current < EVIDENCE_FREE * c);
+    if age_secs >= EVIDENCE.as_secs_f64() || low {
+        TREND_TRUST * age_secs
+    } else {
+        0.0
+    }
 }
 
 /// The fast path's view: the raw tier's last segment as a path every downsampled

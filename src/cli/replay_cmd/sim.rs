@@ -23,6 +23,8 @@ pub struct Cycle {
     pub t_ms: i64,
     pub tte: Option<f64>,
     pub prob: Option<f64>,
+    /// Time to exhaustion per view (seasonal, trend, fast); +Inf when it sees none.
+    pub views: [f64; 3],
 }
 
 /// Reads `timestamp,value[,capacity]` (unix seconds; `# resource=NAME` and other `#`
@@ -200,7 +202,15 @@ pub fn simulate(
             .map_err(|e| format!("{}: assessment at {next}: {e}", input.name))?;
         let e = a.as_ref().and_then(|a| a.exhaustion);
         was = a.as_ref().is_some_and(|a| a.exhausted);
+        let mut views = [f64::NAN; 3];
+        for (name, v) in a.iter().flat_map(|a| &a.views) {
+            let k = ["seasonal", "trend", "fast"].iter().position(|n| n == name);
+            if let Some(k) = k {
+                views[k] = v.time_to_exhaustion_seconds;
+            }
+        }
         out.push(Cycle {
+            views,
             t_ms: next,
             tte: e.map(|e| e.time_to_exhaustion_seconds),
             prob: e.map(|e| e.probability),
@@ -215,10 +225,21 @@ pub fn simulate(
 /// Writes `t,tte_seconds,probability` per cycle (unix seconds; empty = no value).
 pub fn write_trace(dir: &Path, input: &Input, cycles: &[Cycle]) -> Result<(), String> {
     use std::fmt::Write as _;
-    let mut out = String::from("timestamp,tte_seconds,probability\n");
+    let mut out =
+        String::from("timestamp,tte_seconds,probability,seasonal_tte,trend_tte,fast_tte\n");
     let opt = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x}"));
     for c in cycles {
-        let _ = writeln!(out, "{},{},{}", c.t_ms / 1000, opt(c.tte), opt(c.prob));
+        let v = |x: f64| opt(Some(x).filter(|x| !x.is_nan()));
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{}",
+            c.t_ms / 1000,
+            opt(c.tte),
+            opt(c.prob),
+            v(c.views[0]),
+            v(c.views[1]),
+            v(c.views[2])
+        );
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let path = dir.join(format!("{}.cycles.csv", input.name));
