@@ -272,6 +272,24 @@ pub fn seasonal_profile(y: &[f64], period: usize, lag: usize) -> Option<Vec<f64>
     for p in &mut prof {
         *p = if p.is_finite() { *p - mean } else { 0.0 };
     }
+    // Taking each season's level off leaves a step where seasons meet whenever the
+    // drift is off (a weekly routine read through a daily one: weekend clean-ups
+    // pull the median daily difference up, and the profile soaks up each weekday's
+    // drain as a ramp that jumps back at midnight). A real routine's step there (a
+    // log rotation) is in the data too; a step the data does not take means the
+    // profile would hide the drain, and no profile is better than that one.
+    let data_step = median(
+        (from.max(1)..n)
+            .filter(|t| t % period == 0)
+            .map(|t| y[t] - y[t - 1] - drift)
+            .collect(),
+    )?;
+    let profile_step = prof[0] - prof[period - 1];
+    let amplitude = prof.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        - prof.iter().copied().fold(f64::INFINITY, f64::min);
+    if (profile_step - data_step).abs() > 0.25 * amplitude {
+        return None;
+    }
     Some(prof)
 }
 
