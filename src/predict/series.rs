@@ -49,6 +49,8 @@ pub const NEW_DRAIN_TRUST: f64 = 0.5;
 pub const EVIDENCE: Duration = Duration::from_secs(6 * 3600);
 /// node-mixin's warning gate (40% free): below it, a younger drain is trusted too.
 pub const EVIDENCE_FREE: f64 = 0.4;
+/// Least drain over the horizon, as a share of what is left, that counts as one.
+pub const MATERIAL: f64 = 0.01;
 /// Raw history the fast path reads.
 pub const FAST_WINDOW: Duration = Duration::from_secs(3600);
 /// Shortest segment the fast path believes.
@@ -274,32 +276,31 @@ pub fn assess_series(
         return Ok(Some(out));
     }
     let mut views: Vec<(&'static str, Vec<PathPoint>)> = Vec::new();
+    // How far the trend view may speak (steps), if there is one.
+    let reach = trend.as_ref().map(|t| {
+        let age = values.len().saturating_sub(t.line.start) as f64 * step_secs;
+        (trend_reach(t, age, resource, current, h.capacity) / step_secs).ceil() as usize
+    });
     // A seasonal model repeats last season, including an exhaustion that has since
-    // been cleaned up; it only speaks when the routine-adjusted trend drains too.
-    // Before a season has been seen the seasonal model is one more trend, fitted to
-    // the whole short history: it gets the trend view's reach, no more.
-    let draining = trend
-        .as_ref()
-        .is_none_or(|t| t.line.slope + 2.0 * t.line.slope_se < 0.0);
+    // been cleaned up; it only speaks while the routine-adjusted trend is itself
+    // trusted to drain, and materially (a flat series after a clean-up has a slope
+    // of a few bytes either way). Before a season has been seen the seasonal model
+    // is one more trend, fitted to the whole short history: it gets the trend
+    // view's reach, no more.
+    let horizon_steps = (s.horizon.as_secs_f64() / step_secs).max(1.0);
+    let draining = match (&trend, reach) {
+        (Some(t), Some(r)) => r > 0 && -t.line.slope * horizon_steps >= MATERIAL * current,
+        _ => true,
+    };
     let seasonal_reach = match &trend {
-        Some(t) if t.profile.is_none() => {
-            let age = values.len().saturating_sub(t.line.start) as f64 * step_secs;
-            Some((trend_reach(t, age, resource, current, h.capacity) / step_secs).ceil() as usize)
-        }
+        Some(t) if t.profile.is_none() => reach,
         _ => None,
     };
     if let (Some(o), true) = (&seasonal, draining) {
         views.push(("seasonal", timed(&o.forecast, seasonal_reach)));
     }
-    if let (Some(t), Some(f)) = (&trend, &trend_fc) {
-        let age = values.len().saturating_sub(t.line.start) as f64 * step_secs;
-        if std::env::var_os("NODECAST_DEBUG_TREND").is_some() {
-            eprintln!("DBG now={now_ms} n={} line={:?} pre={:?} vals={:?}", values.len(), t.line, t.pre_slope, &values[values.len().saturating_sub(50)..]);
-        }
-        let trusted = (trend_reach(t, age, resource, current, h.capacity) / step_secs).ceil();
-        if trusted > 0.0 {
-            views.push(("trend", timed(f, Some(trusted as usize))));
-        }
+    if let (Some(f), Some(r)) = (&trend_fc, reach.filter(|r| *r > 0)) {
+        views.push(("trend", timed(f, Some(r))));
     }
     if let Some(fast) = fast_path(h, now_ms, level, step_ms) {
         views.push(("fast", fast));
