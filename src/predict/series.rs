@@ -297,7 +297,18 @@ pub fn assess_series(
         _ => None,
     };
     if let (Some(o), true) = (&seasonal, draining) {
-        views.push(("seasonal", timed(&o.forecast, seasonal_reach)));
+        // Anchored at the current value: after a clean-up a seasonal naive path
+        // still starts from last season's near-empty level and would replay its
+        // exhaustion; what the model adds is the shape from here on.
+        let mut path = timed(&o.forecast, seasonal_reach);
+        if let Some(shift) = path.first().map(|p| current - p.mean) {
+            for p in &mut path {
+                p.mean += shift;
+                p.lower += shift;
+                p.upper += shift;
+            }
+        }
+        views.push(("seasonal", path));
     }
     if let (Some(f), Some(r)) = (&trend_fc, reach.filter(|r| *r > 0)) {
         views.push(("trend", timed(f, Some(r))));
