@@ -110,6 +110,7 @@ fn replay(a: &ReplayArgs) -> Result<(), String> {
         min_history: a.min_history,
         level: a.level / 100.0,
         model: a.model,
+        exhaustion_only: true,
     };
     let scratch = std::env::temp_dir();
     let jobs = a

@@ -147,6 +147,7 @@ impl ForecastLoop {
             min_history: self.settings.min_history,
             level: self.settings.level,
             model: self.settings.model,
+            exhaustion_only: false,
         };
         let mut out = Vec::new();
         let mut failed = 0;

@@ -77,6 +77,9 @@ pub struct Settings {
     pub min_history: Duration,
     pub level: f64,
     pub model: ModelKind,
+    /// Only time to exhaustion and probability are wanted (replay): the seasonal
+    /// model is not fitted when no view would read it. The exhaustion is the same.
+    pub exhaustion_only: bool,
 }
 
 /// What one series' assessment produced.
@@ -171,22 +174,6 @@ pub fn assess_series(
     // not enough: a level shift inside it would be replayed as next week's drop.
     let routine = day.map(|d| if values.len() >= 15 * d { 7 * d } else { d });
 
-    let seasonal = if history_secs >= s.min_history.as_secs_f64() {
-        let input = SeriesInput {
-            values,
-            step_secs,
-            seasons: None,
-        };
-        match forecast(&input, steps_ahead, s.level, s.model) {
-            Ok(o) => Some(o),
-            Err(ForecastError::NotEnoughHistory { .. } | ForecastError::MostlyMissing { .. }) => {
-                None
-            }
-            Err(e) => return Err(e),
-        }
-    } else {
-        None
-    };
     let trend = if resource.is_some() && history_secs >= TREND_MIN_HISTORY.as_secs_f64() {
         let steps = |d: Duration| (d.as_millis() as i64 / step_ms).max(1) as usize;
         Trend {
@@ -199,6 +186,40 @@ pub fn assess_series(
         }
         .fit(values)
         .ok()
+    } else {
+        None
+    };
+    let current = h.latest.map_or(values[values.len() - 1], |l| l.1);
+    // How far the trend view may speak (steps), if there is one.
+    let reach = trend.as_ref().map(|t| {
+        let age = values.len().saturating_sub(t.line.start) as f64 * step_secs;
+        let r = trend_reach(t, age, resource.unwrap_or(""), current, h.capacity);
+        (r / step_secs).ceil() as usize
+    });
+    // A seasonal model repeats last season, including an exhaustion that has since
+    // been cleaned up; it only speaks while the routine-adjusted trend is itself
+    // trusted to drain, and materially (a flat series after a clean-up has a slope
+    // of a few bytes either way).
+    let horizon_steps = (s.horizon.as_secs_f64() / step_secs).max(1.0);
+    let draining = match (&trend, reach) {
+        (Some(t), Some(r)) => r > 0 && -t.line.slope * horizon_steps >= MATERIAL * current,
+        _ => true,
+    };
+    // Only exhaustion is wanted (a replay): no seasonal fit the views would not read.
+    let wanted = !s.exhaustion_only || resource.is_none() || draining;
+    let seasonal = if wanted && history_secs >= s.min_history.as_secs_f64() {
+        let input = SeriesInput {
+            values,
+            step_secs,
+            seasons: None,
+        };
+        match forecast(&input, steps_ahead, s.level, s.model) {
+            Ok(o) => Some(o),
+            Err(ForecastError::NotEnoughHistory { .. } | ForecastError::MostlyMissing { .. }) => {
+                None
+            }
+            Err(e) => return Err(e),
+        }
     } else {
         None
     };
@@ -261,7 +282,6 @@ pub fn assess_series(
         return Ok(Some(out));
     };
 
-    let current = h.latest.map_or(values[values.len() - 1], |l| l.1);
     let margin = h
         .capacity
         .filter(|c| c.is_finite() && *c > 0.0)
@@ -276,22 +296,8 @@ pub fn assess_series(
         return Ok(Some(out));
     }
     let mut views: Vec<(&'static str, Vec<PathPoint>)> = Vec::new();
-    // How far the trend view may speak (steps), if there is one.
-    let reach = trend.as_ref().map(|t| {
-        let age = values.len().saturating_sub(t.line.start) as f64 * step_secs;
-        (trend_reach(t, age, resource, current, h.capacity) / step_secs).ceil() as usize
-    });
-    // A seasonal model repeats last season, including an exhaustion that has since
-    // been cleaned up; it only speaks while the routine-adjusted trend is itself
-    // trusted to drain, and materially (a flat series after a clean-up has a slope
-    // of a few bytes either way). Before a season has been seen the seasonal model
-    // is one more trend, fitted to the whole short history: it gets the trend
-    // view's reach, no more.
-    let horizon_steps = (s.horizon.as_secs_f64() / step_secs).max(1.0);
-    let draining = match (&trend, reach) {
-        (Some(t), Some(r)) => r > 0 && -t.line.slope * horizon_steps >= MATERIAL * current,
-        _ => true,
-    };
+    // Before a season has been seen the seasonal model is one more trend, fitted to
+    // the whole short history: it gets the trend view's reach, no more.
     let seasonal_reach = match &trend {
         Some(t) if t.profile.is_none() => reach,
         _ => None,
