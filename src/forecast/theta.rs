@@ -10,6 +10,29 @@ use super::{season, ses, stats, ModelFailure};
 #[derive(Debug, Clone, Copy)]
 pub struct Theta {
     pub period: Option<usize>,
+    /// Additive seasonal indices even when the data are all positive (`theta-add`).
+    pub additive: bool,
+}
+
+impl Theta {
+    /// R's `thetaf`: multiplicative indices whenever the data are all positive.
+    pub fn thetaf(period: Option<usize>) -> Self {
+        Theta {
+            period,
+            additive: false,
+        }
+    }
+
+    /// Additive indices always. Multiplicative ones are ratios to a moving average,
+    /// so on a series near zero with bursts (a CPU idling at 0.1% that spikes to 99%)
+    /// an index can be 20 and Theta carries the burst into a quiet day (NAB 77c1ca:
+    /// MASE 68); an additive index is bounded by the bursts themselves.
+    pub fn additive(period: Option<usize>) -> Self {
+        Theta {
+            period,
+            additive: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -26,11 +49,15 @@ pub struct FittedTheta {
 /// Seasonal indices that `thetaf` would use for `y`, if the test finds the season.
 /// Multiplicative unless the data are not all positive (thetaf would fail there).
 pub fn seasonal_indices(y: &[f64], period: Option<usize>) -> Option<(Vec<f64>, bool)> {
+    indices(y, period, false)
+}
+
+fn indices(y: &[f64], period: Option<usize>, additive: bool) -> Option<(Vec<f64>, bool)> {
     let m = period.filter(|m| *m > 1)?;
     if !season::is_seasonal(y, m) {
         return None;
     }
-    let mult = y.iter().all(|v| *v > 0.0);
+    let mult = !additive && y.iter().all(|v| *v > 0.0);
     let idx = season::decompose_indices(y, m, mult);
     // thetaf falls back to non-seasonal when an index is (nearly) zero.
     if mult && idx.iter().any(|s| s.abs() < 1e-4) {
@@ -59,7 +86,7 @@ impl Fit for Theta {
                 y.len()
             )));
         }
-        let seasonal = seasonal_indices(y, self.period);
+        let seasonal = indices(y, self.period, self.additive);
         let adjusted = match &seasonal {
             Some((idx, mult)) => season::adjust(y, idx, *mult),
             None => y.to_vec(),
