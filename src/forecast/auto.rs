@@ -279,10 +279,15 @@ pub fn choose(y: &[f64], observed: &[bool], seasons: &[usize], horizon: usize) -
     } else {
         f64::INFINITY
     };
-    let members = if vals[best].owa < MARGIN * default_owa {
-        vec![best]
-    } else {
-        default
+    let theta = cands.iter().position(|c| *c == ModelKind::ThetaAdd);
+    let shifted = seasons
+        .first()
+        .is_some_and(|d| super::shift::recent_shift(y, observed, *d));
+    let members = match theta.filter(|t| shifted && vals[*t].owa.is_finite()) {
+        // Validation windows before the shift cannot judge the models after it.
+        Some(t) => vec![t],
+        None if vals[best].owa < MARGIN * default_owa => vec![best],
+        None => default,
     };
     let mut errors = Vec::new();
     for (j, a) in actuals.iter().enumerate() {

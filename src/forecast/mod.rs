@@ -12,6 +12,7 @@ pub mod naive2;
 pub mod score;
 pub mod sdrift;
 pub mod season;
+pub mod shift;
 pub mod ses;
 pub mod smean;
 pub mod snaive;

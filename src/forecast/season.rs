@@ -88,12 +88,20 @@ fn acf_fft(d: &[f64], lags: usize) -> Vec<f64> {
         .chain(std::iter::repeat(Complex::new(0.0, 0.0)))
         .take(len)
         .collect();
-    let mut planner = FftPlanner::new();
-    planner.plan_fft_forward(len).process(&mut buf);
+    // Planning a transform costs more than running it; the planner caches its plans
+    // per length, so it lives as long as the thread.
+    thread_local! {
+        static PLANNER: std::cell::RefCell<FftPlanner<f64>> = std::cell::RefCell::new(FftPlanner::new());
+    }
+    let (forward, inverse) = PLANNER.with(|p| {
+        let mut p = p.borrow_mut();
+        (p.plan_fft_forward(len), p.plan_fft_inverse(len))
+    });
+    forward.process(&mut buf);
     for c in &mut buf {
         *c = Complex::new(c.norm_sqr(), 0.0);
     }
-    planner.plan_fft_inverse(len).process(&mut buf);
+    inverse.process(&mut buf);
     buf[1..=lags].iter().map(|c| c.re / len as f64).collect()
 }
 
