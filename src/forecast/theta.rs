@@ -171,3 +171,38 @@ impl Predict for FittedTheta {
         self.adjusted.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A CPU at 20% in working hours and 0.1% at night that is busy at 30% for the
+    /// last two (night) hours: divided by a night index near 0.01 the burst becomes a
+    /// deseasonalised level near 3000, multiplied back by the day index; additively it
+    /// stays a burst.
+    #[test]
+    fn additive_indices_do_not_amplify_bursts_near_zero() {
+        let day = 24;
+        let mut y: Vec<f64> = (0..10 * day)
+            .map(|t| {
+                let h = t % day;
+                let noise = 0.05 * ((t * 37 % 11) as f64 / 11.0);
+                if (9..18).contains(&h) {
+                    20.0 + noise
+                } else {
+                    0.1 + noise
+                }
+            })
+            .collect();
+        let n = y.len();
+        y[n - 2..].fill(30.0);
+        let peak = |th: Theta| {
+            let f = th.fit(&y).unwrap().predict(day, 0.95).unwrap();
+            f.point.iter().cloned().fold(f64::MIN, f64::max)
+        };
+        let add = peak(Theta::additive(Some(day)));
+        assert!(add < 60.0, "additive peak {add}");
+        let mult = peak(Theta::thetaf(Some(day)));
+        assert!(mult > 10.0 * add, "thetaf peak {mult}, additive {add}");
+    }
+}
