@@ -12,8 +12,8 @@ pub mod naive2;
 pub mod score;
 pub mod sdrift;
 pub mod season;
-pub mod shift;
 pub mod ses;
+pub mod shift;
 pub mod smean;
 pub mod snaive;
 pub mod stats;
@@ -273,8 +273,8 @@ pub fn fit_predict(
         ModelKind::SMeanWeek => mean(week()?, 2, None).fit(y)?.predict(horizon, level),
         ModelKind::SMeanWeekLevel => mean(week()?, 2, Some(d)).fit(y)?.predict(horizon, level),
         ModelKind::ThetaWeek => theta::Theta::thetaf(Some(week()?))
-        .fit(y)?
-        .predict(horizon, level),
+            .fit(y)?
+            .predict(horizon, level),
         ModelKind::SNaiveDrift => sdrift::SDrift { period: d }.fit(y)?.predict(horizon, level),
         ModelKind::ThetaAdd => theta::Theta::additive(day).fit(y)?.predict(horizon, level),
         ModelKind::Auto => Err(ModelFailure("auto is resolved by auto::forecast".into())),

@@ -83,6 +83,9 @@ mod tests {
         assert!(recent_shift(&y, &obs, day));
         let mut filled = obs.clone();
         filled[n - 1] = false;
-        assert!(!recent_shift(&y, &filled, day), "imputed points decide nothing");
+        assert!(
+            !recent_shift(&y, &filled, day),
+            "imputed points decide nothing"
+        );
     }
 }

@@ -45,7 +45,10 @@ impl SeasonalMean {
             return 0.0;
         };
         let mean = |a: usize, b: usize| (cs[b] - cs[a]) / w as f64;
-        let fitted = (1..=k).map(|j| mean(end - w - j * m, end - j * m)).sum::<f64>() / k as f64;
+        let fitted = (1..=k)
+            .map(|j| mean(end - w - j * m, end - j * m))
+            .sum::<f64>()
+            / k as f64;
         mean(end - w, end) - fitted
     }
 
