@@ -36,7 +36,7 @@ pub fn recent_shift(y: &[f64], observed: &[bool], day: usize) -> bool {
     let centre = median(&mut before);
     let mut spread: Vec<f64> = before.iter().map(|e| (e - centre).abs()).collect();
     let sigma = 1.4826 * median(&mut spread);
-    if !(sigma > 0.0) {
+    if sigma.is_nan() || sigma <= 0.0 {
         return false;
     }
     let recent: Vec<f64> = (n - l..n).map(|t| dev(t, &mut buf) - centre).collect();
