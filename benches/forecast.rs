@@ -32,7 +32,7 @@ fn m4_all(c: &mut Criterion) {
         b.iter(|| {
             for (_, y) in &train {
                 black_box(
-                    Theta { period: Some(24) }
+                    Theta::thetaf(Some(24))
                         .fit(y)
                         .unwrap()
                         .predict(48, 0.95)
@@ -139,7 +139,7 @@ fn peer_ratio(_c: &mut Criterion) {
         let t = Instant::now();
         for (_, y) in &train {
             black_box(
-                Theta { period: Some(24) }
+                Theta::thetaf(Some(24))
                     .fit(y)
                     .unwrap()
                     .predict(48, 0.95)

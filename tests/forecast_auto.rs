@@ -54,45 +54,32 @@ fn m4_hourly_held_part() {
     }
 }
 
-/// Synthetic node series: the targets. NAB's held days: theta is the best single
-/// model there and `auto` is not yet as good (docs/forecast.md); asserted is that it
-/// stays within 15% of theta, beats the seasonal naive, and covers at least 92%.
+/// Node series, held part: `auto` no worse than the best single candidate (Theta
+/// included), 95% coverage at least 92% (and at most 97% on the synthetic set; NAB's
+/// held days are calmer than the validation days before them, docs/forecast.md).
 #[test]
 fn node_series_held_part() {
     for (set, cases) in [("synthetic", synthetic_cases(24)), ("NAB", nab_cases(6))] {
         for part in PARTS {
             let auto = run(ModelKind::Auto, &cases, part).unwrap();
             let theta = run(ModelKind::Theta, &cases, part).unwrap();
-            let snaive = run(ModelKind::SNaive, &cases, part).unwrap();
             let (best, best_mase) = best_single(&cases, part, |s| s.mase);
             println!(
-                "{set} [{part}] {} forecasts: auto MASE {:.3} (95% coverage {:.3}), theta {:.3}, snaive {:.3}, best single {best} {best_mase:.3}",
-                auto.n, auto.mase, auto.coverage, theta.mase, snaive.mase
+                "{set} [{part}] {} forecasts: auto MASE {:.3} (95% coverage {:.3}), theta {:.3}, best single {best} {best_mase:.3}",
+                auto.n, auto.mase, auto.coverage, theta.mase
             );
             if part != Part::Held {
                 continue;
             }
             assert!(
-                auto.mase <= snaive.mase,
-                "{set}: auto {} vs snaive {}",
+                auto.mase <= best_mase.min(theta.mase),
+                "{set}: auto {} vs {best} {best_mase}, theta {}",
                 auto.mase,
-                snaive.mase
+                theta.mase
             );
             assert!(auto.coverage >= 0.92, "{set}: coverage {}", auto.coverage);
             if set == "synthetic" {
-                assert!(
-                    auto.mase <= best_mase,
-                    "{set}: auto {} vs {best} {best_mase}",
-                    auto.mase
-                );
                 assert!(auto.coverage <= 0.97, "{set}: coverage {}", auto.coverage);
-            } else {
-                assert!(
-                    auto.mase <= 1.15 * theta.mase,
-                    "{set}: auto {} vs theta {}",
-                    auto.mase,
-                    theta.mase
-                );
             }
         }
     }

@@ -52,7 +52,7 @@ fn theta_matches_r() {
     let mut worst_bound = 0.0f64;
     let mut bounds_within = 0usize;
     for ((id, y), (_, actual)) in train.iter().zip(&test) {
-        let fitted = Theta { period: Some(24) }.fit(y).unwrap();
+        let fitted = Theta::thetaf(Some(24)).fit(y).unwrap();
         let f = fitted.predict(48, 0.95).unwrap();
         let f80 = fitted.predict(48, 0.80).unwrap();
         let iv = f.intervals.as_ref().unwrap();

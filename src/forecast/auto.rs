@@ -1,12 +1,14 @@
 //! `auto`: per-series choice by rolling-origin validation on the series' own history,
 //! built to generalise rather than to win M4 (docs/forecast.md, "Development protocol").
-//! Each candidate forecasts the last two horizons of the training data from their
-//! origins and is scored by OWA against Naive2 there (the M4 measure). The forecast is
-//! the median of a fixed default combination ([`DEFAULT`]) unless one candidate beat
-//! that combination by a clear [`MARGIN`] in validation. Picking the best of nine on
-//! two windows was noisy: 15% of picks flipped when 10% of the points went missing, and
-//! on node series nobody tuned to it lost to plain Theta; combinations are steadier
-//! (M4's lesson) and the margin keeps a pick from flipping on a near tie.
+//! Each candidate forecasts the last [`ORIGINS`] horizons of the training data from
+//! their origins and is scored by OWA against Naive2 there (the M4 measure). The
+//! forecast is the median of a fixed default combination ([`DEFAULT`]) unless one
+//! candidate beat that combination by a clear [`MARGIN`] in validation, or the level
+//! shifted just before the origin ([`super::shift`]), which hands it to Theta. Picking
+//! the best of nine on two windows was noisy: 15% of picks flipped when 10% of the
+//! points went missing, and on node series nobody tuned to it lost to plain Theta;
+//! combinations are steadier (M4's lesson) and the margin keeps a pick from flipping on
+//! a near tie.
 //!
 //! The members' own intervals assume each is the true model. The validation errors of
 //! the combination therefore calibrate them: the band is scaled until it would have
@@ -17,19 +19,22 @@ use augurs::Forecast;
 
 use super::{fit_predict, score, stats, ForecastError, ModelKind};
 
-/// Validation origins: two horizons back and one horizon back.
-const ORIGINS: usize = 2;
-/// The default: the median of Theta (level and half the trend), the level-shifted
-/// seasonal mean (a stable daily shape) and the seasonal naive with drift (a steady
-/// fill). Each fails somewhere the other two do not, and the median follows the two
-/// that agree.
+/// Validation origins: one to four horizons back. Two ranked the default against a
+/// single model on too little (a pick that one burst day decides); four ranked better
+/// on every tune set (docs/forecast.md).
+const ORIGINS: usize = 4;
+/// The default: the median of Theta with additive seasonality (level and half the
+/// trend; additive because multiplicative indices blow up on bursty series near zero),
+/// the level-shifted seasonal mean (a stable daily shape) and the seasonal naive with
+/// drift (a steady fill). Each fails somewhere the other two do not, and the median
+/// follows the two that agree.
 pub const DEFAULT: [ModelKind; 3] = [
-    ModelKind::Theta,
+    ModelKind::ThetaAdd,
     ModelKind::SMeanLevel,
     ModelKind::SNaiveDrift,
 ];
 /// A single candidate replaces the default only if its validation OWA is below this
-/// fraction of the default's: two windows rank close candidates at random, and a
+/// fraction of the default's: a few windows rank close candidates at random, and a
 /// choice that flips on a few missing points is worse than a steady default.
 const MARGIN: f64 = 0.8;
 /// The calibrated band may narrow to this fraction of the members' own (their
@@ -44,9 +49,9 @@ const VALIDATION_BUDGET: usize = 8_000_000;
 pub fn candidates(seasons: &[usize], n: usize, horizon: usize) -> Vec<ModelKind> {
     use ModelKind::*;
     let Some(&day) = seasons.first() else {
-        return vec![SNaive, Theta, SNaiveDrift];
+        return vec![SNaive, ThetaAdd, SNaiveDrift];
     };
-    let mut c = vec![SNaive, SMean, SMeanLevel, Theta, SNaiveDrift];
+    let mut c = vec![SNaive, SMean, SMeanLevel, ThetaAdd, SNaiveDrift];
     // Weekly models need two weeks before the earliest validation origin.
     if let Some(&week) = seasons.get(1) {
         if n >= 2 * week + ORIGINS * horizon + day {
@@ -163,8 +168,9 @@ struct Val {
 }
 
 /// The default combination if all its members are candidates, else the best single
-/// candidate if it beats the default by [`MARGIN`]. Too short a history to validate
-/// gives Theta (the seasonal naive with a season).
+/// candidate if it beats the default by [`MARGIN`]; `theta-add` alone after a recent
+/// level shift. Too short a history to validate gives Theta (the seasonal naive with a
+/// season).
 pub fn choose(y: &[f64], observed: &[bool], seasons: &[usize], horizon: usize) -> Choice {
     let n = y.len();
     let fallback = Choice {
@@ -275,10 +281,15 @@ pub fn choose(y: &[f64], observed: &[bool], seasons: &[usize], horizon: usize) -
     } else {
         f64::INFINITY
     };
-    let members = if vals[best].owa < MARGIN * default_owa {
-        vec![best]
-    } else {
-        default
+    let theta = cands.iter().position(|c| *c == ModelKind::ThetaAdd);
+    let shifted = seasons
+        .first()
+        .is_some_and(|d| super::shift::recent_shift(y, observed, *d));
+    let members = match theta.filter(|t| shifted && vals[*t].owa.is_finite()) {
+        // Validation windows before the shift cannot judge the models after it.
+        Some(t) => vec![t],
+        None if vals[best].owa < MARGIN * default_owa => vec![best],
+        None => default,
     };
     let mut errors = Vec::new();
     for (j, a) in actuals.iter().enumerate() {

@@ -13,6 +13,7 @@ pub mod score;
 pub mod sdrift;
 pub mod season;
 pub mod ses;
+pub mod shift;
 pub mod smean;
 pub mod snaive;
 pub mod stats;
@@ -55,10 +56,12 @@ pub enum ModelKind {
     /// Theta with the weekly season.
     ThetaWeek,
     SNaiveDrift,
+    /// Theta with additive seasonal indices (`auto`'s Theta).
+    ThetaAdd,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 12] = [
+    pub const ALL: [ModelKind; 13] = [
         ModelKind::Auto,
         ModelKind::SNaive,
         ModelKind::Theta,
@@ -71,6 +74,7 @@ impl ModelKind {
         ModelKind::SMeanWeekLevel,
         ModelKind::ThetaWeek,
         ModelKind::SNaiveDrift,
+        ModelKind::ThetaAdd,
     ];
 
     pub fn name(self) -> &'static str {
@@ -87,6 +91,7 @@ impl ModelKind {
             ModelKind::SMeanWeekLevel => "smean-week-level",
             ModelKind::ThetaWeek => "theta-week",
             ModelKind::SNaiveDrift => "snaive-drift",
+            ModelKind::ThetaAdd => "theta-add",
         }
     }
 }
@@ -255,7 +260,7 @@ pub fn fit_predict(
     };
     match kind {
         ModelKind::SNaive => snaive::SNaive { period: d }.fit(y)?.predict(horizon, level),
-        ModelKind::Theta => theta::Theta { period: day }.fit(y)?.predict(horizon, level),
+        ModelKind::Theta => theta::Theta::thetaf(day).fit(y)?.predict(horizon, level),
         ModelKind::Naive2 => naive2::Naive2 { period: day }
             .fit(y)?
             .predict(horizon, level),
@@ -267,12 +272,11 @@ pub fn fit_predict(
             .predict(horizon, level),
         ModelKind::SMeanWeek => mean(week()?, 2, None).fit(y)?.predict(horizon, level),
         ModelKind::SMeanWeekLevel => mean(week()?, 2, Some(d)).fit(y)?.predict(horizon, level),
-        ModelKind::ThetaWeek => theta::Theta {
-            period: Some(week()?),
-        }
-        .fit(y)?
-        .predict(horizon, level),
+        ModelKind::ThetaWeek => theta::Theta::thetaf(Some(week()?))
+            .fit(y)?
+            .predict(horizon, level),
         ModelKind::SNaiveDrift => sdrift::SDrift { period: d }.fit(y)?.predict(horizon, level),
+        ModelKind::ThetaAdd => theta::Theta::additive(day).fit(y)?.predict(horizon, level),
         ModelKind::Auto => Err(ModelFailure("auto is resolved by auto::forecast".into())),
     }
 }

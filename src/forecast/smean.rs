@@ -22,27 +22,48 @@ pub struct SeasonalMean {
 pub struct FittedSeasonalMean {
     spec: SeasonalMean,
     y: Vec<f64>,
+    cs: Vec<f64>,
     sigma2: f64,
 }
 
 impl SeasonalMean {
-    /// Forecast made from `y[..end]` for step `end + i` (i ≥ 0), for i < period.
-    fn point(&self, y: &[f64], end: usize, i: usize, k: usize) -> f64 {
+    /// Forecast made from `y[..end]` for step `end + i` (i ≥ 0), for i < period;
+    /// `cs` is the running sum of `y` (cs[t] = y[0] + … + y[t-1]).
+    fn point(&self, y: &[f64], cs: &[f64], end: usize, i: usize, k: usize) -> f64 {
         let m = self.period;
         let pos = end + i % m;
-        let profile = |t: usize| (1..=k).map(|j| y[t - j * m]).sum::<f64>() / k as f64;
-        let mut p = profile(pos);
-        if let Some(w) = self.level_window.filter(|w| *w > 0 && *w + k * m <= end) {
-            let recent = y[end - w..end].iter().sum::<f64>() / w as f64;
-            let fitted = (end - w..end).map(profile).sum::<f64>() / w as f64;
-            p += recent - fitted;
-        }
-        p
+        let profile = (1..=k).map(|j| y[pos - j * m]).sum::<f64>() / k as f64;
+        profile + self.shift(cs, end, k)
+    }
+
+    /// Mean of the last `w` points minus the mean of the profile over them. Through
+    /// the running sums this is O(k) per origin; summed point by point it was O(w·k)
+    /// for every step of the horizon and every σ origin (4 ms at 35 days of 5 minutes).
+    fn shift(&self, cs: &[f64], end: usize, k: usize) -> f64 {
+        let m = self.period;
+        let Some(w) = self.level_window.filter(|w| *w > 0 && *w + k * m <= end) else {
+            return 0.0;
+        };
+        let mean = |a: usize, b: usize| (cs[b] - cs[a]) / w as f64;
+        let fitted = (1..=k)
+            .map(|j| mean(end - w - j * m, end - j * m))
+            .sum::<f64>()
+            / k as f64;
+        mean(end - w, end) - fitted
     }
 
     fn k_for(&self, len: usize) -> usize {
         self.seasons_back.min(len / self.period).max(1)
     }
+}
+
+fn running_sum(y: &[f64]) -> Vec<f64> {
+    std::iter::once(0.0)
+        .chain(y.iter().scan(0.0, |s, v| {
+            *s += v;
+            Some(*s)
+        }))
+        .collect()
 }
 
 impl Fit for SeasonalMean {
@@ -61,13 +82,14 @@ impl Fit for SeasonalMean {
         // σ² from one-step errors of the same rule at origins spread over the last
         // seasons (every step would cost O(n·k·w)); enough to size the intervals.
         let k = spec.k_for(y.len());
+        let cs = running_sum(y);
         let first = (k * m + spec.level_window.unwrap_or(0)).min(y.len() - 1);
         let stride = ((y.len() - first) / 512).max(1);
         let (mut s, mut c) = (0.0, 0usize);
         let mut t = first;
         while t < y.len() {
             let kk = spec.k_for(t);
-            let e = y[t] - spec.point(y, t, 0, kk);
+            let e = y[t] - spec.point(y, &cs, t, 0, kk);
             s += e * e;
             c += 1;
             t += stride;
@@ -76,6 +98,7 @@ impl Fit for SeasonalMean {
         Ok(FittedSeasonalMean {
             spec,
             y: y.to_vec(),
+            cs,
             sigma2,
         })
     }
@@ -93,7 +116,7 @@ impl Predict for FittedSeasonalMean {
         let (n, m) = (self.y.len(), self.spec.period);
         let k = self.spec.k_for(n);
         let one_season: Vec<f64> = (0..m.min(horizon))
-            .map(|i| self.spec.point(&self.y, n, i, k))
+            .map(|i| self.spec.point(&self.y, &self.cs, n, i, k))
             .collect();
         f.point = (0..horizon).map(|i| one_season[i % m]).collect();
         f.intervals = level.map(|level| {
@@ -116,7 +139,7 @@ impl Predict for FittedSeasonalMean {
     ) -> Result<(), ModelFailure> {
         let sigma = self.sigma2.sqrt();
         seasonal_in_sample(f, self.y.len(), self.spec.period, level, sigma, |t| {
-            self.spec.point(&self.y, t, 0, self.spec.k_for(t))
+            self.spec.point(&self.y, &self.cs, t, 0, self.spec.k_for(t))
         });
         Ok(())
     }

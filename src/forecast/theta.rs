@@ -10,6 +10,29 @@ use super::{season, ses, stats, ModelFailure};
 #[derive(Debug, Clone, Copy)]
 pub struct Theta {
     pub period: Option<usize>,
+    /// Additive seasonal indices even when the data are all positive (`theta-add`).
+    pub additive: bool,
+}
+
+impl Theta {
+    /// R's `thetaf`: multiplicative indices whenever the data are all positive.
+    pub fn thetaf(period: Option<usize>) -> Self {
+        Theta {
+            period,
+            additive: false,
+        }
+    }
+
+    /// Additive indices always. Multiplicative ones are ratios to a moving average,
+    /// so on a series near zero with bursts (a CPU idling at 0.1% that spikes to 99%)
+    /// an index can be 20 and Theta carries the burst into a quiet day (NAB 77c1ca:
+    /// MASE 68); an additive index is bounded by the bursts themselves.
+    pub fn additive(period: Option<usize>) -> Self {
+        Theta {
+            period,
+            additive: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -26,11 +49,15 @@ pub struct FittedTheta {
 /// Seasonal indices that `thetaf` would use for `y`, if the test finds the season.
 /// Multiplicative unless the data are not all positive (thetaf would fail there).
 pub fn seasonal_indices(y: &[f64], period: Option<usize>) -> Option<(Vec<f64>, bool)> {
+    indices(y, period, false)
+}
+
+fn indices(y: &[f64], period: Option<usize>, additive: bool) -> Option<(Vec<f64>, bool)> {
     let m = period.filter(|m| *m > 1)?;
     if !season::is_seasonal(y, m) {
         return None;
     }
-    let mult = y.iter().all(|v| *v > 0.0);
+    let mult = !additive && y.iter().all(|v| *v > 0.0);
     let idx = season::decompose_indices(y, m, mult);
     // thetaf falls back to non-seasonal when an index is (nearly) zero.
     if mult && idx.iter().any(|s| s.abs() < 1e-4) {
@@ -59,7 +86,7 @@ impl Fit for Theta {
                 y.len()
             )));
         }
-        let seasonal = seasonal_indices(y, self.period);
+        let seasonal = indices(y, self.period, self.additive);
         let adjusted = match &seasonal {
             Some((idx, mult)) => season::adjust(y, idx, *mult),
             None => y.to_vec(),
@@ -142,5 +169,40 @@ impl Predict for FittedTheta {
 
     fn training_data_size(&self) -> usize {
         self.adjusted.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A CPU at 20% in working hours and 0.1% at night that is busy at 30% for the
+    /// last two (night) hours: divided by a night index near 0.01 the burst becomes a
+    /// deseasonalised level near 3000, multiplied back by the day index; additively it
+    /// stays a burst.
+    #[test]
+    fn additive_indices_do_not_amplify_bursts_near_zero() {
+        let day = 24;
+        let mut y: Vec<f64> = (0..10 * day)
+            .map(|t| {
+                let h = t % day;
+                let noise = 0.05 * ((t * 37 % 11) as f64 / 11.0);
+                if (9..18).contains(&h) {
+                    20.0 + noise
+                } else {
+                    0.1 + noise
+                }
+            })
+            .collect();
+        let n = y.len();
+        y[n - 2..].fill(30.0);
+        let peak = |th: Theta| {
+            let f = th.fit(&y).unwrap().predict(day, 0.95).unwrap();
+            f.point.iter().cloned().fold(f64::MIN, f64::max)
+        };
+        let add = peak(Theta::additive(Some(day)));
+        assert!(add < 60.0, "additive peak {add}");
+        let mult = peak(Theta::thetaf(Some(day)));
+        assert!(mult > 10.0 * add, "thetaf peak {mult}, additive {add}");
     }
 }

@@ -245,8 +245,9 @@ pub fn run(model: ModelKind, cases: &[Case], part: Part) -> Option<Scores> {
 }
 
 /// Every model `auto` may choose from, to compare it with the best of them.
-pub const SINGLE: [ModelKind; 9] = [
+pub const SINGLE: [ModelKind; 10] = [
     ModelKind::SNaive,
+    ModelKind::ThetaAdd,
     ModelKind::SMean,
     ModelKind::SMeanLevel,
     ModelKind::Theta,
