@@ -42,7 +42,7 @@ pub const PRE_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
 pub const PRE_MIN: Duration = Duration::from_secs(3600);
 /// A drain is carried on when the history before it drained at least this share of
 /// its rate.
-pub const CARRIED_ON: f64 = 0.5;
+pub const CARRIED_ON: f64 = 0.25;
 /// Trust of a new drain, in multiples of its age.
 pub const NEW_DRAIN_TRUST: f64 = 0.5;
 /// predict_linear's window: the age a carried-on drain needs before it is trusted.
@@ -55,6 +55,8 @@ pub const MATERIAL: f64 = 0.01;
 pub const FAST_WINDOW: Duration = Duration::from_secs(3600);
 /// Shortest segment the fast path believes.
 pub const FAST_MIN_SEGMENT: Duration = Duration::from_secs(600);
+/// Trust of the fast path's segment, in multiples of its length.
+pub const FAST_TRUST: f64 = 3.0;
 /// How far the fast path looks ahead: the critical thresholds' reach.
 pub const FAST_HORIZON: Duration = Duration::from_secs(4 * 3600);
 
@@ -399,7 +401,10 @@ fn fast_path(h: &History, now_ms: i64, level: f64, step_ms: i64) -> Option<Vec<P
     }
     let z = crate::forecast::stats::z_for_level(level);
     let t_last = raw.timestamp(i1) as f64;
-    let n = (FAST_HORIZON.as_millis() as i64 / step_ms).max(1);
+    // A drain seen for minutes is trusted for [`FAST_TRUST`] times that, up to the
+    // critical reach: the slide into a memory trough is no runaway four hours long.
+    let reach = (FAST_TRUST * (line.len as f64) * rstep as f64).min(FAST_HORIZON.as_millis() as f64);
+    let n = (reach as i64 / step_ms).max(1);
     Some(
         (1..=n)
             .map(|k| {
