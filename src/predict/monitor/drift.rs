@@ -35,8 +35,8 @@ pub struct DriftParams {
 
 impl DriftParams {
     pub const DEFAULT: DriftParams = DriftParams {
-        slack: 0.75,
-        threshold: 12.0,
+        slack: 1.0,
+        threshold: 16.0,
         clip: 3.0,
         alpha: 1.0 / 288.0,
         warmup: 36,
@@ -147,7 +147,7 @@ mod tests {
         }
         assert_eq!(fired.len(), 1, "{fired:?}");
         let (i, onset) = fired[0];
-        assert!(i >= n && i < n + 12, "fired at step {i}");
+        assert!(i >= n && i < n + 16, "fired at step {i}");
         assert!(onset >= (n as i64 - 3) * step && onset <= i as i64 * step);
         // Quiet during the cooldown even though the shift persists.
         assert!(d.quiet_until_ms > (n as i64 + 100) * step);

@@ -104,3 +104,89 @@ impl PathStore for StorePaths<'_> {
             .aux_remove(&path_key(self.series, slot, horizon_ms));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forecast::ModelKind;
+    use crate::predict::monitor::challenger::Gate;
+    use crate::store::StoreConfig;
+    use std::time::Duration;
+
+    fn settings() -> MonitorSettings {
+        MonitorSettings {
+            horizons: vec![Duration::from_secs(3600)],
+            model: ModelKind::Auto,
+            challenger: Some(ModelKind::Theta),
+            gate: Gate {
+                margin: 0.1,
+                min_samples: 24,
+            },
+            gate_window: Duration::from_secs(7 * 86400),
+            pin: None,
+            drift: None,
+        }
+    }
+
+    #[test]
+    fn state_and_paths_survive_a_reopen_and_damage_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = StoreConfig::new(dir.path());
+        let ms = settings();
+        let key = "node_load1_per_cpu{}";
+        let p = Pending {
+            origin_ms: 0,
+            start_ms: 0,
+            step_ms: 300_000,
+            scale: 1.0,
+            mean: vec![1.0; 12],
+            lower: vec![0.0; 12],
+            upper: vec![2.0; 12],
+        };
+        {
+            let store = Store::open(cfg.clone()).unwrap();
+            store.append(1000, &[(key, 1.0)]).unwrap();
+            let mut m = SeriesMonitor::new(key, &ms, 0);
+            m.exposed[0].add(3_600_000, 0.8, 0.9);
+            m.promotions = 2;
+            save(&store, key, &mut m, 0);
+            StorePaths {
+                store: &store,
+                series: key,
+            }
+            .put(0, 3_600_000, &p);
+            store.flush().unwrap();
+        }
+        let store = Store::open(cfg).unwrap();
+        let m = load(&store, key, &ms, 10);
+        assert_eq!(m.promotions, 2);
+        assert_eq!(m.exposed[0].summary(3_600_000, 86_400_000, None).n, 1);
+        let mut paths = StorePaths {
+            store: &store,
+            series: key,
+        };
+        assert_eq!(paths.get(0, 3_600_000), Some(p));
+        // Damaged records: a fresh state, the path dropped; no panic.
+        store.aux_put(&state_key(key), b"NCM1garbage").unwrap();
+        store
+            .aux_put(&path_key(key, 0, 3_600_000), b"junk")
+            .unwrap();
+        let m = load(&store, key, &ms, 10);
+        assert_eq!((m.promotions, m.champion), (0, ModelKind::Auto));
+        assert_eq!(paths.get(0, 3_600_000), None);
+        assert!(store
+            .aux_get(&path_key(key, 0, 3_600_000))
+            .unwrap()
+            .is_none());
+        // Records of series the store does not hold are pruned.
+        save(
+            &store,
+            "gone{}",
+            &mut SeriesMonitor::new("gone{}", &ms, 0),
+            0,
+        );
+        prune(&store);
+        assert!(store.aux_get(&state_key("gone{}")).unwrap().is_none());
+        assert!(store.aux_get(&state_key(key)).unwrap().is_some());
+    }
+}
