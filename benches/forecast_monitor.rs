@@ -2,9 +2,11 @@
 //! forecast cycle: 512 series, the daemon's per-series path with and without
 //! it, cycle by cycle alternately on a simulated 5-minute clock, timed in
 //! thread CPU time (the machine is shared); pending paths and states go to a
-//! real store as in the daemon. Then the RSS the 512 monitor states hold:
-//! anonymous RSS with them alive, minus after dropping them, heap trimmed
-//! both times as the daemon trims after each cycle.
+//! real store as in the daemon. Memory: anonymous RSS after the run with the
+//! 512 monitor states alive, minus after two cycles without monitoring (heap
+//! trimmed both times, as the daemon trims after each cycle), and the bytes
+//! the states own, counted. The store is flushed every cycle (the daemon
+//! flushes every minute), outside the timed part.
 //!
 //! Run: `cargo bench --bench forecast_monitor` (`NODECAST_BENCH_SERIES`, default
 //! 512; `NODECAST_BENCH_CYCLES`, default 36 = 3 simulated hours, which holds
@@ -110,7 +112,15 @@ fn main() {
     let no_clip = |_: &mut [f64], _: &mut [f64], _: &mut [f64]| {};
     let mut monitors: HashMap<String, SeriesMonitor> = HashMap::new();
     let (mut plain, mut watched) = (0.0, 0.0);
-    for c in 0..cycles {
+    let mut baseline = 0;
+    for c in 0..cycles + 2 {
+        // Two cycles without monitoring first: the baseline RSS.
+        let warm = c < 2;
+        if c == 2 {
+            trim();
+            baseline = rss_anon_kib();
+        }
+        let c = c.saturating_sub(2);
         let i = days * DAY + c;
         let now = i as i64 * STEP_MS;
         let windows: Vec<Window> = data
@@ -127,8 +137,14 @@ fn main() {
             latest: None,
             capacity: None,
         };
+        // The daemon flushes the store every --storage.flush-interval (60 s):
+        // sled's dirty pages would otherwise pile up in memory.
+        store.flush().expect("flush");
         // Alternate which variant goes first, so cache warmth favours neither.
         for variant in [c % 2, 1 - c % 2] {
+            if warm && variant == 1 {
+                continue;
+            }
             let t0 = thread_cpu_secs();
             for (k, w) in keys.iter().zip(&windows) {
                 if variant == 0 {
@@ -162,18 +178,27 @@ fn main() {
                 monitors.insert(k.clone(), mon);
             }
             let dt = thread_cpu_secs() - t0;
-            if variant == 0 {
-                plain += dt;
-            } else {
-                watched += dt;
+            match (warm, variant) {
+                (true, _) => {}
+                (false, 0) => plain += dt,
+                (false, _) => watched += dt,
             }
         }
     }
     trim();
     let with = rss_anon_kib();
-    drop(monitors);
-    trim();
-    let without = rss_anon_kib();
+    let owned: usize = monitors
+        .iter()
+        .map(|(k, m)| {
+            std::mem::size_of::<(String, SeriesMonitor)>()
+                + k.capacity()
+                + m.horizons_ms.capacity() * 8
+                + (m.exposed.capacity() + m.shadow.capacity())
+                    * std::mem::size_of::<nodecast::predict::monitor::accuracy::Windowed>()
+                + m.lead.capacity() * 16
+                + m.due.capacity() * 8
+        })
+        .sum();
     let shadow_runs = cycles.div_ceil(12);
     println!(
         "{n_series} series, {cycles} cycles of 5 min, {days} days of history, challenger theta about hourly ({shadow_runs} runs per series)"
@@ -186,8 +211,9 @@ fn main() {
         (watched / plain - 1.0) * 100.0
     );
     println!(
-        "RSS held by {n_series} monitor states: {} KiB ({:.2} MiB; anonymous RSS {with} KiB with, {without} KiB after dropping them)",
-        with as i64 - without as i64,
-        (with as f64 - without as f64) / 1024.0
+        "RSS: +{} KiB ({:.2} MiB) with monitoring (anonymous RSS {baseline} KiB after 2 cycles without, {with} KiB after the run with); the {n_series} states own {} KiB",
+        with as i64 - baseline as i64,
+        (with as f64 - baseline as f64) / 1024.0,
+        owned / 1024
     );
 }

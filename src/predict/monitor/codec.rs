@@ -11,7 +11,7 @@ use super::SeriesMonitor;
 use crate::forecast::ModelKind;
 
 const STATE_MAGIC: &[u8; 4] = b"NCM1";
-const PATH_MAGIC: &[u8; 4] = b"NCP1";
+const PATH_MAGIC: &[u8; 4] = b"NCP2";
 /// A record claiming more than this many elements in a list is corrupt.
 const MAX_LIST: usize = 1 << 20;
 
@@ -50,9 +50,12 @@ impl W {
             }
         }
     }
-    fn f64s(&mut self, v: &[f64]) {
+    /// Values as f32 offsets from `base`: half the bytes of f64, and the
+    /// rounding is relative to the path's spread, not to the value (a 100 GB
+    /// filesystem's path keeps byte-level detail).
+    fn deltas(&mut self, base: f64, v: &[f64]) {
         self.u32(v.len() as u32);
-        v.iter().for_each(|x| self.f64(*x));
+        v.iter().for_each(|x| self.f32((x - base) as f32));
     }
 }
 
@@ -125,9 +128,9 @@ impl<'a> R<'a> {
         }
         Ok(out)
     }
-    fn f64s(&mut self) -> Res<Vec<f64>> {
+    fn deltas(&mut self, base: f64) -> Res<Vec<f64>> {
         let n = self.len()?;
-        (0..n).map(|_| self.f64()).collect()
+        (0..n).map(|_| Ok(base + f64::from(self.f32()?))).collect()
     }
     fn done(&self) -> Res<()> {
         if self.0.is_empty() {
@@ -253,9 +256,16 @@ pub fn encode_path(p: &Pending) -> Vec<u8> {
         w.i64(v);
     }
     w.f64(p.scale);
-    w.f64s(&p.mean);
-    w.f64s(&p.lower);
-    w.f64s(&p.upper);
+    let base = p
+        .mean
+        .first()
+        .copied()
+        .filter(|b| b.is_finite())
+        .unwrap_or(0.0);
+    w.f64(base);
+    w.deltas(base, &p.mean);
+    w.deltas(base, &p.lower);
+    w.deltas(base, &p.upper);
     w.0
 }
 
@@ -264,14 +274,16 @@ pub fn decode_path(b: &[u8]) -> Result<Pending, String> {
     if r.take(4)? != PATH_MAGIC {
         return Err("not a pending path record".into());
     }
+    let (origin_ms, start_ms, step_ms, scale) = (r.i64()?, r.i64()?, r.i64()?, r.f64()?);
+    let base = r.f64()?;
     let p = Pending {
-        origin_ms: r.i64()?,
-        start_ms: r.i64()?,
-        step_ms: r.i64()?,
-        scale: r.f64()?,
-        mean: r.f64s()?,
-        lower: r.f64s()?,
-        upper: r.f64s()?,
+        origin_ms,
+        start_ms,
+        step_ms,
+        scale,
+        mean: r.deltas(base)?,
+        lower: r.deltas(base)?,
+        upper: r.deltas(base)?,
     };
     r.done()?;
     if p.step_ms <= 0 || p.lower.len() != p.mean.len() || p.upper.len() != p.mean.len() {
@@ -334,6 +346,14 @@ mod tests {
         for cut in 0..pb.len() {
             assert!(decode_path(&pb[..cut]).is_err());
         }
-        assert!(decode_path(b"NCP1\xff\xff\xff\xff").is_err());
+        assert!(decode_path(b"NCP2\xff\xff\xff\xff").is_err());
+        // Large values keep their detail: offsets, not absolute f32.
+        let big = Pending {
+            mean: vec![1e11, 1e11 + 3.0],
+            lower: vec![1e11 - 1.0, 1e11],
+            upper: vec![1e11 + 7.0, 1e11 + 9.0],
+            ..p
+        };
+        assert_eq!(decode_path(&encode_path(&big)).unwrap(), big);
     }
 }

@@ -10,6 +10,7 @@ pub mod accuracy;
 pub mod challenger;
 pub mod codec;
 pub mod drift;
+mod events;
 pub mod persist;
 pub mod run;
 pub mod view;
@@ -18,7 +19,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use accuracy::{horizon_steps, Pending, Scored, Windowed};
-use challenger::{judge, Gate, Verdict};
+use challenger::{Gate, Verdict};
 use drift::{Detector, DriftParams};
 
 use crate::forecast::ModelKind;
@@ -76,7 +77,7 @@ const LEAD_CAP: usize = 64;
 
 /// Due time cache of a slot: not read from the store yet, or nothing pending.
 const UNKNOWN: i64 = i64::MIN;
-const EMPTY: i64 = i64::MAX;
+pub(crate) const EMPTY: i64 = i64::MAX;
 
 /// Where pending paths of one series are kept (the store, or a map in tests).
 pub trait PathStore {
@@ -297,80 +298,13 @@ impl SeriesMonitor {
         (plan, ev)
     }
 
-    fn feed_drift(&mut self, w: &Window, now_ms: i64, p: &DriftParams) -> Option<i64> {
-        let step = w.step_ms.max(1);
-        let mut fired = None;
-        while let Some(&(t, f)) = self.lead.front() {
-            if t + step > now_ms {
-                break;
-            }
-            self.lead.pop_front();
-            let off = t - w.start_ms;
-            if off < 0 || off % step != 0 {
-                continue;
-            }
-            let Some(&y) = w.values.get((off / step) as usize) else {
-                continue;
-            };
-            if let Some(onset) = self.drift.observe(t, y, y - f, p) {
-                fired = Some(onset);
-            }
-        }
-        let onset = fired?;
-        self.drifts += 1;
-        self.last_drift_ms = Some(now_ms);
-        self.train_from_ms = Some(onset);
-        // Reselection: the gate judges the new regime only.
-        self.gate_since_ms = now_ms;
-        self.dirty = true;
-        Some(onset)
-    }
-
-    fn run_gate(
-        &mut self,
-        now_ms: i64,
-        ms: &MonitorSettings,
-        paths: &mut dyn PathStore,
-    ) -> Option<(ModelKind, ModelKind, Verdict)> {
-        let challenger = self.challenger.filter(|_| !self.pinned)?;
-        let span = ms.gate_window.as_millis() as i64;
-        let since = Some(self.gate_since_ms);
-        let gate = self.gate_horizons();
-        let champ: Vec<_> = gate
-            .iter()
-            .map(|&i| self.exposed[i].summary(now_ms, span, since))
-            .collect();
-        let chal: Vec<_> = self
-            .shadow
-            .iter()
-            .map(|w| w.summary(now_ms, span, since))
-            .collect();
-        let v = judge(&champ, &chal, &ms.gate)?;
-        if !v.promote {
-            return None;
-        }
-        let from = self.champion;
-        self.champion = challenger;
-        self.challenger = Some(from);
-        self.promotions += 1;
-        self.last_promotion = Some((from, challenger, v.champion, v.challenger));
-        self.gate_since_ms = now_ms;
-        self.shadow = vec![Windowed::default(); gate.len()];
-        let base = self.exposed.len();
-        for (j, &i) in gate.iter().enumerate() {
-            paths.remove(SHADOW, self.horizons_ms[i]);
-            self.due[base + j] = EMPTY;
-        }
-        self.dirty = true;
-        Some((from, challenger, v))
-    }
-
     /// Records this cycle's exposed path (and the shadow's, when it ran) in the
-    /// free slots, and the 1-hour-lead point for drift. `train` is the history
-    /// the forecast was fitted on: the MASE scale comes from it.
+    /// free slots, and the 1-hour-lead point for drift. The MASE scale comes
+    /// from `history` (the series' whole window, as the backtest scales by the
+    /// whole training set).
     pub fn end(
         &mut self,
-        train: &Window,
+        history: &Window,
         exposed: Option<PathRef>,
         shadow: Option<PathRef>,
         now_ms: i64,
@@ -386,7 +320,7 @@ impl SeriesMonitor {
             let Some(path) = (if slot == EXPOSED { exposed } else { shadow }) else {
                 continue;
             };
-            let sc = *scale.get_or_insert_with(|| scale_of(train));
+            let sc = *scale.get_or_insert_with(|| scale_of(history));
             let steps = horizon_steps(h, path.step_ms);
             if let Some(p) = Pending::from_path(
                 now_ms,
@@ -422,15 +356,23 @@ impl SeriesMonitor {
     }
 }
 
-/// MASE scale of a training window: in-sample seasonal naive at the daily lag,
-/// as the backtest computes it (gaps left out).
+/// MASE scale of a history: in-sample seasonal naive at the daily lag, as the
+/// backtest computes it (gaps left out); the naive at one step while there is
+/// not a day of history yet (or it repeats exactly), so a young series is
+/// scored too.
 pub fn scale_of(w: &Window) -> f64 {
     let step = w.step_ms.max(1);
     let day = ((86_400_000 + step / 2) / step).max(1) as usize;
     let first = w.values.iter().position(|v| v.is_finite());
     let last = w.values.iter().rposition(|v| v.is_finite());
-    match (first, last) {
-        (Some(a), Some(b)) => crate::forecast::score::mase_scale(&w.values[a..=b], day),
-        _ => f64::NAN,
+    let (Some(a), Some(b)) = (first, last) else {
+        return f64::NAN;
+    };
+    let v = &w.values[a..=b];
+    let s = crate::forecast::score::mase_scale(v, day);
+    if s.is_finite() && s > 0.0 {
+        s
+    } else {
+        crate::forecast::score::mase_scale(v, 1)
     }
 }

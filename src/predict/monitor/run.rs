@@ -76,7 +76,16 @@ pub fn assess_monitored(
         Some(a)
     });
     let exposed = res.as_ref().ok().and_then(|a| a.as_ref()).map(path);
-    mon.end(train, exposed, shadow.as_ref().map(path), now_ms, ms, paths);
+    // The scale comes from the whole history even after a drift cut it, so the
+    // online MASE of a series stays on one scale.
+    mon.end(
+        h.window,
+        exposed,
+        shadow.as_ref().map(path),
+        now_ms,
+        ms,
+        paths,
+    );
     (res, ev)
 }
 
