@@ -79,7 +79,12 @@ impl SeriesMonitor {
             }
         }
         let span = ms.gate_window.as_millis() as i64;
-        let gate_name = horizon_label(span);
+        // Days read better than hours for a window ("7d", as the accuracy windows).
+        let gate_name = if span > 0 && span % 86_400_000 == 0 {
+            format!("{}d", span / 86_400_000)
+        } else {
+            horizon_label(span)
+        };
         let since = Some(self.gate_since_ms);
         let gate = self.gate_horizons();
         let challenger_accuracy = self
