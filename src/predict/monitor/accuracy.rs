@@ -204,7 +204,7 @@ impl Pending {
             inside += usize::from(y >= self.lower[k] && y <= self.upper[k]);
             n += 1;
         }
-        if n == 0 || !(self.scale > 0.0) {
+        if n == 0 || self.scale.is_nan() || self.scale <= 0.0 {
             return Scored::Void;
         }
         Scored::Done {
