@@ -294,6 +294,30 @@ panels.append(ts("Store series",
                  {"h": 8, "w": 8, "x": 16, "y": y}, "none", min0=True))
 y += 8
 
+# Online accuracy of what was exposed, the shadow challenger and drift
+# (docs/forecast.md, "Online monitoring").
+panels.append(row("Forecast accuracy ($instance)", y)); y += 1
+panels.append(ts("Online MASE at $horizon (24 h)",
+                 "MASE of the exposed forecast up to $horizon ahead, scored when the actuals arrived, over the last 24 h "
+                 "(scaled like nodecast backtest: 1 is as good as yesterday's values). Mean and worst series.",
+                 [tgt("A", f'avg(nodecast_forecast_mase{{{SEL},horizon="$horizon",window="24h"}})', "mean"),
+                  tgt("B", f'max(nodecast_forecast_mase{{{SEL},horizon="$horizon",window="24h"}})', "worst series")],
+                 {"h": 8, "w": 8, "x": 0, "y": y}, "none", min0=True))
+panels.append(ts("Interval coverage at $horizon (24 h)",
+                 "Share of actuals inside the exposed band over the last 24 h, against the band's level. "
+                 "Coverage far below the level for hours fires NodecastForecastCoverageLow.",
+                 [tgt("A", f'min(nodecast_forecast_coverage_ratio{{{SEL},horizon="$horizon",window="24h"}})', "lowest series"),
+                  tgt("B", f'avg(nodecast_forecast_coverage_ratio{{{SEL},horizon="$horizon",window="24h"}})', "mean"),
+                  tgt("C", f'nodecast_forecast_level_ratio{{{SEL}}}', "level")],
+                 {"h": 8, "w": 8, "x": 8, "y": y}, "percentunit", min0=True,
+                 extra={"links": [runbook("NodecastForecastCoverageLow", "nodecastforecastcoveragelow")]}))
+panels.append(ts("Promotions and drift",
+                 "Challengers promoted over the series' model, and residual drifts detected (each triggers reselection and a refit on the new regime).",
+                 [tgt("A", f'sum(increase(nodecast_forecast_promotions_total{{{SEL}}}[$__rate_interval]))', "promotions"),
+                  tgt("B", f'sum(increase(nodecast_forecast_drift_detected_total{{{SEL}}}[$__rate_interval]))', "drift detected")],
+                 {"h": 8, "w": 8, "x": 16, "y": y}, "none", min0=True))
+y += 8
+
 # One row for the whole fleet, from the recording rules of the nodecast-fleet
 # group: a central Prometheus ranks hundreds of nodes from one series each.
 panels.append(row("Fleet ($job)", y)); y += 1

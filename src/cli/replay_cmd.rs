@@ -125,12 +125,15 @@ fn replay(a: &ReplayArgs) -> Result<(), String> {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(input) = inputs.get(i) else { break };
-                let r = sim::simulate(input, &settings, a.interval, &scratch).and_then(|c| {
-                    if let Some(dir) = &a.trace {
-                        sim::write_trace(dir, input, &c)?;
-                    }
-                    Ok(report::measure(input, &c, &ours[i], &linear))
-                });
+                let r =
+                    sim::simulate(input, &settings, a.interval, &scratch).and_then(|(c, acc)| {
+                        if let Some(dir) = &a.trace {
+                            sim::write_trace(dir, input, &c)?;
+                        }
+                        let mut rep = report::measure(input, &c, &ours[i], &linear);
+                        rep.online_accuracy = acc;
+                        Ok(rep)
+                    });
                 slots.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
             });
         }

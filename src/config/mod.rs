@@ -46,6 +46,14 @@ pub struct ForecastSettings {
     pub exclude: regex::Regex,
     /// See [`crate::predict::select`].
     pub stale_after: Duration,
+    /// Shadow model (`None`: off), promotion margin (fraction), window, samples.
+    pub challenger: Option<crate::forecast::ModelKind>,
+    pub challenger_margin: f64,
+    pub challenger_window: Duration,
+    pub challenger_min_samples: u32,
+    /// Series keys matching the regexp keep the model.
+    pub pin: Option<(regex::Regex, crate::forecast::ModelKind)>,
+    pub drift_detection: bool,
 }
 
 #[derive(Clone, Debug)]

@@ -119,6 +119,17 @@ fn wrong(key: &str, v: &Value) -> ConfigError {
     ConfigError::new(key, format!("internal: unexpected value {v:?}"))
 }
 
+/// `MODEL=REGEXP`: the first `=` ends the model name (regexps may hold `=`).
+fn parse_pin(t: &str) -> Result<(regex::Regex, crate::forecast::ModelKind), ConfigError> {
+    let err = |why: String| ConfigError::new("forecast.pin", why);
+    let (m, re) = t
+        .split_once('=')
+        .ok_or_else(|| err(format!("{t:?} is not MODEL=REGEXP")))?;
+    let model = m.trim().parse().map_err(|e: String| err(e))?;
+    let re = regex::Regex::new(re).map_err(|e| err(format!("bad regexp: {e}")))?;
+    Ok((re, model))
+}
+
 impl Config {
     /// Resolves every setting from clap matches (flags, environment, defaults, parsed
     /// by `crate::cli`) and config-file entries, then checks the rules spanning settings.
@@ -159,6 +170,21 @@ impl Config {
         let model = match src.req("forecast.model")? {
             Value::Model(k) => k,
             other => return Err(wrong("forecast.model", &other)),
+        };
+        let challenger =
+            match src.req_text("forecast.challenger")?.as_str() {
+                "none" => None,
+                m => Some(m.parse::<crate::forecast::ModelKind>().map_err(|e| {
+                    ConfigError::new("forecast.challenger", format!("{e}, or none"))
+                })?),
+            };
+        let challenger_margin = match src.req("forecast.challenger-margin")? {
+            Value::Fraction(f) => f,
+            other => return Err(wrong("forecast.challenger-margin", &other)),
+        };
+        let pin = match src.text("forecast.pin")? {
+            None => None,
+            Some(t) => Some(parse_pin(&t)?),
         };
         let usize_of = |key: &str| {
             src.int(key)
@@ -228,6 +254,13 @@ impl Config {
                     // collection must not drop forecasts.
                     None => (src.duration("collect.interval")? * 4).max(Duration::from_secs(60)),
                 },
+                challenger,
+                challenger_margin,
+                challenger_window: src.duration("forecast.challenger-window")?,
+                challenger_min_samples: u32::try_from(src.int("forecast.challenger-min-samples")?)
+                    .unwrap_or(u32::MAX),
+                pin,
+                drift_detection: !src.switch("forecast.disable-drift-detection"),
             },
             backfill: BackfillSettings {
                 prometheus_url: src.text("backfill.prometheus-url")?,

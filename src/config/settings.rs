@@ -272,6 +272,42 @@ pub const SETTINGS: &[Setting] = &[
         "Stop forecasting a series this long after its newest sample [default: 4 x --collect.interval, at least 1m; at least 24h for series this agent has not collected since it started, e.g. backfilled ones]",
     ),
     s(
+        "forecast.challenger",
+        Some("theta"),
+        Text { max_len: 32 },
+        "Shadow model forecast alongside each series' model, scored online and promoted when it is better: a model name, or none",
+    ),
+    s(
+        "forecast.challenger-margin",
+        Some("10"),
+        Percent,
+        "Promote the challenger when its MASE is at least this many percent below the champion's",
+    ),
+    s(
+        "forecast.challenger-window",
+        Some("7d"),
+        dur(6 * HOUR, 7 * DAY),
+        "Window over which champion and challenger are compared",
+    ),
+    s(
+        "forecast.challenger-min-samples",
+        Some("24"),
+        Int { min: 1, max: 10_000 },
+        "Scored forecasts each side needs in the window before a promotion",
+    ),
+    s(
+        "forecast.pin",
+        None,
+        Text { max_len: 4096 },
+        "Pin a model on series: MODEL=REGEXP of series keys (name{labels}); they get no challenger",
+    ),
+    s(
+        "forecast.disable-drift-detection",
+        None,
+        Switch,
+        "Do not watch the forecast residuals for drift",
+    ),
+    s(
         "backfill.prometheus-url",
         None,
         Url,

@@ -14,8 +14,11 @@ use crate::config::ForecastSettings;
 use crate::export::exposition::SharedFamilies;
 use crate::export::self_metrics::SelfMetrics;
 use crate::forecast::ForecastError;
+use crate::predict::monitor::persist::{self, StorePaths};
+use crate::predict::monitor::run::{assess_monitored, log_events};
+use crate::predict::monitor::{MonitorSettings, SeriesMonitor};
 use crate::predict::select::{select, Policy, Selected};
-use crate::predict::series::{assess_series, capacity_metric, History, Settings, FAST_WINDOW};
+use crate::predict::series::{capacity_metric, History, Settings, FAST_WINDOW};
 use crate::predict::{SeriesForecast, SharedForecasts};
 use crate::store::{series_key, Agg, Store, Tier};
 
@@ -79,13 +82,17 @@ impl ForecastLoop {
         let mut announced = false;
         // Hysteresis of "exhausted" needs the previous cycle's verdict per series.
         let mut exhausted: HashMap<String, bool> = HashMap::new();
+        // Online accuracy, challenger and drift per series; persisted in the store.
+        let monitor = MonitorSettings::from_forecast(&self.settings);
+        let mut monitors: HashMap<String, SeriesMonitor> = HashMap::new();
+        persist::prune(&self.store);
         loop {
             match wake.recv_timeout(wait) {
                 Err(RecvTimeoutError::Timeout) | Ok(Wake::Now) => {}
                 Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => return,
             }
             let started = Instant::now();
-            let (results, failed) = self.cycle(&mut exhausted);
+            let (results, failed) = self.cycle(&mut exhausted, &mut monitors, &monitor);
             if !results.is_empty() && !announced {
                 announced = true;
                 tracing::info!(
@@ -126,7 +133,12 @@ impl ForecastLoop {
         select(self.store.series_keys(), current, newest, &policy, now_ms())
     }
 
-    fn cycle(&self, exhausted: &mut HashMap<String, bool>) -> (Vec<SeriesForecast>, u64) {
+    fn cycle(
+        &self,
+        exhausted: &mut HashMap<String, bool>,
+        monitors: &mut HashMap<String, SeriesMonitor>,
+        ms: &MonitorSettings,
+    ) -> (Vec<SeriesForecast>, u64) {
         let current = crate::export::exposition::snapshot(&self.current);
         let value_of: HashMap<String, f64> = current
             .iter()
@@ -152,6 +164,7 @@ impl ForecastLoop {
         let mut out = Vec::new();
         let mut failed = 0;
         let mut seen = HashMap::new();
+        let mut kept = HashMap::new();
         for (key, metric, labels) in self.selected(&current) {
             let resource = resource_of(&metric);
             let read = |tier, from| self.store.read(&key, tier, Agg::Mean, from, now + 1);
@@ -180,26 +193,43 @@ impl ForecastLoop {
                 capacity,
             };
             let was = exhausted.get(&key).copied().unwrap_or(false);
-            // A model bug on one odd series must cost that series, not the agent.
-            let run =
-                std::panic::catch_unwind(|| assess_series(&history, resource, was, now, &settings));
-            let mut a =
-                match run.unwrap_or_else(|_| Err(ForecastError::Model("model panicked".into()))) {
-                    Ok(Some(a)) => a,
-                    Ok(None) => continue,
-                    Err(e) => {
-                        tracing::debug!(series = %key, error = %e, "forecast failed");
-                        failed += 1;
-                        continue;
-                    }
-                };
+            let mut mon = monitors
+                .remove(&key)
+                .unwrap_or_else(|| persist::load(&self.store, &key, ms, now));
             let related =
                 |n: &str, l: &[(String, String)]| value_of.get(&series_key(n, l)).copied();
-            crate::forecast::bounds::bounds_for(&metric, &labels, &related).clip_path(
-                &mut a.mean,
-                &mut a.lower,
-                &mut a.upper,
-            );
+            let bounds = crate::forecast::bounds::bounds_for(&metric, &labels, &related);
+            let clip = |m: &mut [f64], l: &mut [f64], u: &mut [f64]| bounds.clip_path(m, l, u);
+            let mut paths = StorePaths {
+                store: &self.store,
+                series: &key,
+            };
+            // A model bug on one odd series must cost that series, not the agent.
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let h = &history;
+                assess_monitored(
+                    &mut mon, h, resource, was, now, &settings, ms, &mut paths, &clip,
+                )
+            }));
+            let run = run.map(|(r, ev)| {
+                log_events(&key, &ev);
+                r
+            });
+            if mon.needs_save(now) {
+                persist::save(&self.store, &key, &mut mon, now);
+            }
+            let view = mon.view(now, ms);
+            kept.insert(key.clone(), mon);
+            let a = match run.unwrap_or_else(|_| Err(ForecastError::Model("model panicked".into())))
+            {
+                Ok(Some(a)) => a,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::debug!(series = %key, error = %e, "forecast failed");
+                    failed += 1;
+                    continue;
+                }
+            };
             seen.insert(key.clone(), a.exhausted);
             out.push(SeriesForecast {
                 series: key,
@@ -217,9 +247,11 @@ impl ForecastLoop {
                 resource: resource.map(str::to_string),
                 time_to_exhaustion_seconds: a.exhaustion.map(|e| e.time_to_exhaustion_seconds),
                 exhaustion_probability: a.exhaustion.map(|e| e.probability),
+                monitor: Some(view),
             });
         }
         *exhausted = seen;
+        *monitors = kept;
         (out, failed)
     }
 }

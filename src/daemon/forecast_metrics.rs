@@ -137,9 +137,11 @@ pub fn families_for(results: &[SeriesForecast], s: &ForecastSettings) -> Vec<Fam
             value: f.imputed_ratio,
         });
     }
-    vec![
+    let mut out = vec![
         point, lower, upper, level, tte, prob, model, history, imputed,
-    ]
+    ];
+    out.extend(super::monitor_metrics::monitor_families(results));
+    out
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub(crate) mod derived;
 mod forecast_loop;
 mod forecast_metrics;
 mod logging;
+mod monitor_metrics;
 mod notify;
 mod web;
 

@@ -40,6 +40,8 @@ struct SeriesEntry<'a> {
     time_to_exhaustion_seconds: Option<f64>,
     exhausts_within_horizon: Option<bool>,
     exhaustion_probability: Option<f64>,
+    /// Online accuracy, challenger and drift (docs/forecast.md, "Online monitoring").
+    monitor: Option<&'a crate::predict::monitor::view::MonitorView>,
 }
 
 /// Forecast series, and the selected series still gathering history (with when
@@ -63,6 +65,7 @@ pub async fn series(State(st): State<AppState>) -> Response {
             time_to_exhaustion_seconds: finite(f.time_to_exhaustion_seconds),
             exhausts_within_horizon: f.time_to_exhaustion_seconds.map(|t| t.is_finite()),
             exhaustion_probability: f.exhaustion_probability,
+            monitor: f.monitor.as_ref(),
         })
         .collect();
     let now = crate::daemon::now_ms();
@@ -153,6 +156,7 @@ fn path_json(f: &SeriesForecast) -> serde_json::Value {
         "resource": f.resource,
         "time_to_exhaustion_seconds": finite(f.time_to_exhaustion_seconds),
         "exhaustion_probability": f.exhaustion_probability,
+        "monitor": f.monitor,
         "points": points,
     })
 }

@@ -2,6 +2,7 @@
 //! resource and the chance it runs out within the horizon.
 
 pub mod exhaustion;
+pub mod monitor;
 pub mod select;
 pub mod series;
 pub mod warmup;
@@ -29,6 +30,8 @@ pub struct SeriesForecast {
     pub resource: Option<String>,
     pub time_to_exhaustion_seconds: Option<f64>,
     pub exhaustion_probability: Option<f64>,
+    /// Online accuracy, shadow challenger and drift of this series.
+    pub monitor: Option<monitor::view::MonitorView>,
 }
 
 /// The latest forecast cycle's results, replaced wholesale each cycle.

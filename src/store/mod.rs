@@ -8,6 +8,7 @@
 //! older than `now − retention`, where `now` is the newest sample time seen.
 //! See docs/store.md for the on-disk layout, bounds and measured sizes.
 
+mod aux;
 mod codec;
 mod engine;
 mod error;

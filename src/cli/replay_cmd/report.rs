@@ -39,6 +39,9 @@ pub struct Report {
     /// Median |forecast exhaustion time − actual| over the cycles of the last 24 h
     /// before exhaustion, in hours (+Inf counts when no exhaustion was forecast).
     pub eta_error_median_hours: Option<f64>,
+    /// Online accuracy the daemon would show at the end (docs/forecast.md, "Online
+    /// monitoring"): per exposed horizon, over the last 24 h and 7 d.
+    pub online_accuracy: Vec<crate::predict::monitor::view::Score>,
 }
 
 fn alerting(
@@ -171,6 +174,7 @@ pub fn measure(input: &Input, cycles: &[Cycle], ours: &[OurRule], linear: &[Line
         ours: ours_out,
         predict_linear: linear_out,
         eta_error_median_hours: eta,
+        online_accuracy: Vec::new(),
     }
 }
 

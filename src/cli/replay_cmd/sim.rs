@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::predict::series::{assess_series, History, Settings, FAST_WINDOW};
+use crate::predict::monitor::run::{assess_monitored, MemPaths};
+use crate::predict::monitor::view::Score;
+use crate::predict::monitor::{challenger::Gate, MonitorSettings, SeriesMonitor};
+use crate::predict::series::{History, Settings, FAST_WINDOW};
 use crate::store::{series_key, Agg, Store, StoreConfig, Tier};
 
 /// One history of one resource's remaining quantity.
@@ -139,13 +142,35 @@ pub fn raw_step(input: &Input) -> Result<Duration, String> {
     Ok(Duration::from_millis(g as u64))
 }
 
-/// Runs the daemon's assessment every `interval` over the whole input.
+/// Scoring only: no challenger and no drift, which would change the forecasts
+/// that the replay compares with the rules.
+fn scoring_only(settings: &Settings) -> MonitorSettings {
+    MonitorSettings {
+        horizons: [900, 3600, 6 * 3600, 86_400]
+            .iter()
+            .map(|s| Duration::from_secs(*s))
+            .filter(|h| *h <= settings.horizon)
+            .collect(),
+        model: settings.model,
+        challenger: None,
+        gate: Gate {
+            margin: 0.1,
+            min_samples: u32::MAX,
+        },
+        gate_window: Duration::from_secs(7 * 86_400),
+        pin: None,
+        drift: None,
+    }
+}
+
+/// Runs the daemon's monitored assessment every `interval` over the whole input;
+/// returns the cycles and the online accuracy at the end.
 pub fn simulate(
     input: &Input,
     settings: &Settings,
     interval: Duration,
     scratch: &Path,
-) -> Result<Vec<Cycle>, String> {
+) -> Result<(Vec<Cycle>, Vec<Score>), String> {
     let step = raw_step(input)?;
     let dir: PathBuf = scratch.join(format!("replay-{}-{}", std::process::id(), input.name));
     let _ = std::fs::remove_dir_all(&dir);
@@ -165,6 +190,10 @@ pub fn simulate(
     let mut next = (first / iv + 1) * iv;
     let mut next_flush = first + 3_600_000;
     let mut was = false;
+    let ms = scoring_only(settings);
+    let mut mon = SeriesMonitor::new(&key, &ms, first);
+    let mut paths = MemPaths::default();
+    let no_clip = |_: &mut [f64], _: &mut [f64], _: &mut [f64]| {};
     let mut out = Vec::new();
     let mut k = 0;
     while next <= end {
@@ -198,8 +227,11 @@ pub fn simulate(
             latest,
             capacity: Some(capacity),
         };
-        let a = assess_series(&h, Some(&input.resource), was, next, settings)
-            .map_err(|e| format!("{}: assessment at {next}: {e}", input.name))?;
+        let resource = Some(input.resource.as_str());
+        let (a, _) = assess_monitored(
+            &mut mon, &h, resource, was, next, settings, &ms, &mut paths, &no_clip,
+        );
+        let a = a.map_err(|e| format!("{}: assessment at {next}: {e}", input.name))?;
         let e = a.as_ref().and_then(|a| a.exhaustion);
         was = a.as_ref().is_some_and(|a| a.exhausted);
         let mut views = [f64::NAN; 3];
@@ -219,7 +251,8 @@ pub fn simulate(
     }
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
-    Ok(out)
+    let accuracy = mon.view(next - iv, &ms).accuracy;
+    Ok((out, accuracy))
 }
 
 /// Writes `t,tte_seconds,probability` per cycle (unix seconds; empty = no value).

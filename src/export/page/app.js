@@ -240,7 +240,20 @@
     $("chart-info").textContent = seriesLabel(fc) + " — model " + fc.model + ", " + Math.round(fc.level * 100) +
       " % interval, step " + fmtDuration(fc.step_seconds) +
       (fc.resource ? "; runs out: " + (tte === null ? "not within horizon" : "in " + fmtDuration(tte)) +
-        " (probability " + ((p || 0) * 100).toFixed(0) + " %)" : "");
+        " (probability " + ((p || 0) * 100).toFixed(0) + " %)" : "") + accuracyText(fc.monitor);
+  }
+
+  // Online accuracy of what was exposed, the shadow challenger and the last drift.
+  function accuracyText(m) {
+    if (!m) return "";
+    const pick = (h, w) => m.accuracy.find((s) => s.horizon === h && s.window === w && s.mase !== null);
+    const a = pick("1h", "24h") || pick("1h", "7d") || m.accuracy.find((s) => s.mase !== null);
+    let t = a ? "; online MASE " + a.mase.toFixed(2) + " at " + a.horizon + " over " + a.window +
+      ", coverage " + (a.coverage_ratio * 100).toFixed(0) + " %" : "; online accuracy: nothing scored yet";
+    if (m.challenger) t += "; challenger " + m.challenger;
+    if (m.promotions) t += ", " + m.promotions + " promotion" + (m.promotions > 1 ? "s" : "");
+    if (m.last_drift_timestamp_seconds) t += "; drift detected " + new Date(m.last_drift_timestamp_seconds * 1000).toLocaleString();
+    return t;
   }
 
   async function drawSelected() {

@@ -1,0 +1,378 @@
+//! Online monitoring of each forecast series: accuracy of what was exposed
+//! ([`accuracy`]), a shadow challenger and its promotion gate ([`challenger`]),
+//! and drift of the residuals ([`drift`]). One [`SeriesMonitor`] per series holds
+//! a few KiB; forecast paths waiting for their actuals live in the store
+//! ([`PathStore`]), written once and read once. [`run::assess_monitored`] wraps
+//! [`crate::predict::series::assess_series`] with it, for the daemon, the tests
+//! and the benchmarks alike.
+
+pub mod accuracy;
+pub mod challenger;
+pub mod codec;
+pub mod drift;
+mod events;
+pub mod persist;
+pub mod run;
+pub mod view;
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use accuracy::{horizon_steps, Pending, Scored, Windowed};
+use challenger::{Gate, Verdict};
+use drift::{Detector, DriftParams};
+
+use crate::forecast::ModelKind;
+use crate::store::Window;
+
+/// Monitoring settings (from `--forecast.*`).
+#[derive(Debug, Clone)]
+pub struct MonitorSettings {
+    /// Exposed horizons: each is scored.
+    pub horizons: Vec<Duration>,
+    /// The champion until a promotion.
+    pub model: ModelKind,
+    /// `None`: no shadow model.
+    pub challenger: Option<ModelKind>,
+    pub gate: Gate,
+    pub gate_window: Duration,
+    /// Series (keys matching the regexp) that keep this model: no challenger.
+    pub pin: Option<(regex::Regex, ModelKind)>,
+    /// `None`: drift detection off.
+    pub drift: Option<DriftParams>,
+}
+
+impl MonitorSettings {
+    pub fn from_forecast(f: &crate::config::ForecastSettings) -> MonitorSettings {
+        MonitorSettings {
+            horizons: f.horizons.clone(),
+            model: f.model,
+            challenger: f.challenger,
+            gate: Gate {
+                margin: f.challenger_margin,
+                min_samples: f.challenger_min_samples,
+            },
+            gate_window: f.challenger_window,
+            pin: f.pin.clone(),
+            drift: f.drift_detection.then_some(DriftParams::DEFAULT),
+        }
+    }
+}
+
+/// Slots of pending paths: the exposed forecast and the shadow model's.
+pub const EXPOSED: u8 = 0;
+pub const SHADOW: u8 = 1;
+/// The shadow is scored at horizons of at least this (it forecasts about hourly,
+/// which keeps its cost near a twelfth of a champion's at a 5-minute interval).
+pub const SHADOW_MIN_HORIZON_MS: i64 = 3_600_000;
+/// Lead time of the residuals the drift detector reads.
+pub const DRIFT_LEAD_MS: i64 = 3_600_000;
+/// After a change, training starts at it once this much history follows it:
+/// two days, so the daily season can still be estimated from the new regime.
+pub const RETRAIN_AFTER_MS: i64 = 2 * 86_400_000;
+/// Without events, a series' state is written back at most this often.
+pub const SAVE_EVERY_MS: i64 = 3_600_000;
+/// Most 1-hour-lead forecasts kept for drift (one per bucket).
+const LEAD_CAP: usize = 64;
+
+/// Due time cache of a slot: not read from the store yet, or nothing pending.
+const UNKNOWN: i64 = i64::MIN;
+pub(crate) const EMPTY: i64 = i64::MAX;
+
+/// Where pending paths of one series are kept (the store, or a map in tests).
+pub trait PathStore {
+    fn get(&mut self, slot: u8, horizon_ms: i64) -> Option<Pending>;
+    fn put(&mut self, slot: u8, horizon_ms: i64, p: &Pending);
+    fn remove(&mut self, slot: u8, horizon_ms: i64);
+}
+
+/// A path as the assessment publishes it (`mid_ms`: middle of the first bucket).
+#[derive(Debug, Clone, Copy)]
+pub struct PathRef<'a> {
+    pub mid_ms: i64,
+    pub step_ms: i64,
+    pub mean: &'a [f64],
+    pub lower: &'a [f64],
+    pub upper: &'a [f64],
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesMonitor {
+    pub champion: ModelKind,
+    pub challenger: Option<ModelKind>,
+    pub pinned: bool,
+    /// The horizons the windows below belong to (ms).
+    pub horizons_ms: Vec<i64>,
+    pub exposed: Vec<Windowed>,
+    /// Shadow scores, one per [`Self::gate_horizons`] entry.
+    pub shadow: Vec<Windowed>,
+    /// The gate compares scores from here on (a promotion or a drift restarts it).
+    pub gate_since_ms: i64,
+    pub drift: Detector,
+    /// (bucket start, forecast made [`DRIFT_LEAD_MS`] before it).
+    pub lead: VecDeque<(i64, f64)>,
+    pub last_drift_ms: Option<i64>,
+    pub drifts: u64,
+    pub promotions: u64,
+    pub last_promotion: Option<(ModelKind, ModelKind, f64, f64)>,
+    pub train_from_ms: Option<i64>,
+    /// Not persisted: due times of the slots, and the last write-back.
+    pub due: Vec<i64>,
+    pub saved_ms: i64,
+    pub dirty: bool,
+}
+
+/// What the monitor decided before this cycle's forecast.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Plan {
+    pub model: ModelKind,
+    pub train_from_ms: Option<i64>,
+    /// Run the shadow model this cycle (a slot of it is free).
+    pub shadow: Option<ModelKind>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Events {
+    /// Onset of a change the detector found this cycle.
+    pub drift: Option<i64>,
+    /// (from, to, scores) of a promotion this cycle.
+    pub promotion: Option<(ModelKind, ModelKind, Verdict)>,
+}
+
+impl SeriesMonitor {
+    pub fn new(key: &str, ms: &MonitorSettings, now_ms: i64) -> SeriesMonitor {
+        let mut m = SeriesMonitor {
+            champion: ms.model,
+            challenger: None,
+            pinned: false,
+            horizons_ms: Vec::new(),
+            exposed: Vec::new(),
+            shadow: Vec::new(),
+            gate_since_ms: now_ms,
+            drift: Detector::default(),
+            lead: VecDeque::new(),
+            last_drift_ms: None,
+            drifts: 0,
+            promotions: 0,
+            last_promotion: None,
+            train_from_ms: None,
+            due: Vec::new(),
+            saved_ms: i64::MIN,
+            dirty: true,
+        };
+        m.reconcile(key, ms, now_ms);
+        m
+    }
+
+    /// Brings a state (fresh or loaded) in line with the settings: pins, the
+    /// configured pair of models, the horizons.
+    pub fn reconcile(&mut self, key: &str, ms: &MonitorSettings, now_ms: i64) {
+        let horizons: Vec<i64> = ms.horizons.iter().map(|h| h.as_millis() as i64).collect();
+        if horizons != self.horizons_ms {
+            self.horizons_ms = horizons;
+            self.exposed = vec![Windowed::default(); self.horizons_ms.len()];
+            self.gate_since_ms = now_ms;
+        }
+        let pin = ms
+            .pin
+            .as_ref()
+            .filter(|(re, _)| re.is_match(key))
+            .map(|p| p.1);
+        let (champion, challenger) = match pin {
+            Some(m) => (m, None),
+            None => {
+                let pair = (ms.model, ms.challenger.filter(|c| *c != ms.model));
+                // A promotion swapped the configured pair: keep it while the pair holds.
+                if pair.1.is_some()
+                    && (self.champion, self.challenger) == (pair.1.unwrap(), Some(pair.0))
+                {
+                    (self.champion, self.challenger)
+                } else {
+                    pair
+                }
+            }
+        };
+        if (champion, challenger, pin.is_some()) != (self.champion, self.challenger, self.pinned) {
+            self.gate_since_ms = now_ms;
+        }
+        self.champion = champion;
+        self.challenger = challenger;
+        self.pinned = pin.is_some();
+        let gate = self.gate_horizons().len();
+        if self.challenger.is_none() {
+            self.shadow.clear();
+        } else if self.shadow.len() != gate {
+            self.shadow = vec![Windowed::default(); gate];
+        }
+        let slots = self.exposed.len() + gate;
+        if self.due.len() != slots {
+            self.due = vec![UNKNOWN; slots];
+        }
+    }
+
+    /// Indices of the exposed horizons the shadow is scored at: those of at
+    /// least an hour, or all when none is.
+    pub fn gate_horizons(&self) -> Vec<usize> {
+        let long: Vec<usize> = (0..self.horizons_ms.len())
+            .filter(|&i| self.horizons_ms[i] >= SHADOW_MIN_HORIZON_MS)
+            .collect();
+        if long.is_empty() {
+            (0..self.horizons_ms.len()).collect()
+        } else {
+            long
+        }
+    }
+
+    /// (slot, horizon ms, index into `due`) of every slot in use.
+    fn slots(&self) -> Vec<(u8, i64, usize)> {
+        let mut v: Vec<(u8, i64, usize)> = (0..self.exposed.len())
+            .map(|i| (EXPOSED, self.horizons_ms[i], i))
+            .collect();
+        if self.challenger.is_some() {
+            let base = self.exposed.len();
+            for (j, &i) in self.gate_horizons().iter().enumerate() {
+                v.push((SHADOW, self.horizons_ms[i], base + j));
+            }
+        }
+        v
+    }
+
+    /// Scores what is due, feeds the drift detector, runs the gate; says which
+    /// model forecasts now and on what history.
+    pub fn begin(
+        &mut self,
+        w: &Window,
+        now_ms: i64,
+        ms: &MonitorSettings,
+        paths: &mut dyn PathStore,
+    ) -> (Plan, Events) {
+        let mut ev = Events::default();
+        for (slot, h, d) in self.slots() {
+            if self.due[d] == EMPTY || (self.due[d] != UNKNOWN && self.due[d] > now_ms) {
+                continue;
+            }
+            let Some(p) = paths.get(slot, h) else {
+                self.due[d] = EMPTY;
+                continue;
+            };
+            match p.score(w, now_ms) {
+                Scored::NotDue => {
+                    self.due[d] = p.due_ms();
+                    continue;
+                }
+                Scored::Done { mase, coverage } => {
+                    let hi = self.horizons_ms.iter().position(|&x| x == h).unwrap_or(0);
+                    let target = if slot == EXPOSED {
+                        self.exposed.get_mut(hi)
+                    } else {
+                        let j = self.gate_horizons().iter().position(|&i| i == hi);
+                        j.and_then(|j| self.shadow.get_mut(j))
+                    };
+                    if let Some(t) = target {
+                        t.add(now_ms, mase, coverage);
+                    }
+                }
+                Scored::Void => {}
+            }
+            paths.remove(slot, h);
+            self.due[d] = EMPTY;
+        }
+        if let Some(p) = &ms.drift {
+            ev.drift = self.feed_drift(w, now_ms, p);
+        }
+        if ev.drift.is_none() {
+            ev.promotion = self.run_gate(now_ms, ms, paths);
+        }
+        let train_from_ms = self
+            .train_from_ms
+            .filter(|&c| now_ms - c >= RETRAIN_AFTER_MS && c > w.start_ms);
+        let shadow = self.challenger.filter(|_| {
+            let base = self.exposed.len();
+            self.due[base..].iter().any(|&d| d == EMPTY || d == UNKNOWN)
+        });
+        let plan = Plan {
+            model: self.champion,
+            train_from_ms,
+            shadow,
+        };
+        (plan, ev)
+    }
+
+    /// Records this cycle's exposed path (and the shadow's, when it ran) in the
+    /// free slots, and the 1-hour-lead point for drift. The MASE scale comes
+    /// from `history` (the series' whole window, as the backtest scales by the
+    /// whole training set).
+    pub fn end(
+        &mut self,
+        history: &Window,
+        exposed: Option<PathRef>,
+        shadow: Option<PathRef>,
+        now_ms: i64,
+        ms: &MonitorSettings,
+        paths: &mut dyn PathStore,
+    ) {
+        let mut scale = None;
+        for (slot, h, d) in self.slots() {
+            // begin() looked every slot up: UNKNOWN is left only without a begin().
+            if self.due[d] != EMPTY {
+                continue;
+            }
+            let Some(path) = (if slot == EXPOSED { exposed } else { shadow }) else {
+                continue;
+            };
+            let sc = *scale.get_or_insert_with(|| scale_of(history));
+            let steps = horizon_steps(h, path.step_ms);
+            if let Some(p) = Pending::from_path(
+                now_ms,
+                path.mid_ms,
+                path.step_ms,
+                sc,
+                path.mean,
+                path.lower,
+                path.upper,
+                steps,
+            ) {
+                paths.put(slot, h, &p);
+                self.due[d] = p.due_ms();
+            }
+        }
+        if let (Some(_), Some(path)) = (&ms.drift, exposed) {
+            let k = horizon_steps(DRIFT_LEAD_MS, path.step_ms) - 1;
+            let t = path.mid_ms - path.step_ms / 2 + k as i64 * path.step_ms;
+            if let Some(&f) = path.mean.get(k).filter(|f| f.is_finite()) {
+                if self.lead.back().is_none_or(|b| b.0 < t) {
+                    self.lead.push_back((t, f));
+                    while self.lead.len() > LEAD_CAP {
+                        self.lead.pop_front();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Write the state back now: after an event, or once per [`SAVE_EVERY_MS`].
+    pub fn needs_save(&self, now_ms: i64) -> bool {
+        self.dirty || now_ms.saturating_sub(self.saved_ms) >= SAVE_EVERY_MS
+    }
+}
+
+/// MASE scale of a history: in-sample seasonal naive at the daily lag, as the
+/// backtest computes it (gaps left out); the naive at one step while there is
+/// not a day of history yet (or it repeats exactly), so a young series is
+/// scored too.
+pub fn scale_of(w: &Window) -> f64 {
+    let step = w.step_ms.max(1);
+    let day = ((86_400_000 + step / 2) / step).max(1) as usize;
+    let first = w.values.iter().position(|v| v.is_finite());
+    let last = w.values.iter().rposition(|v| v.is_finite());
+    let (Some(a), Some(b)) = (first, last) else {
+        return f64::NAN;
+    };
+    let v = &w.values[a..=b];
+    let s = crate::forecast::score::mase_scale(v, day);
+    if s.is_finite() && s > 0.0 {
+        s
+    } else {
+        crate::forecast::score::mase_scale(v, 1)
+    }
+}
