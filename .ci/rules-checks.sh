@@ -138,6 +138,7 @@ nodecast_time_to_exhaustion_seconds nodecast_exhaustion_probability_ratio
 nodecast_forecast_model_info nodecast_forecast_history_seconds nodecast_forecast_imputed_ratio
 nodecast_forecast_cycle_duration_seconds nodecast_forecast_cycle_last_run_timestamp_seconds
 nodecast_forecast_cycles_total nodecast_forecast_errors_total nodecast_forecast_series
+nodecast_anomaly_score
 up ALERTS
 """.split())
 # Plus what the shipped recording rules record (the Fleet row): present

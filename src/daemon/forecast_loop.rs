@@ -14,6 +14,7 @@ use crate::config::ForecastSettings;
 use crate::export::exposition::SharedFamilies;
 use crate::export::self_metrics::SelfMetrics;
 use crate::forecast::ForecastError;
+use crate::predict::anomaly::{self, Tracker};
 use crate::predict::select::{select, Policy, Selected};
 use crate::predict::series::{assess_series, capacity_metric, History, Settings, FAST_WINDOW};
 use crate::predict::{SeriesForecast, SharedForecasts};
@@ -79,13 +80,15 @@ impl ForecastLoop {
         let mut announced = false;
         // Hysteresis of "exhausted" needs the previous cycle's verdict per series.
         let mut exhausted: HashMap<String, bool> = HashMap::new();
+        // The anomaly score compares each new bucket with the previous cycle's path.
+        let mut trackers: HashMap<String, Tracker> = HashMap::new();
         loop {
             match wake.recv_timeout(wait) {
                 Err(RecvTimeoutError::Timeout) | Ok(Wake::Now) => {}
                 Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => return,
             }
             let started = Instant::now();
-            let (results, failed) = self.cycle(&mut exhausted);
+            let (results, failed) = self.cycle(&mut exhausted, &mut trackers);
             if !results.is_empty() && !announced {
                 announced = true;
                 tracing::info!(
@@ -126,7 +129,11 @@ impl ForecastLoop {
         select(self.store.series_keys(), current, newest, &policy, now_ms())
     }
 
-    fn cycle(&self, exhausted: &mut HashMap<String, bool>) -> (Vec<SeriesForecast>, u64) {
+    fn cycle(
+        &self,
+        exhausted: &mut HashMap<String, bool>,
+        trackers: &mut HashMap<String, Tracker>,
+    ) -> (Vec<SeriesForecast>, u64) {
         let current = crate::export::exposition::snapshot(&self.current);
         let value_of: HashMap<String, f64> = current
             .iter()
@@ -151,7 +158,14 @@ impl ForecastLoop {
         let mut out = Vec::new();
         let mut failed = 0;
         let mut seen = HashMap::new();
-        for (key, metric, labels) in self.selected(&current) {
+        // Buckets that complete before the next cycle, plus one for a late cycle.
+        let expect_points = (self.settings.interval.as_millis() as i64)
+            .div_euclid(step_ms)
+            .clamp(1, 287) as usize
+            + 1;
+        let selected = self.selected(&current);
+        trackers.retain(|k, _| selected.iter().any(|(s, _, _)| s == k));
+        for (key, metric, labels) in selected {
             let resource = resource_of(&metric);
             let read = |tier, from| self.store.read(&key, tier, Agg::Mean, from, now + 1);
             let window = match read(Tier::Downsampled, now - span) {
@@ -200,6 +214,25 @@ impl ForecastLoop {
                 &mut a.upper,
             );
             seen.insert(key.clone(), a.exhausted);
+            let tracker = trackers.entry(key.clone()).or_default();
+            let tail = window.values.len().saturating_sub(expect_points + 1);
+            tracker.observe(
+                (tail..window.values.len())
+                    .map(|i| (window.timestamp(i) + step_ms / 2, window.values[i])),
+                step_ms,
+                &anomaly::DEFAULT,
+            );
+            tracker.expect(
+                &anomaly::Path {
+                    start_ms: a.start_ms,
+                    step_ms: a.step_ms,
+                    mean: &a.mean,
+                    lower: &a.lower,
+                    upper: &a.upper,
+                    level: self.settings.level,
+                },
+                expect_points,
+            );
             out.push(SeriesForecast {
                 series: key,
                 metric,
@@ -216,6 +249,7 @@ impl ForecastLoop {
                 resource: resource.map(str::to_string),
                 time_to_exhaustion_seconds: a.exhaustion.map(|e| e.time_to_exhaustion_seconds),
                 exhaustion_probability: a.exhaustion.map(|e| e.probability),
+                anomaly_score: tracker.score(),
             });
         }
         *exhausted = seen;

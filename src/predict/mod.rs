@@ -1,6 +1,7 @@
 //! Predict: what the forecasts mean for the node — time to exhaustion of a
 //! resource and the chance it runs out within the horizon.
 
+pub mod anomaly;
 pub mod exhaustion;
 pub mod select;
 pub mod series;
@@ -29,6 +30,9 @@ pub struct SeriesForecast {
     pub resource: Option<String>,
     pub time_to_exhaustion_seconds: Option<f64>,
     pub exhaustion_probability: Option<f64>,
+    /// How unusual the latest buckets were given the previous forecast
+    /// ([`anomaly`]); `None` until one was compared.
+    pub anomaly_score: Option<f64>,
 }
 
 /// The latest forecast cycle's results, replaced wholesale each cycle.
