@@ -13,7 +13,7 @@ use nodecast::predict::series::Settings;
 const STEP_MS: i64 = 300_000;
 const DAY: usize = 288;
 
-/// Four days of a daily cycle at 5 minutes with seeded Gaussian-ish noise.
+/// Days of a daily cycle at 5 minutes with seeded Gaussian-ish noise.
 fn seasonal(days: usize, seed: u64) -> Vec<f64> {
     let mut x = seed;
     let mut noise = || {
@@ -40,7 +40,8 @@ fn scores(values: &[f64]) -> Vec<f64> {
         level: 0.95,
         model: ModelKind::Auto,
     };
-    walk::scores(values, 1_400_000_000_000, STEP_MS, &s, 12, &DEFAULT)
+    // Refit every bucket, as the daemon does with its default 5m interval and step.
+    walk::scores(values, 1_400_000_000_000, STEP_MS, &s, 1, &DEFAULT)
 }
 
 fn max_in(s: &[f64], from: usize, to: usize) -> f64 {
@@ -49,27 +50,37 @@ fn max_in(s: &[f64], from: usize, to: usize) -> f64 {
 
 #[test]
 fn injected_spike_and_level_shift_score_high_clean_series_stays_below() {
-    let days = 4;
+    // The first two days have no usable daily season yet: their forecasts fit
+    // badly and raise the robust scale, which then takes days to settle
+    // (docs/anomaly.md). The anomalies go on day 5, as on a running agent.
+    let days = 6;
     let clean = seasonal(days, 7);
     let c = scores(&clean);
     // Scored from the second day: the first day's forecasts have no season yet.
     let quiet = max_in(&c, DAY, clean.len());
-    println!("clean: max score {quiet:.2} (threshold {ALERT_THRESHOLD})");
+    println!(
+        "clean: max score {quiet:.2} (threshold {ALERT_THRESHOLD}); day 2 {:.2}, days 3-{days} {:.2}",
+        max_in(&c, DAY, 2 * DAY),
+        max_in(&c, 2 * DAY, clean.len())
+    );
     assert!(quiet < ALERT_THRESHOLD, "clean series scored {quiet:.2}");
 
-    // A 20-minute spike of 8 noise σ (σ of the noise ≈ 1.15) on day 3.
-    let at = 2 * DAY + 100;
+    // A one-hour burst of about 13 noise σ (σ of the noise ≈ 1.15).
+    let at = 4 * DAY + 100;
     let mut spiked = clean.clone();
-    for v in &mut spiked[at..at + 4] {
-        *v += 10.0;
+    for v in &mut spiked[at..at + 12] {
+        *v += 15.0;
     }
     let s = scores(&spiked);
-    let peak = max_in(&s, at, at + 4);
+    let peak = max_in(&s, at, at + 12);
     println!("spike: max score {peak:.2}; before it {:.2}", max_in(&s, DAY, at));
     assert!(peak > ALERT_THRESHOLD, "spike scored {peak:.2}");
     assert!(max_in(&s, DAY, at) < ALERT_THRESHOLD);
+    // It decays: two hours later the series is back to normal.
+    let after = max_in(&s, at + 36, at + 60);
+    assert!(after < ALERT_THRESHOLD, "score {after:.2} two hours after the spike");
 
-    // A level shift of +12 for the rest of the series.
+    // A level shift of +12 (about 10 noise σ) for the rest of the series.
     let mut shifted = clean.clone();
     for v in &mut shifted[at..] {
         *v += 12.0;
@@ -100,6 +111,10 @@ fn nab_args(only: &[&str]) -> AnomalyEvalArgs {
         min_history: Duration::from_secs(6 * 3600),
         alpha: None,
         min_scale: None,
+        max_scale: None,
+        scale_reversion: None,
+        scale_quantile: None,
+        scale_gain: None,
         per_file: false,
     }
 }
@@ -126,4 +141,14 @@ fn nab_subset_runs_and_reports_every_method() {
             held
         );
     }
+}
+
+#[test]
+fn rule_threshold_is_the_tuned_one() {
+    let rules = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("deploy/prometheus/rules/nodecast.rules.yml"),
+    )
+    .unwrap();
+    let expr = format!("expr: nodecast_anomaly_score > {ALERT_THRESHOLD}");
+    assert!(rules.contains(&expr), "rules file lacks {expr:?}");
 }

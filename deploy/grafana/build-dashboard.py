@@ -351,7 +351,7 @@ y += 10
 
 # Last, so the ids of the panels above stay what links and bookmarks know.
 # The threshold line is NodecastSeriesAnomalous' (docs/anomaly.md).
-ANOMALY_THRESHOLD = 4
+ANOMALY_THRESHOLD = 3
 panels.append(row("Anomalies", y)); y += 1
 panels.append(ts("Anomaly score ($instance)",
                  "nodecast_anomaly_score per forecast series: how far the latest downsampled buckets fell from "

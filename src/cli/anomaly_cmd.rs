@@ -42,6 +42,18 @@ pub struct AnomalyEvalArgs {
     /// Smallest robust scale relative to the band (default: the daemon's).
     #[arg(long)]
     pub min_scale: Option<f64>,
+    /// Largest robust scale relative to the band (default: the daemon's).
+    #[arg(long)]
+    pub max_scale: Option<f64>,
+    /// Pull of the scale back to the band per bucket (default: the daemon's).
+    #[arg(long)]
+    pub scale_reversion: Option<f64>,
+    /// Quantile of |e| the robust scale tracks (default: the daemon's).
+    #[arg(long)]
+    pub scale_quantile: Option<f64>,
+    /// Gain of the scale's update (default: the daemon's).
+    #[arg(long)]
+    pub scale_gain: Option<f64>,
     /// Print one row per file and method as well.
     #[arg(long)]
     pub per_file: bool,
@@ -132,6 +144,10 @@ pub fn cases(a: &AnomalyEvalArgs) -> Result<Vec<Case>, String> {
     let params = Params {
         alpha: a.alpha.unwrap_or(DEFAULT.alpha).clamp(1e-3, 1.0),
         min_scale: a.min_scale.unwrap_or(DEFAULT.min_scale).max(1e-3),
+        max_scale: a.max_scale.unwrap_or(DEFAULT.max_scale).max(1e-3),
+        scale_reversion: a.scale_reversion.unwrap_or(DEFAULT.scale_reversion).clamp(0.0, 1.0),
+        scale_quantile: a.scale_quantile.unwrap_or(DEFAULT.scale_quantile).clamp(0.5, 0.999),
+        scale_gain: a.scale_gain.unwrap_or(DEFAULT.scale_gain).clamp(1e-6, 1.0),
         ..DEFAULT
     };
     let mut out = Vec::new();

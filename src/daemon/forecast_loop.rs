@@ -158,11 +158,10 @@ impl ForecastLoop {
         let mut out = Vec::new();
         let mut failed = 0;
         let mut seen = HashMap::new();
-        // Buckets that complete before the next cycle, plus one for a late cycle.
-        let expect_points = (self.settings.interval.as_millis() as i64)
-            .div_euclid(step_ms)
-            .clamp(1, 287) as usize
-            + 1;
+        // Cycles further apart than this many buckets leave buckets unscored.
+        let expect_points = anomaly::EXPECT_BUCKETS.max(
+            (self.settings.interval.as_millis() as i64).div_euclid(step_ms).clamp(1, 288) as usize + 1,
+        );
         let selected = self.selected(&current);
         trackers.retain(|k, _| selected.iter().any(|(s, _, _)| s == k));
         for (key, metric, labels) in selected {

@@ -6,42 +6,58 @@
 //! 1. `e = (actual − mean) / σ`, with `σ = (upper − lower) / (2·z_level)` the band of
 //!    the latest forecast made *before* the bucket began (its history ends before it),
 //!    so nothing the bucket contains leaks into its own expectation;
-//! 2. `r = e / ŝ`, `ŝ` a running robust scale of `e` (EWMA of |e| clipped at
-//!    [`Params::clip`], divided by E|N(0,1)| = √(2/π)): bands that over- or
-//!    under-cover a series are corrected by its own recent residuals;
-//! 3. the score is `|EWMA(r)|` (clipped to [`Params::clip`]): one wild bucket
-//!    raises it, a level shift keeps it up, alternating noise cancels.
+//! 2. `r = e / ŝ`, `ŝ` a running robust scale of `e`: its 99th percentile of |e|
+//!    divided by the normal's (2.576), at least [`Params::min_scale`]. Bands that
+//!    over- or under-cover a series, or a series whose residuals are heavy-tailed,
+//!    are corrected by its own recent residuals;
+//! 3. the score is `|EWMA(r)|`, weight [`Params::alpha`], each `r` clipped to
+//!    [`Params::clip`]: one wild bucket raises it, a level shift keeps it up,
+//!    alternating noise cancels.
 //!
 //! A robust z, not a probability: 0 means "as forecast", 4 means four standard
 //! errors away, and it does not saturate, so thresholds stay tunable.
 
-/// E|Z| for a standard normal Z.
-const MEAN_ABS_NORMAL: f64 = 0.797_884_560_802_865_4;
-
 /// The score above which `NodecastSeriesAnomalous` fires (chosen on the tune part of
 /// the NAB evaluation, docs/anomaly.md; the rules file states the same number).
-pub const ALERT_THRESHOLD: f64 = 4.0;
+pub const ALERT_THRESHOLD: f64 = 3.0;
+
+/// How far ahead a bucket's expectation is made: one hour at the default 5-minute
+/// step. The daemon and `anomaly-eval` both pass it to [`Tracker::expect`].
+pub const EXPECT_BUCKETS: usize = 12;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Params {
     /// Weight of the newest bucket in the score's EWMA (1 = no smoothing).
     pub alpha: f64,
-    /// Weight of the newest bucket in the scale's EWMA.
-    pub scale_alpha: f64,
+    /// Step of the scale's quantile tracker, in log units per bucket.
+    pub scale_gain: f64,
     /// Largest |e| and score: one absurd value cannot hold the score up for hours.
     pub clip: f64,
     /// The robust scale never shrinks the band's σ below this fraction of itself:
     /// a flat stretch would otherwise make the next ordinary wiggle an anomaly.
     pub min_scale: f64,
+    /// Nor widens it beyond this multiple: a badly fitted first day (no season yet)
+    /// would otherwise inflate the quantile for weeks and hide later anomalies.
+    pub max_scale: f64,
+    /// Per-bucket pull of log(scale) back towards the band (0 = none): a 99%
+    /// tracker otherwise needs ~100 quiet buckets to undo one exceedance.
+    pub scale_reversion: f64,
+    /// Quantile of |e| the scale tracks, in (0, 1): heavy-tailed residuals (bursty
+    /// CPU) raise it, so only bursts larger than the series' usual ones score high.
+    pub scale_quantile: f64,
 }
 
 /// The defaults the daemon uses (see docs/anomaly.md for how they were chosen).
 pub const DEFAULT: Params = Params {
-    alpha: 0.5,
-    // Half-life of one day at 5-minute buckets: 1 − 2^(−1/288).
-    scale_alpha: 0.002_404,
+    alpha: 0.3,
+    // Below the quantile q shrinks by 0.1% a bucket: halved in about 2.4 days
+    // at 5 minutes; each exceedance raises it by about 10%.
+    scale_gain: 0.1,
     clip: 20.0,
     min_scale: 0.5,
+    max_scale: 3.0,
+    scale_reversion: 0.0,
+    scale_quantile: 0.99,
 };
 
 /// What a forecast expected of one bucket, its real time the bucket's middle.
@@ -71,8 +87,8 @@ pub struct Tracker {
     /// Middle of the newest bucket scored: a bucket is never scored twice.
     last_ms: Option<i64>,
     smoothed: f64,
-    /// EWMA of clipped |e|; 0 until the first bucket is scored.
-    abs_e: f64,
+    /// Running `scale_quantile`-quantile of |e|; unused until the first bucket.
+    abs_q: f64,
     scored: u64,
 }
 
@@ -81,9 +97,11 @@ impl Tracker {
         Tracker::default()
     }
 
-    /// Remembers the first `max_points` points of a new forecast, replacing what an
-    /// older forecast expected of the same buckets. Points with a non-finite mean
-    /// are skipped.
+    /// Remembers what a new forecast expects of buckets no earlier forecast covered,
+    /// up to `max_points` after its start. A bucket keeps the first expectation made
+    /// of it, `max_points` buckets ahead once cycles run every bucket: a forecast
+    /// refitted every bucket follows a burst within a bucket or two and would
+    /// judge its second hour as ordinary.
     pub fn expect(&mut self, path: &Path, max_points: usize) {
         let z = crate::forecast::stats::z_for_level(path.level);
         let n = path
@@ -92,9 +110,7 @@ impl Tracker {
             .min(path.lower.len())
             .min(path.upper.len())
             .min(max_points);
-        let first_new = path.start_ms;
-        // Older expectations for times the new path covers are superseded.
-        self.pending.retain(|e| e.t_ms < first_new);
+        let covered = self.pending.last().map(|e| e.t_ms).max(self.last_ms);
         for i in 0..n {
             let (m, lo, hi) = (path.mean[i], path.lower[i], path.upper[i]);
             if !m.is_finite() {
@@ -108,8 +124,12 @@ impl Tracker {
             // A zero-width band (a constant history) still needs a scale; a tiny one
             // relative to the level makes any change large without dividing by zero.
             let sigma = (half / z).max(1e-9 + 1e-6 * m.abs());
+            let t_ms = path.start_ms + i as i64 * path.step_ms;
+            if covered.is_some_and(|c| t_ms <= c + path.step_ms / 2) {
+                continue;
+            }
             self.pending.push(Expected {
-                t_ms: path.start_ms + i as i64 * path.step_ms,
+                t_ms,
                 mean: m,
                 sigma,
             });
@@ -146,18 +166,18 @@ impl Tracker {
     }
 
     fn update(&mut self, e: f64, p: &Params) {
-        let prior = if self.scored == 0 {
-            MEAN_ABS_NORMAL
-        } else {
-            self.abs_e
-        };
-        let scale = (prior / MEAN_ABS_NORMAL).max(p.min_scale);
+        let zq = crate::forecast::stats::qnorm((1.0 + p.scale_quantile) / 2.0);
+        let q = if self.scored == 0 { zq } else { self.abs_q };
+        let scale = (q / zq).clamp(p.min_scale, p.max_scale.max(p.min_scale));
         let r = (e / scale).clamp(-p.clip, p.clip);
         self.smoothed = p.alpha * r + (1.0 - p.alpha) * self.smoothed;
-        // Huber-like: one bucket moves the scale by at most 3 of its own σ, so an
-        // anomaly does not widen the yardstick it is measured with.
-        let contribution = e.abs().min(3.0 * scale);
-        self.abs_e = p.scale_alpha * contribution + (1.0 - p.scale_alpha) * prior;
+        // Stochastic quantile tracking in log space: up by gain·p on an exceedance,
+        // down by gain·(1 − p) otherwise, so P(|e| > q) settles at 1 − p whatever
+        // the scale of the series, and one anomaly moves q by a bounded step.
+        let hit = if e.abs() > q { 1.0 } else { 0.0 };
+        let log_s = (q / zq).ln() * (1.0 - p.scale_reversion.clamp(0.0, 1.0))
+            + p.scale_gain * (hit - (1.0 - p.scale_quantile));
+        self.abs_q = zq * log_s.exp().clamp(p.min_scale, p.max_scale.max(p.min_scale));
         self.scored += 1;
     }
 
@@ -187,10 +207,11 @@ mod tests {
         )
     }
 
-    fn feed(t: &mut Tracker, values: &[f64], half: f64) -> Vec<f64> {
+    /// One forecast cycle per value, from bucket `first` on.
+    fn feed(t: &mut Tracker, first: usize, values: &[f64], half: f64) -> Vec<f64> {
         let mut scores = Vec::new();
         for (i, v) in values.iter().enumerate() {
-            let start = i as i64 * STEP;
+            let start = (first + i) as i64 * STEP;
             let (m, lo, hi, s) = flat_path(start, 10.0, half, 2);
             t.expect(
                 &Path {
@@ -214,9 +235,9 @@ mod tests {
         let mut t = Tracker::new();
         // Half-width 1.96 at 95%: σ = 1.
         let calm: Vec<f64> = (0..200).map(|i| 10.0 + [0.8, -0.6, 0.3, -1.1][i % 4]).collect();
-        let s = feed(&mut t, &calm, 1.96);
+        let s = feed(&mut t, 0, &calm, 1.96);
         assert!(s.iter().all(|x| *x < ALERT_THRESHOLD), "{s:?}");
-        let s = feed(&mut t, &[10.0 + 12.0], 1.96);
+        let s = feed(&mut t, calm.len(), &[10.0 + 12.0], 1.96);
         assert!(s[0] > ALERT_THRESHOLD, "{s:?}");
     }
 
@@ -243,7 +264,7 @@ mod tests {
     }
 
     #[test]
-    fn a_newer_forecast_replaces_expectations_and_a_flat_band_still_scores() {
+    fn a_bucket_keeps_its_first_expectation_and_a_flat_band_still_scores() {
         let mut t = Tracker::new();
         let (m, lo, hi, s) = flat_path(0, 10.0, 0.0, 4);
         t.expect(
@@ -257,6 +278,7 @@ mod tests {
             },
             4,
         );
+        // A later forecast (mean 20) adds only the buckets after the first's.
         let (m2, lo2, hi2, _) = flat_path(STEP, 20.0, 1.96, 4);
         t.expect(
             &Path {
@@ -269,15 +291,14 @@ mod tests {
             },
             4,
         );
-        // Bucket 0 keeps the first forecast's flat band: 10.5 is far outside it.
+        assert_eq!(t.pending_len(), 5);
+        // Bucket 0 against the flat band: 10.5 is far outside it.
         t.observe([(0, 10.5)], STEP, &DEFAULT);
         assert!(t.score().unwrap() >= DEFAULT.clip * DEFAULT.alpha * 0.99);
-        // Bucket 1 is judged by the newer forecast (mean 20), not the older (10).
-        let before = t.score().unwrap();
+        // Bucket 1 is still judged by the first forecast (10, flat): 20 is far off.
         t.observe([(STEP, 20.0)], STEP, &DEFAULT);
-        assert!(t.score().unwrap() < before);
+        assert!(t.score().unwrap() > ALERT_THRESHOLD);
         assert!(t.score().unwrap().is_finite());
-        // Bucket 0 from the first forecast, buckets 1..=4 from the second, two scored.
         assert_eq!(t.pending_len(), 3);
     }
 }

@@ -1,10 +1,12 @@
 //! The detectors walked forward through one series on its regular grid. The anomaly
 //! score goes through the daemon's own path: `assess_series` on the history before
 //! a cycle, `anomaly::Tracker::expect` on its published path, `observe` on each
-//! bucket once it is complete. The daemon refits every cycle; here every
-//! `refit_every` buckets, so later buckets are judged by forecasts a few steps older.
+//! bucket once it is complete. The daemon refits every cycle (every bucket by
+//! default); `refit_every` 1 is exactly that, larger values are faster and judge
+//! a bucket by forecasts 1 to `refit_every` buckets ahead instead of
+//! [`EXPECT_BUCKETS`] ahead.
 
-use crate::predict::anomaly::{Params, Path, Tracker};
+use crate::predict::anomaly::{Params, Path, Tracker, EXPECT_BUCKETS};
 use crate::predict::series::{assess_series, History, Settings, MAX_FORECAST_POINTS};
 use crate::store::Window;
 
@@ -18,7 +20,8 @@ pub fn scores(
     refit_every: usize,
     p: &Params,
 ) -> Vec<f64> {
-    let refit_every = refit_every.max(1);
+    // Every bucket needs an expectation: refits at most EXPECT_BUCKETS apart.
+    let refit_every = refit_every.clamp(1, EXPECT_BUCKETS);
     let mut out = vec![f64::NAN; values.len()];
     let mut tracker = Tracker::new();
     let mut j = 1;
@@ -47,7 +50,7 @@ pub fn scores(
                     upper: &a.upper,
                     level: s.level,
                 },
-                refit_every,
+                EXPECT_BUCKETS,
             );
         }
         let end = (j + refit_every).min(values.len());
