@@ -20,7 +20,9 @@ fn seasonal(days: usize, seed: u64) -> Vec<f64> {
         // Sum of four uniforms: close enough to normal, no dependency.
         (0..4)
             .map(|_| {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 (x >> 11) as f64 / (1u64 << 53) as f64 - 0.5
             })
             .sum::<f64>()
@@ -45,7 +47,11 @@ fn scores(values: &[f64]) -> Vec<f64> {
 }
 
 fn max_in(s: &[f64], from: usize, to: usize) -> f64 {
-    s[from..to].iter().copied().filter(|v| v.is_finite()).fold(0.0, f64::max)
+    s[from..to]
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max)
 }
 
 #[test]
@@ -73,12 +79,18 @@ fn injected_spike_and_level_shift_score_high_clean_series_stays_below() {
     }
     let s = scores(&spiked);
     let peak = max_in(&s, at, at + 12);
-    println!("spike: max score {peak:.2}; before it {:.2}", max_in(&s, DAY, at));
+    println!(
+        "spike: max score {peak:.2}; before it {:.2}",
+        max_in(&s, DAY, at)
+    );
     assert!(peak > ALERT_THRESHOLD, "spike scored {peak:.2}");
     assert!(max_in(&s, DAY, at) < ALERT_THRESHOLD);
     // It decays: two hours later the series is back to normal.
     let after = max_in(&s, at + 36, at + 60);
-    assert!(after < ALERT_THRESHOLD, "score {after:.2} two hours after the spike");
+    assert!(
+        after < ALERT_THRESHOLD,
+        "score {after:.2} two hours after the spike"
+    );
 
     // A level shift of +12 (about 10 noise σ) for the rest of the series.
     let mut shifted = clean.clone();
@@ -121,7 +133,11 @@ fn nab_args(only: &[&str]) -> AnomalyEvalArgs {
 
 #[test]
 fn nab_subset_runs_and_reports_every_method() {
-    let cases = anomaly_cmd::cases(&nab_args(&["ec2_cpu_utilization_24ae8d", "ec2_cpu_utilization_53ea38"])).unwrap();
+    let cases = anomaly_cmd::cases(&nab_args(&[
+        "ec2_cpu_utilization_24ae8d",
+        "ec2_cpu_utilization_53ea38",
+    ]))
+    .unwrap();
     assert_eq!(cases.len(), 2);
     assert!(cases[0].tune && !cases[1].tune);
     for c in &cases {
@@ -129,7 +145,10 @@ fn nab_subset_runs_and_reports_every_method() {
         // The score exists once the first forecast is made (6 h of history).
         let first = c.score.iter().position(|v| v.is_finite()).unwrap();
         assert!(first <= 6 * 12 + 12, "{}: first score at {first}", c.file);
-        assert!(c.score.iter().all(|v| v.is_nan() || (*v >= 0.0 && *v <= DEFAULT.clip)));
+        assert!(c
+            .score
+            .iter()
+            .all(|v| v.is_nan() || (*v >= 0.0 && *v <= DEFAULT.clip)));
     }
     let summary = anomaly_cmd::summarize(&cases);
     for (m, (_, tune, held)) in summary.iter().enumerate() {
@@ -146,7 +165,8 @@ fn nab_subset_runs_and_reports_every_method() {
 #[test]
 fn rule_threshold_is_the_tuned_one() {
     let rules = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("deploy/prometheus/rules/nodecast.rules.yml"),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("deploy/prometheus/rules/nodecast.rules.yml"),
     )
     .unwrap();
     let expr = format!("expr: nodecast_anomaly_score > {ALERT_THRESHOLD}");

@@ -65,12 +65,18 @@ pub const PROBATION: f64 = 0.15;
 /// Thresholds tried on the tune part. The range baseline: below 1, the quantile
 /// level q (alarm above the q-quantile of the probation values or below the
 /// 1−q one); from 1, 1 + f: alarm more than f × (max − min) beyond the range.
-pub const QUANTILES: [f64; 11] = [0.9, 0.95, 0.975, 0.99, 0.995, 0.999, 1.0, 1.1, 1.25, 1.5, 2.0];
+pub const QUANTILES: [f64; 11] = [
+    0.9, 0.95, 0.975, 0.99, 0.995, 0.999, 1.0, 1.1, 1.25, 1.5, 2.0,
+];
 /// |z| or score.
 pub const Z_LEVELS: [f64; 15] = [
     2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 15.0, 20.0, 30.0, 50.0, 100.0,
 ];
-pub const METHODS: [&str; 3] = ["anomaly score", "threshold (p/1-p of probation)", "rolling z (1 day)"];
+pub const METHODS: [&str; 3] = [
+    "anomaly score",
+    "threshold (p/1-p of probation)",
+    "rolling z (1 day)",
+];
 
 /// One file's detector outputs.
 pub struct Case {
@@ -87,9 +93,8 @@ pub struct Case {
 impl Case {
     /// Alarm indices of method `m` at its `k`-th threshold.
     pub fn alarms(&self, m: usize, k: usize) -> Vec<usize> {
-        let over = |s: &[f64], t: f64| -> Vec<usize> {
-            (0..s.len()).filter(|&i| s[i] > t).collect()
-        };
+        let over =
+            |s: &[f64], t: f64| -> Vec<usize> { (0..s.len()).filter(|&i| s[i] > t).collect() };
         match m {
             0 => over(&self.score, Z_LEVELS[k]),
             1 => {
@@ -112,7 +117,12 @@ impl Case {
     }
 
     pub fn counts(&self, m: usize, k: usize) -> Counts {
-        windows::count(&self.alarms(m, k), &self.windows, self.scored_from, self.episode_gap)
+        windows::count(
+            &self.alarms(m, k),
+            &self.windows,
+            self.scored_from,
+            self.episode_gap,
+        )
     }
 }
 
@@ -145,8 +155,14 @@ pub fn cases(a: &AnomalyEvalArgs) -> Result<Vec<Case>, String> {
         alpha: a.alpha.unwrap_or(DEFAULT.alpha).clamp(1e-3, 1.0),
         min_scale: a.min_scale.unwrap_or(DEFAULT.min_scale).max(1e-3),
         max_scale: a.max_scale.unwrap_or(DEFAULT.max_scale).max(1e-3),
-        scale_reversion: a.scale_reversion.unwrap_or(DEFAULT.scale_reversion).clamp(0.0, 1.0),
-        scale_quantile: a.scale_quantile.unwrap_or(DEFAULT.scale_quantile).clamp(0.5, 0.999),
+        scale_reversion: a
+            .scale_reversion
+            .unwrap_or(DEFAULT.scale_reversion)
+            .clamp(0.0, 1.0),
+        scale_quantile: a
+            .scale_quantile
+            .unwrap_or(DEFAULT.scale_quantile)
+            .clamp(0.5, 0.999),
         scale_gain: a.scale_gain.unwrap_or(DEFAULT.scale_gain).clamp(1e-6, 1.0),
         ..DEFAULT
     };
@@ -156,10 +172,21 @@ pub fn cases(a: &AnomalyEvalArgs) -> Result<Vec<Case>, String> {
             continue;
         }
         let path = a.input.join(file);
-        out.push(case(&path, file, pos % 2 == 0, ws, &settings, a.refit_every, &params)?);
+        out.push(case(
+            &path,
+            file,
+            pos % 2 == 0,
+            ws,
+            &settings,
+            a.refit_every,
+            &params,
+        )?);
     }
     if out.is_empty() {
-        return Err(format!("no labelled files found under {}", a.input.display()));
+        return Err(format!(
+            "no labelled files found under {}",
+            a.input.display()
+        ));
     }
     Ok(out)
 }
@@ -248,9 +275,22 @@ pub fn run(a: &AnomalyEvalArgs) -> i32 {
         }
     };
     let mut out = std::io::stdout().lock();
-    let tune: Vec<&str> = cases.iter().filter(|c| c.tune).map(|c| c.file.as_str()).collect();
-    let held: Vec<&str> = cases.iter().filter(|c| !c.tune).map(|c| c.file.as_str()).collect();
-    let _ = writeln!(out, "tune: {}\nheld: {}\n", tune.join(", "), held.join(", "));
+    let tune: Vec<&str> = cases
+        .iter()
+        .filter(|c| c.tune)
+        .map(|c| c.file.as_str())
+        .collect();
+    let held: Vec<&str> = cases
+        .iter()
+        .filter(|c| !c.tune)
+        .map(|c| c.file.as_str())
+        .collect();
+    let _ = writeln!(
+        out,
+        "tune: {}\nheld: {}\n",
+        tune.join(", "),
+        held.join(", ")
+    );
     let _ = writeln!(
         out,
         "| method | threshold (tuned) | tune P / R / F1 | held P / R / F1 |\n|---|---|---|---|"
@@ -266,7 +306,10 @@ pub fn run(a: &AnomalyEvalArgs) -> i32 {
         );
     }
     if a.per_file {
-        let _ = writeln!(out, "\n| file | part | method | threshold | P / R / F1 |\n|---|---|---|---|---|");
+        let _ = writeln!(
+            out,
+            "\n| file | part | method | threshold | P / R / F1 |\n|---|---|---|---|---|"
+        );
         let chosen = summarize(&cases);
         for c in &cases {
             for (m, (k, _, _)) in chosen.iter().enumerate() {

@@ -160,7 +160,10 @@ impl ForecastLoop {
         let mut seen = HashMap::new();
         // Cycles further apart than this many buckets leave buckets unscored.
         let expect_points = anomaly::EXPECT_BUCKETS.max(
-            (self.settings.interval.as_millis() as i64).div_euclid(step_ms).clamp(1, 288) as usize + 1,
+            (self.settings.interval.as_millis() as i64)
+                .div_euclid(step_ms)
+                .clamp(1, 288) as usize
+                + 1,
         );
         let selected = self.selected(&current);
         trackers.retain(|k, _| selected.iter().any(|(s, _, _)| s == k));

@@ -198,7 +198,12 @@ mod tests {
 
     const STEP: i64 = 300_000;
 
-    fn flat_path(start_ms: i64, mean: f64, half: f64, n: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>, i64) {
+    fn flat_path(
+        start_ms: i64,
+        mean: f64,
+        half: f64,
+        n: usize,
+    ) -> (Vec<f64>, Vec<f64>, Vec<f64>, i64) {
         (
             vec![mean; n],
             vec![mean - half; n],
@@ -234,7 +239,9 @@ mod tests {
     fn in_band_values_score_low_and_a_jump_scores_high() {
         let mut t = Tracker::new();
         // Half-width 1.96 at 95%: σ = 1.
-        let calm: Vec<f64> = (0..200).map(|i| 10.0 + [0.8, -0.6, 0.3, -1.1][i % 4]).collect();
+        let calm: Vec<f64> = (0..200)
+            .map(|i| 10.0 + [0.8, -0.6, 0.3, -1.1][i % 4])
+            .collect();
         let s = feed(&mut t, 0, &calm, 1.96);
         assert!(s.iter().all(|x| *x < ALERT_THRESHOLD), "{s:?}");
         let s = feed(&mut t, calm.len(), &[10.0 + 12.0], 1.96);

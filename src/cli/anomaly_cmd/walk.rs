@@ -118,7 +118,9 @@ mod tests {
 
     #[test]
     fn rolling_z_uses_only_the_past() {
-        let mut v: Vec<f64> = (0..50).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
+        let mut v: Vec<f64> = (0..50)
+            .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
         v.push(11.0);
         let z = rolling_z(&v, 10);
         assert!(z[..5].iter().all(|x| x.is_nan()));

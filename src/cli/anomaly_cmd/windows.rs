@@ -16,8 +16,8 @@ fn parse_time(s: &str) -> Option<i64> {
 
 /// Reads NAB's `combined_windows.json` shape: `{"file.csv": [["start", "end"], …]}`.
 pub fn read_windows(path: &Path) -> Result<Windows, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
     let raw: BTreeMap<String, Vec<Vec<String>>> =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut out = Windows::new();
@@ -25,7 +25,10 @@ pub fn read_windows(path: &Path) -> Result<Windows, String> {
         let mut v = Vec::new();
         for w in ws {
             let [a, b] = w.as_slice() else {
-                return Err(format!("{}: {file}: a window needs [start, end]", path.display()));
+                return Err(format!(
+                    "{}: {file}: a window needs [start, end]",
+                    path.display()
+                ));
             };
             let (Some(a), Some(b)) = (parse_time(a), parse_time(b)) else {
                 return Err(format!("{}: {file}: cannot parse {w:?}", path.display()));
@@ -81,7 +84,12 @@ fn ratio(a: usize, b: usize) -> f64 {
 /// Scores alarms (bucket indices, ascending) against windows given as inclusive index
 /// ranges. Only buckets at or after `scored_from` count (NAB's probationary period);
 /// windows ending before it are left out.
-pub fn count(alarms: &[usize], windows: &[(usize, usize)], scored_from: usize, episode_gap: usize) -> Counts {
+pub fn count(
+    alarms: &[usize],
+    windows: &[(usize, usize)],
+    scored_from: usize,
+    episode_gap: usize,
+) -> Counts {
     let mut c = Counts::default();
     for &(a, b) in windows.iter().filter(|w| w.1 >= scored_from) {
         if alarms.iter().any(|&i| i >= a.max(scored_from) && i <= b) {
@@ -131,7 +139,11 @@ mod tests {
     fn nab_window_file_parses() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("w.json");
-        std::fs::write(&p, r#"{"a.csv": [["2014-02-26 13:45:00.000000", "2014-02-27 06:25:00.000000"]]}"#).unwrap();
+        std::fs::write(
+            &p,
+            r#"{"a.csv": [["2014-02-26 13:45:00.000000", "2014-02-27 06:25:00.000000"]]}"#,
+        )
+        .unwrap();
         let w = read_windows(&p).unwrap();
         assert_eq!(w["a.csv"], vec![(1_393_422_300, 1_393_482_300)]);
         std::fs::write(&p, r#"{"a.csv": [["2014-02-26"]]}"#).unwrap();
