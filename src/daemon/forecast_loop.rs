@@ -80,7 +80,7 @@ impl ForecastLoop {
         let mut announced = false;
         // Hysteresis of "exhausted" needs the previous cycle's verdict per series.
         let mut exhausted: HashMap<String, bool> = HashMap::new();
-        // The anomaly score compares each new bucket with the previous cycle's path.
+        // The anomaly score judges each new bucket by the forecast made an hour before.
         let mut trackers: HashMap<String, Tracker> = HashMap::new();
         loop {
             match wake.recv_timeout(wait) {
