@@ -141,6 +141,7 @@ nodecast_forecast_cycles_total nodecast_forecast_errors_total nodecast_forecast_
 nodecast_forecast_mase nodecast_forecast_coverage_ratio nodecast_forecast_scored_forecasts
 nodecast_forecast_challenger_mase nodecast_forecast_promotions_total
 nodecast_forecast_drift_detected_total nodecast_forecast_last_drift_timestamp_seconds
+nodecast_anomaly_score
 up ALERTS
 """.split())
 # Plus what the shipped recording rules record (the Fleet row): present

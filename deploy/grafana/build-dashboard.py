@@ -371,6 +371,51 @@ panels.append({
     "links": [runbook("NodecastForecastPipelineUnhealthy", "nodecastforecastpipelineunhealthy"),
               runbook("NodecastDown", "nodecastdown")],
 })
+y += 10
+
+# Last, so the ids of the panels above stay what links and bookmarks know.
+# The threshold line is NodecastSeriesAnomalous' (docs/anomaly.md).
+ANOMALY_THRESHOLD = 3
+panels.append(row("Anomalies", y)); y += 1
+panels.append(ts("Anomaly score ($instance)",
+                 "nodecast_anomaly_score per forecast series: how far the latest downsampled buckets fell from "
+                 "the previous forecast, in robust standard errors (EWMA-smoothed). 0 is as forecast; the dashed "
+                 f"line is the NodecastSeriesAnomalous threshold ({ANOMALY_THRESHOLD}). Definition and evaluation: docs/anomaly.md.",
+                 [tgt("A", f'nodecast_anomaly_score{{{SEL}}}', "{{metric}} {{device}}{{mountpoint}}{{cpu}}{{sensor}}")],
+                 {"h": 9, "w": 16, "x": 0, "y": y}, "none", min0=True,
+                 extra={"links": [runbook("NodecastSeriesAnomalous", "nodecastseriesanomalous")],
+                        "fieldConfig": {"defaults": {"unit": "none", "min": 0,
+                                                     "custom": {"lineWidth": 1, "fillOpacity": 0, "spanNulls": False,
+                                                                "thresholdsStyle": {"mode": "dashed"}},
+                                                     "thresholds": {"mode": "absolute", "steps": [
+                                                         {"color": "green", "value": None},
+                                                         {"color": "orange", "value": ANOMALY_THRESHOLD}]}},
+                                        "overrides": []}}))
+panels.append({
+    "type": "table", "id": nid(), "title": "Most anomalous series ($job)",
+    "description": "The 15 highest nodecast_anomaly_score values across the selected jobs right now.",
+    "datasource": DS, "gridPos": {"h": 9, "w": 8, "x": 16, "y": y},
+    "targets": [tgt("A", 'topk(15, nodecast_anomaly_score{job=~"$job"})', "", instant=True, fmt="table")],
+    "transformations": [
+        {"id": "organize", "options": {
+            "excludeByName": {"Time": True, "__name__": True, "job": True},
+            "indexByName": {"instance": 0, "metric": 1, "Value": 99},
+            "renameByName": {"Value": "Score"}}},
+        {"id": "sortBy", "options": {"fields": {}, "sort": [{"field": "Score", "desc": True}]}},
+    ],
+    "fieldConfig": {
+        "defaults": {"custom": {"align": "auto", "cellOptions": {"type": "auto"}}},
+        "overrides": [
+            {"matcher": {"id": "byName", "options": "Score"},
+             "properties": [{"id": "decimals", "value": 1},
+                            {"id": "thresholds", "value": {"mode": "absolute", "steps": [
+                                {"color": "green", "value": None}, {"color": "orange", "value": ANOMALY_THRESHOLD}]}},
+                            {"id": "custom.cellOptions", "value": {"type": "color-text"}}]},
+        ]},
+    "options": {"showHeader": True, "cellHeight": "sm",
+                "sortBy": [{"displayName": "Score", "desc": True}]},
+    "links": [runbook("NodecastSeriesAnomalous", "nodecastseriesanomalous")],
+})
 
 def qvar(name, label, query, multi=False, include_all=False, all_value=None, desc="", sort=1):
     v = {"name": name, "label": label, "type": "query", "datasource": DS,

@@ -1,9 +1,10 @@
 //! Command line: `run` (the agent, also the default), `check-config`, `forecast`,
-//! `backtest`, `replay`, `status`, `plot`, `completions`.
+//! `backtest`, `replay`, `anomaly-eval`, `status`, `plot`, `completions`.
 //!
 //! Agent settings are built from [`crate::config::settings::SETTINGS`] with clap's
 //! builder API because the `--collector.<name>` flags come from the collector registry.
 
+pub mod anomaly_cmd;
 pub mod backtest_cmd;
 pub mod bounded;
 pub mod client;
@@ -129,6 +130,10 @@ pub fn command() -> Command {
             Command::new("replay")
                 .about("Replay recorded histories through the assessment and the alert rules"),
         ))
+        .subcommand(anomaly_cmd::AnomalyEvalArgs::augment_args(
+            Command::new("anomaly-eval")
+                .about("Score the anomaly score and two baselines on NAB's labelled windows"),
+        ))
         .subcommand(
             Command::new("completions")
                 .about("Print a shell completion script")
@@ -248,6 +253,13 @@ pub fn main() -> i32 {
         },
         Some(("replay", sub)) => match replay_cmd::ReplayArgs::from_arg_matches(sub) {
             Ok(args) => replay_cmd::run(&args),
+            Err(e) => {
+                let _ = e.print();
+                EXIT_USAGE
+            }
+        },
+        Some(("anomaly-eval", sub)) => match anomaly_cmd::AnomalyEvalArgs::from_arg_matches(sub) {
+            Ok(args) => anomaly_cmd::run(&args),
             Err(e) => {
                 let _ = e.print();
                 EXIT_USAGE

@@ -17,6 +17,7 @@ use crate::forecast::ForecastError;
 use crate::predict::monitor::persist::{self, StorePaths};
 use crate::predict::monitor::run::{assess_monitored, log_events};
 use crate::predict::monitor::{MonitorSettings, SeriesMonitor};
+use crate::predict::anomaly::{self, Tracker};
 use crate::predict::select::{select, Policy, Selected};
 use crate::predict::series::{capacity_metric, History, Settings, FAST_WINDOW};
 use crate::predict::{SeriesForecast, SharedForecasts};
@@ -86,13 +87,15 @@ impl ForecastLoop {
         let monitor = MonitorSettings::from_forecast(&self.settings);
         let mut monitors: HashMap<String, SeriesMonitor> = HashMap::new();
         persist::prune(&self.store);
+        // The anomaly score judges each new bucket by the forecast made an hour before.
+        let mut trackers: HashMap<String, Tracker> = HashMap::new();
         loop {
             match wake.recv_timeout(wait) {
                 Err(RecvTimeoutError::Timeout) | Ok(Wake::Now) => {}
                 Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => return,
             }
             let started = Instant::now();
-            let (results, failed) = self.cycle(&mut exhausted, &mut monitors, &monitor);
+            let (results, failed) = self.cycle(&mut exhausted, &mut monitors, &monitor, &mut trackers);
             if !results.is_empty() && !announced {
                 announced = true;
                 tracing::info!(
@@ -138,6 +141,7 @@ impl ForecastLoop {
         exhausted: &mut HashMap<String, bool>,
         monitors: &mut HashMap<String, SeriesMonitor>,
         ms: &MonitorSettings,
+        trackers: &mut HashMap<String, Tracker>,
     ) -> (Vec<SeriesForecast>, u64) {
         let current = crate::export::exposition::snapshot(&self.current);
         let value_of: HashMap<String, f64> = current
@@ -164,8 +168,17 @@ impl ForecastLoop {
         let mut out = Vec::new();
         let mut failed = 0;
         let mut seen = HashMap::new();
+        // Cycles further apart than this many buckets leave buckets unscored.
+        let expect_points = anomaly::EXPECT_BUCKETS.max(
+            (self.settings.interval.as_millis() as i64)
+                .div_euclid(step_ms)
+                .clamp(1, 288) as usize
+                + 1,
+        );
+        let selected = self.selected(&current);
+        trackers.retain(|k, _| selected.iter().any(|(s, _, _)| s == k));
         let mut kept = HashMap::new();
-        for (key, metric, labels) in self.selected(&current) {
+        for (key, metric, labels) in selected {
             let resource = resource_of(&metric);
             let read = |tier, from| self.store.read(&key, tier, Agg::Mean, from, now + 1);
             let window = match read(Tier::Downsampled, now - span) {
@@ -231,6 +244,25 @@ impl ForecastLoop {
                 }
             };
             seen.insert(key.clone(), a.exhausted);
+            let tracker = trackers.entry(key.clone()).or_default();
+            let tail = window.values.len().saturating_sub(expect_points + 1);
+            tracker.observe(
+                (tail..window.values.len())
+                    .map(|i| (window.timestamp(i) + step_ms / 2, window.values[i])),
+                step_ms,
+                &anomaly::DEFAULT,
+            );
+            tracker.expect(
+                &anomaly::Path {
+                    start_ms: a.start_ms,
+                    step_ms: a.step_ms,
+                    mean: &a.mean,
+                    lower: &a.lower,
+                    upper: &a.upper,
+                    level: self.settings.level,
+                },
+                expect_points,
+            );
             out.push(SeriesForecast {
                 series: key,
                 metric,
@@ -248,6 +280,7 @@ impl ForecastLoop {
                 time_to_exhaustion_seconds: a.exhaustion.map(|e| e.time_to_exhaustion_seconds),
                 exhaustion_probability: a.exhaustion.map(|e| e.probability),
                 monitor: Some(view),
+                anomaly_score: tracker.score(),
             });
         }
         *exhausted = seen;

@@ -90,6 +90,10 @@ pub fn families_for(results: &[SeriesForecast], s: &ForecastSettings) -> Vec<Fam
         "nodecast_forecast_imputed_ratio",
         "Share of that history filled in by gap filling",
     );
+    let mut anomaly = gauge(
+        "nodecast_anomaly_score",
+        "How far the series' latest downsampled buckets fell from the previous forecast, in robust standard errors (EWMA-smoothed; docs/anomaly.md)",
+    );
     level.samples.push(Sample {
         labels: vec![],
         value: s.level,
@@ -124,6 +128,12 @@ pub fn families_for(results: &[SeriesForecast], s: &ForecastSettings) -> Vec<Fam
             });
             prob.samples.push(Sample { labels, value: p });
         }
+        if let Some(v) = f.anomaly_score.filter(|v| v.is_finite()) {
+            anomaly.samples.push(Sample {
+                labels: with(&id, &f.labels, &[]),
+                value: v,
+            });
+        }
         model.samples.push(Sample {
             labels: with(&id, &f.labels, &[("model", &f.model)]),
             value: 1.0,
@@ -138,7 +148,7 @@ pub fn families_for(results: &[SeriesForecast], s: &ForecastSettings) -> Vec<Fam
         });
     }
     let mut out = vec![
-        point, lower, upper, level, tte, prob, model, history, imputed,
+        point, lower, upper, level, tte, prob, model, history, imputed, anomaly,
     ];
     out.extend(super::monitor_metrics::monitor_families(results));
     out

@@ -1,6 +1,7 @@
 //! Predict: what the forecasts mean for the node — time to exhaustion of a
 //! resource and the chance it runs out within the horizon.
 
+pub mod anomaly;
 pub mod exhaustion;
 pub mod monitor;
 pub mod select;
@@ -32,6 +33,9 @@ pub struct SeriesForecast {
     pub exhaustion_probability: Option<f64>,
     /// Online accuracy, shadow challenger and drift of this series.
     pub monitor: Option<monitor::view::MonitorView>,
+    /// How unusual the latest buckets were given the previous forecast
+    /// ([`anomaly`]); `None` until one was compared.
+    pub anomaly_score: Option<f64>,
 }
 
 /// The latest forecast cycle's results, replaced wholesale each cycle.

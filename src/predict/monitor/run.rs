@@ -47,7 +47,12 @@ pub fn assess_monitored(
     clip: Clip,
 ) -> (Result<Option<Assessment>, ForecastError>, Events) {
     let (plan, ev) = mon.begin(h.window, now_ms, ms, paths);
-    let cut = plan.train_from_ms.map(|t| window_from(h.window, t));
+    // A resource keeps its whole history: the exhaustion views read what came before
+    // a change (a drain carried on or new) and `nodecast replay` must see the same.
+    let cut = plan
+        .train_from_ms
+        .filter(|_| resource.is_none())
+        .map(|t| window_from(h.window, t));
     let train = cut.as_ref().unwrap_or(h.window);
     let hist = History {
         window: train,
