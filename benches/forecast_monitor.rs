@@ -92,6 +92,7 @@ fn main() {
         min_history: Duration::from_secs(6 * 3600),
         level: 0.95,
         model: ModelKind::Auto,
+        exhaustion_only: false,
     };
     let ms = MonitorSettings {
         horizons: [900, 3600, 6 * 3600, 86_400]

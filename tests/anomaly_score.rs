@@ -41,6 +41,7 @@ fn scores(values: &[f64]) -> Vec<f64> {
         min_history: Duration::from_secs(6 * 3600),
         level: 0.95,
         model: ModelKind::Auto,
+        exhaustion_only: false,
     };
     // Refit every bucket, as the daemon does with its default 5m interval and step.
     walk::scores(values, 1_400_000_000_000, STEP_MS, &s, 1, &DEFAULT)

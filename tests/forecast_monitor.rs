@@ -49,6 +49,7 @@ fn settings() -> Settings {
         min_history: Duration::from_secs(6 * 3600),
         level: 0.95,
         model: ModelKind::Auto,
+        exhaustion_only: false,
     }
 }
 

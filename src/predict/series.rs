@@ -6,10 +6,10 @@
 //! (earliest time to exhaustion, highest probability):
 //! * the seasonal forecast (`forecast::forecast`, `auto` by default) on the
 //!   downsampled tier: it knows the daily and weekly cycle;
-//! * the local trend ([`crate::forecast::trend`]) on the same tier, daily profile
+//! * the local trend ([`crate::forecast::trend`]) on the same tier, routine
 //!   removed: it has the full current slope from the first hour and never goes
-//!   trendless while the resource drains; a trend seen for T is trusted for 4·T,
-//!   as predict_linear trusts 6 h for 24 h;
+//!   trendless while the resource drains; how far ahead it may speak depends on
+//!   the drain's age and on what came before it ([`trend_reach`]);
 //! * the fast path: the same trend on the last hour of raw samples, trusted only up
 //!   to [`FAST_HORIZON`], so a fill that takes an hour is seen within minutes while
 //!   an evening of log writes (hours from full) cannot raise the 24 h warning.
