@@ -14,10 +14,10 @@ use crate::config::ForecastSettings;
 use crate::export::exposition::SharedFamilies;
 use crate::export::self_metrics::SelfMetrics;
 use crate::forecast::ForecastError;
+use crate::predict::anomaly::{self, Tracker};
 use crate::predict::monitor::persist::{self, StorePaths};
 use crate::predict::monitor::run::{assess_monitored, log_events};
 use crate::predict::monitor::{MonitorSettings, SeriesMonitor};
-use crate::predict::anomaly::{self, Tracker};
 use crate::predict::select::{select, Policy, Selected};
 use crate::predict::series::{capacity_metric, History, Settings, FAST_WINDOW};
 use crate::predict::{SeriesForecast, SharedForecasts};
@@ -95,7 +95,8 @@ impl ForecastLoop {
                 Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => return,
             }
             let started = Instant::now();
-            let (results, failed) = self.cycle(&mut exhausted, &mut monitors, &monitor, &mut trackers);
+            let (results, failed) =
+                self.cycle(&mut exhausted, &mut monitors, &monitor, &mut trackers);
             if !results.is_empty() && !announced {
                 announced = true;
                 tracing::info!(

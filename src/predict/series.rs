@@ -403,7 +403,8 @@ fn fast_path(h: &History, now_ms: i64, level: f64, step_ms: i64) -> Option<Vec<P
     let t_last = raw.timestamp(i1) as f64;
     // A drain seen for minutes is trusted for [`FAST_TRUST`] times that, up to the
     // critical reach: the slide into a memory trough is no runaway four hours long.
-    let reach = (FAST_TRUST * (line.len as f64) * rstep as f64).min(FAST_HORIZON.as_millis() as f64);
+    let reach =
+        (FAST_TRUST * (line.len as f64) * rstep as f64).min(FAST_HORIZON.as_millis() as f64);
     let n = (reach as i64 / step_ms).max(1);
     Some(
         (1..=n)
