@@ -6,9 +6,12 @@
 //! `auto`), then the heap is trimmed. For each stage it prints the heap live at its
 //! end, the heap's peak during it, and the process's anonymous RSS.
 //!
-//! Run: `cargo bench --bench memory_full` (`NODECAST_BENCH_SERIES`, default 30: what
-//! the backfill writes for one node; `NODECAST_BENCH_CACHE`, sled's cache in bytes,
-//! default the daemon's).
+//! Run: `cargo bench --bench memory_full`. Settings: `NODECAST_BENCH_SERIES` (30,
+//! about what the backfill writes for one node), `NODECAST_BENCH_CACHE` (sled's cache
+//! in bytes, default the daemon's), `NODECAST_BENCH_FLUSH_EVERY` (flush after this
+//! many series' chunks of the backfill, 1 as the daemon does; 0: one flush at the
+//! end), `NODECAST_BENCH_MALLOPT` (1: the daemon's malloc settings; 0: glibc's),
+//! `NODECAST_BENCH_TRACE_BIG` (print allocations of at least this many bytes).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -128,6 +131,9 @@ const DS_STEP_MS: i64 = 300_000;
 const CHUNK_POINTS: i64 = 10_000;
 
 fn main() {
+    if env("NODECAST_BENCH_MALLOPT", 1) == 1 {
+        nodecast::daemon::tune_malloc();
+    }
     let n = env("NODECAST_BENCH_SERIES", 30) as usize;
     TRACE_BIG.store(env("NODECAST_BENCH_TRACE_BIG", u64::MAX) as usize, Relaxed);
     let dir = tempfile::tempdir().expect("tempdir");
@@ -148,7 +154,9 @@ fn main() {
         .map(|s| (0..points).map(|_| s.next_value()).collect())
         .collect();
     stage(&format!("{n} series x {points} points generated"));
-    let flush_every = env("NODECAST_BENCH_FLUSH_EVERY", 0) as usize;
+    // The daemon's backfill flushes after each query (one metric, one time chunk):
+    // 1 here; 0 holds the whole backfill for one flush, as it did before.
+    let flush_every = env("NODECAST_BENCH_FLUSH_EVERY", 1) as usize;
     let mut end = points as i64;
     while end > 0 {
         let start = (end - CHUNK_POINTS).max(0);
@@ -188,7 +196,11 @@ fn main() {
             let peak_before = PEAK.swap(before, Relaxed);
             store.flush().expect("flush");
             let rise = PEAK.load(Relaxed) - before;
-            let worst = if store.stats().compactions > c { &mut compact_rise } else { &mut flush_rise };
+            let worst = if store.stats().compactions > c {
+                &mut compact_rise
+            } else {
+                &mut flush_rise
+            };
             *worst = (*worst).max(rise);
             PEAK.fetch_max(peak_before, Relaxed);
         }
@@ -218,7 +230,13 @@ fn main() {
         let before = LIVE.load(Relaxed);
         PEAK.store(before, Relaxed);
         let w = store
-            .read(&s.key, Tier::Downsampled, Agg::Mean, t_end - lookback, t_end)
+            .read(
+                &s.key,
+                Tier::Downsampled,
+                Agg::Mean,
+                t_end - lookback,
+                t_end,
+            )
             .expect("read");
         read_peak = read_peak.max(PEAK.load(Relaxed) - before);
         let mid = LIVE.load(Relaxed);
@@ -228,6 +246,7 @@ fn main() {
             raw: None,
             latest: None,
             capacity: None,
+            reuse: None,
         };
         let _ = assess_series(&h, None, false, t_end, &settings);
         fc_peak = fc_peak.max(PEAK.load(Relaxed) - mid);

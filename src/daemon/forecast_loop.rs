@@ -24,6 +24,14 @@ use super::forecast_metrics::families_for;
 
 pub use crate::predict::series::MAX_FORECAST_POINTS;
 
+/// `auto` validates its candidates again once this many downsampled steps have
+/// passed since it last did (an hour at the default 5 minutes); in between a cycle
+/// refits only the chosen models, a sixth of the work (docs/figures.md).
+const RECHOOSE_AFTER_STEPS: i64 = 12;
+
+/// Per series, the last `auto` choice and when (Unix ms) it was made.
+type Choices = HashMap<String, (crate::forecast::auto::Choice, i64)>;
+
 /// Messages to the forecast thread.
 pub enum Wake {
     /// Run a cycle now (new history arrived, e.g. from a backfill).
@@ -79,13 +87,14 @@ impl ForecastLoop {
         let mut announced = false;
         // Hysteresis of "exhausted" needs the previous cycle's verdict per series.
         let mut exhausted: HashMap<String, bool> = HashMap::new();
+        let mut choices = Choices::new();
         loop {
             match wake.recv_timeout(wait) {
                 Err(RecvTimeoutError::Timeout) | Ok(Wake::Now) => {}
                 Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => return,
             }
             let started = Instant::now();
-            let (results, failed) = self.cycle(&mut exhausted);
+            let (results, failed) = self.cycle(&mut exhausted, &mut choices);
             if !results.is_empty() && !announced {
                 announced = true;
                 tracing::info!(
@@ -126,7 +135,11 @@ impl ForecastLoop {
         select(self.store.series_keys(), current, newest, &policy, now_ms())
     }
 
-    fn cycle(&self, exhausted: &mut HashMap<String, bool>) -> (Vec<SeriesForecast>, u64) {
+    fn cycle(
+        &self,
+        exhausted: &mut HashMap<String, bool>,
+        choices: &mut Choices,
+    ) -> (Vec<SeriesForecast>, u64) {
         let current = crate::export::exposition::snapshot(&self.current);
         let value_of: HashMap<String, f64> = current
             .iter()
@@ -151,6 +164,7 @@ impl ForecastLoop {
         let mut out = Vec::new();
         let mut failed = 0;
         let mut seen = HashMap::new();
+        let mut chosen = Choices::new();
         for (key, metric, labels) in self.selected(&current) {
             let resource = resource_of(&metric);
             let read = |tier, from| self.store.read(&key, tier, Agg::Mean, from, now + 1);
@@ -177,6 +191,10 @@ impl ForecastLoop {
                 raw: raw.as_ref(),
                 latest,
                 capacity,
+                reuse: choices
+                    .get(&key)
+                    .filter(|(_, at)| now - at < RECHOOSE_AFTER_STEPS * step_ms)
+                    .map(|(c, _)| c),
             };
             let was = exhausted.get(&key).copied().unwrap_or(false);
             // A model bug on one odd series must cost that series, not the agent.
@@ -200,6 +218,14 @@ impl ForecastLoop {
                 &mut a.upper,
             );
             seen.insert(key.clone(), a.exhausted);
+            if let Some(c) = a.choice.take() {
+                let reused = history.reuse.is_some_and(|r| r.members == c.members);
+                let at = match choices.get(&key) {
+                    Some((_, at)) if reused => *at,
+                    _ => now,
+                };
+                chosen.insert(key.clone(), (c, at));
+            }
             out.push(SeriesForecast {
                 series: key,
                 metric,
@@ -219,6 +245,7 @@ impl ForecastLoop {
             });
         }
         *exhausted = seen;
+        *choices = chosen;
         (out, failed)
     }
 }

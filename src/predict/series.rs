@@ -22,8 +22,9 @@ use std::time::Duration;
 use augurs::{Fit, Forecast};
 
 use super::exhaustion::{assess_timed, Exhaustion, PathPoint};
+use crate::forecast::auto::Choice;
 use crate::forecast::trend::{fit_recent, Trend};
-use crate::forecast::{forecast, ForecastError, ModelKind, SeriesInput};
+use crate::forecast::{forecast_reusing, ForecastError, ModelKind, SeriesInput};
 use crate::store::Window;
 
 /// Most points of history one forecast reads (35 days at the default 5-minute step).
@@ -54,6 +55,8 @@ pub struct History<'a> {
     pub latest: Option<(i64, f64)>,
     /// Total quantity (filesystem size, MemTotal, …) if known: sets the exhaustion margin.
     pub capacity: Option<f64>,
+    /// An earlier [`Assessment::choice`] for this series, to skip `auto`'s validation.
+    pub reuse: Option<&'a Choice>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -80,6 +83,8 @@ pub struct Assessment {
     pub exhaustion: Option<Exhaustion>,
     /// Within the exhaustion margin (with hysteresis); feed back as `was_exhausted`.
     pub exhausted: bool,
+    /// What `auto` chose, if it ran (see [`History::reuse`]).
+    pub choice: Option<Choice>,
 }
 
 /// Fraction of capacity that counts as "exhausted", per resource. Free space a few
@@ -160,7 +165,7 @@ pub fn assess_series(
             step_secs,
             seasons: None,
         };
-        match forecast(&input, steps_ahead, s.level, s.model) {
+        match forecast_reusing(&input, steps_ahead, s.level, s.model, h.reuse) {
             Ok(o) => Some(o),
             Err(ForecastError::NotEnoughHistory { .. } | ForecastError::MostlyMissing { .. }) => {
                 None
@@ -236,6 +241,7 @@ pub fn assess_series(
         imputed_ratio: imputed,
         exhaustion: None,
         exhausted: false,
+        choice: seasonal.as_ref().and_then(|o| o.choice.clone()),
     };
     let Some(resource) = resource else {
         return Ok(Some(out));

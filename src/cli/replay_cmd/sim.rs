@@ -195,6 +195,7 @@ pub fn simulate(
             raw: Some(&raw),
             latest,
             capacity: Some(capacity),
+            reuse: None,
         };
         let a = assess_series(&h, Some(&input.resource), was, next, settings)
             .map_err(|e| format!("{}: assessment at {next}: {e}", input.name))?;
