@@ -189,7 +189,7 @@ pub async fn run(plan: &Plan, store: Arc<Store>, now_ms: i64) -> Result<Report, 
             drop(result);
             // One query's chunks at a time reach sled: held until the collection
             // loop's next flush, 35 days of every series made one batch that peaked
-            // at 15 MiB of heap above the store's own (docs/store.md, "Memory").
+            // at 15 MiB of heap above the store's own (docs/store.md, "Memory at full history").
             // A failed flush keeps everything pending and the collection loop's next
             // flush retries and reports it; the backfill need not stop for it.
             let s = store.clone();

@@ -26,7 +26,8 @@ pub use crate::predict::series::MAX_FORECAST_POINTS;
 
 /// `auto` validates its candidates again once this many downsampled steps have
 /// passed since it last did (an hour at the default 5 minutes); in between a cycle
-/// refits only the chosen models, a sixth of the work (docs/figures.md).
+/// refits only the chosen models. At 35 days of history this took the forecast
+/// thread from 3.1 to 0.9 CPU s/h (docs/figures.md).
 const RECHOOSE_AFTER_STEPS: i64 = 12;
 
 /// Per series, the last `auto` choice and when (Unix ms) it was made.
