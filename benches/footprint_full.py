@@ -49,7 +49,8 @@ def cpu_seconds(path):
 
 
 def thread_cpu(pid):
-    """CPU seconds per thread name, for the threads alive now."""
+    """CPU seconds per thread, for the threads alive now (one that ended during the
+    window is in the process total only)."""
     out = {}
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
@@ -62,7 +63,7 @@ def thread_cpu(pid):
 
 def thread_group(name):
     if name == "forecast": return "forecast"
-    if name == "collect" or name.startswith("fs-stat") or name.startswith("statfs"): return "collect"
+    if name in ("collect", "statvfs"): return "collect"
     if name.startswith("tokio") or name == "nodecast": return "http+backfill"
     if "sled" in name or "flusher" in name: return "sled"
     return "other"
