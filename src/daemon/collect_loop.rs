@@ -170,9 +170,11 @@ impl CollectLoop {
         let seen = self.metrics.store_compactions.get();
         if compactions > seen {
             self.metrics.store_compactions.inc_by(compactions - seen);
-            // A compaction holds two sled generations and their caches at once.
-            super::release_free_memory();
         }
+        // A flush's batch, and more so a compaction (two sled generations and their
+        // caches at once), leave free pages inside the heap; a trim a minute costs
+        // well under a millisecond with this small a heap.
+        super::release_free_memory();
     }
 
     fn collect_all(&mut self, failing: &mut [bool]) -> Vec<Family> {

@@ -46,6 +46,26 @@ pub fn release_free_memory() {
     }
 }
 
+/// Blocks from this size up are mapped on their own and returned when freed.
+#[cfg(target_env = "gnu")]
+const MMAP_THRESHOLD: libc::c_int = 128 << 10;
+
+/// glibc gives each thread its own malloc arena; for a small agent the extra arenas
+/// cost megabytes of RSS and buy nothing. A fixed mmap threshold keeps large
+/// transient buffers (a sled compaction's, a backfill response) out of the heap,
+/// where their free space stays resident: glibc otherwise raises the threshold to
+/// the largest block freed so far, up to 32 MiB. Call before any thread starts
+/// (public for the memory benches).
+pub fn tune_malloc() {
+    // SAFETY: mallopt only changes allocator parameters; called before other threads exist.
+    #[cfg(target_env = "gnu")]
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, MMAP_THRESHOLD);
+    }
+}
+
 fn open_store(cfg: &Config) -> Result<Store, String> {
     let s = &cfg.storage;
     let store_cfg = StoreConfig {
@@ -73,13 +93,7 @@ fn open_store(cfg: &Config) -> Result<Store, String> {
 
 /// Runs the agent until SIGTERM/SIGINT; returns the exit code.
 pub fn run(cfg: Config) -> i32 {
-    // glibc gives each thread its own malloc arena; for a small agent the extra
-    // arenas cost megabytes of RSS and buy nothing.
-    // SAFETY: mallopt is called before any other thread exists.
-    #[cfg(target_env = "gnu")]
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-    }
+    tune_malloc();
     logging::init(&cfg.log_level, &cfg.log_format);
     let addr = cfg.listen_address;
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -344,6 +358,7 @@ async fn backfill(
                 skipped = r.skipped,
                 "backfill done"
             );
+            release_free_memory();
             let _ = wake.send(forecast_loop::Wake::Now);
         }
         Err(e) => {

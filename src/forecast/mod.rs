@@ -130,6 +130,8 @@ pub struct Outcome {
     pub history_len: usize,
     /// Main season used, in steps.
     pub season: Option<usize>,
+    /// What `auto` chose, to pass back to [`forecast_reusing`] next time.
+    pub choice: Option<auto::Choice>,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -160,6 +162,18 @@ pub fn forecast(
     horizon: usize,
     level: f64,
     model: ModelKind,
+) -> Result<Outcome, ForecastError> {
+    forecast_reusing(input, horizon, level, model, None)
+}
+
+/// As [`forecast`]; `auto` reuses `reuse`, an earlier [`Outcome::choice`] for the same
+/// series, instead of validating its candidates again (see [`auto::forecast_reusing`]).
+pub fn forecast_reusing(
+    input: &SeriesInput,
+    horizon: usize,
+    level: f64,
+    model: ModelKind,
+    reuse: Option<&auto::Choice>,
 ) -> Result<Outcome, ForecastError> {
     if horizon == 0 {
         return Err(ForecastError::Model(
@@ -203,11 +217,16 @@ pub fn forecast(
         }
     }
     let y = &filled.values;
-    let (members, fc) = match model {
-        ModelKind::Auto => auto::forecast(y, &filled.observed, &seasons, horizon, level)?,
+    let (members, fc, choice) = match model {
+        ModelKind::Auto => {
+            let (m, f, c) =
+                auto::forecast_reusing(y, &filled.observed, &seasons, horizon, level, reuse)?;
+            (m, f, Some(c))
+        }
         k => (
             vec![k],
             fit_predict(k, y, &seasons, horizon, level).map_err(|e| ForecastError::Model(e.0))?,
+            None,
         ),
     };
     Ok(Outcome {
@@ -220,6 +239,7 @@ pub fn forecast(
         imputed_fraction: filled.imputed_fraction(),
         history_len: y.len(),
         season: main,
+        choice,
     })
 }
 

@@ -22,8 +22,9 @@ use std::time::Duration;
 use augurs::{Fit, Forecast};
 
 use super::exhaustion::{assess_timed, Exhaustion, PathPoint};
+use crate::forecast::auto::Choice;
 use crate::forecast::trend::{fit_recent, Trend};
-use crate::forecast::{forecast, ForecastError, ModelKind, SeriesInput};
+use crate::forecast::{forecast_reusing, ForecastError, ModelKind, SeriesInput};
 use crate::store::Window;
 
 /// Most points of history one forecast reads (35 days at the default 5-minute step).
@@ -71,6 +72,8 @@ pub struct History<'a> {
     pub latest: Option<(i64, f64)>,
     /// Total quantity (filesystem size, MemTotal, …) if known: sets the exhaustion margin.
     pub capacity: Option<f64>,
+    /// An earlier [`Assessment::choice`] for this series, to skip `auto`'s validation.
+    pub reuse: Option<&'a Choice>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -102,6 +105,8 @@ pub struct Assessment {
     pub exhausted: bool,
     /// What each view said (`seasonal`, `trend`, `fast`), for traces and plots.
     pub views: Vec<(&'static str, Exhaustion)>,
+    /// What `auto` chose, if it ran (see [`History::reuse`]).
+    pub choice: Option<Choice>,
 }
 
 /// Fraction of capacity that counts as "exhausted", per resource. Free space a few
@@ -215,7 +220,7 @@ pub fn assess_series(
             step_secs,
             seasons: None,
         };
-        match forecast(&input, steps_ahead, s.level, s.model) {
+        match forecast_reusing(&input, steps_ahead, s.level, s.model, h.reuse) {
             Ok(o) => Some(o),
             Err(ForecastError::NotEnoughHistory { .. } | ForecastError::MostlyMissing { .. }) => {
                 None
@@ -279,6 +284,7 @@ pub fn assess_series(
         exhaustion: None,
         exhausted: false,
         views: Vec::new(),
+        choice: seasonal.as_ref().and_then(|o| o.choice.clone()),
     };
     let Some(resource) = resource else {
         return Ok(Some(out));

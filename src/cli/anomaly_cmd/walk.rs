@@ -37,6 +37,7 @@ pub fn scores(
             raw: None,
             latest: None,
             capacity: None,
+            reuse: None,
         };
         // The cycle runs as bucket j begins: everything before it is complete.
         let now = start_ms + j as i64 * step_ms;

@@ -226,6 +226,7 @@ pub fn simulate(
             raw: Some(&raw),
             latest,
             capacity: Some(capacity),
+            reuse: None,
         };
         let resource = Some(input.resource.as_str());
         let (a, _) = assess_monitored(

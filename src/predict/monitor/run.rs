@@ -72,6 +72,7 @@ pub fn assess_monitored(
             raw: None,
             latest: None,
             capacity: None,
+            reuse: None,
         };
         let s = Settings { model: m, ..*s };
         let mut a = assess_series(&bare, None, false, now_ms, &s)
