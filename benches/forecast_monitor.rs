@@ -137,6 +137,7 @@ fn main() {
             raw: None,
             latest: None,
             capacity: None,
+            reuse: None,
         };
         // The daemon flushes the store every --storage.flush-interval (60 s):
         // sled's dirty pages would otherwise pile up in memory.

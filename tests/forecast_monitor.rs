@@ -76,6 +76,7 @@ fn cycle(
         raw: None,
         latest: None,
         capacity: None,
+        reuse: None,
     };
     let now = i as i64 * STEP_MS;
     let (res, ev) = assess_monitored(mon, &h, None, false, now, &settings(), ms, paths, &no_clip);

@@ -105,8 +105,13 @@ impl ForecastLoop {
                 Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => return,
             }
             let started = Instant::now();
-            let (results, failed) =
-                self.cycle(&mut exhausted, &mut monitors, &monitor, &mut trackers, &mut choices);
+            let (results, failed) = self.cycle(
+                &mut exhausted,
+                &mut monitors,
+                &monitor,
+                &mut trackers,
+                &mut choices,
+            );
             if !results.is_empty() && !announced {
                 announced = true;
                 tracing::info!(
@@ -250,16 +255,16 @@ impl ForecastLoop {
             }
             let view = mon.view(now, ms);
             kept.insert(key.clone(), mon);
-            let mut a = match run.unwrap_or_else(|_| Err(ForecastError::Model("model panicked".into())))
-            {
-                Ok(Some(a)) => a,
-                Ok(None) => continue,
-                Err(e) => {
-                    tracing::debug!(series = %key, error = %e, "forecast failed");
-                    failed += 1;
-                    continue;
-                }
-            };
+            let mut a =
+                match run.unwrap_or_else(|_| Err(ForecastError::Model("model panicked".into()))) {
+                    Ok(Some(a)) => a,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        tracing::debug!(series = %key, error = %e, "forecast failed");
+                        failed += 1;
+                        continue;
+                    }
+                };
             seen.insert(key.clone(), a.exhausted);
             if let Some(c) = a.choice.take() {
                 let reused = history.reuse.is_some_and(|r| r.members == c.members);
