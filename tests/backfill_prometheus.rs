@@ -546,3 +546,74 @@ fn stale_after_shorter_than_a_collection_is_refused() {
         "{err}"
     );
 }
+
+/// `nodecast replay --prometheus-url`: a node's filling filesystem, pulled from a real
+/// Prometheus with its size, goes through the same replay as a CSV would and is
+/// warned a day ahead.
+#[test]
+fn replay_pulls_a_nodes_history_from_prometheus() {
+    let d = tempfile::tempdir().unwrap();
+    let now_s = nodecast::daemon::now_ms() / 1000;
+    let (from, full, freed) = (now_s - 5 * 86400, now_s - 2 * 86400, now_s - 86400);
+    let labels =
+        r#"device="/dev/sdz1",fstype="ext4",instance="edge-1:9100",job="node",mountpoint="/data""#;
+    let mut om = String::new();
+    gauge(
+        &mut om,
+        "node_filesystem_avail_bytes",
+        labels,
+        grid(from, now_s, 60),
+        |t| {
+            if t >= freed {
+                30.0e9
+            } else {
+                (40.0e9 * (full - t) as f64 / (full - from) as f64).max(0.0)
+            }
+        },
+    );
+    gauge(
+        &mut om,
+        "node_filesystem_size_bytes",
+        labels,
+        grid(from, now_s, 60),
+        |_| 50.0e9,
+    );
+    let prom = seeded_prometheus(d.path(), &om);
+    let out = Command::new(env!("CARGO_BIN_EXE_nodecast"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["replay", "--format", "json", "--lookback", "6d"])
+        .args(["--prometheus-url", &format!("http://{}", prom.addr)])
+        .args(["--selector", r#"instance="edge-1:9100""#])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &reports[0];
+    assert_eq!(reports.as_array().map(Vec::len), Some(1), "{reports}");
+    assert_eq!(r["resource"], "filesystem_space", "{r}");
+    assert!(
+        r["input"].as_str().unwrap().contains("mountpoint=_data"),
+        "{r}"
+    );
+    let exhausted = r["exhausted_at_hours"].as_f64().expect("it ran out");
+    assert!(
+        (exhausted - 72.0).abs() < 1.0,
+        "exhausted at {exhausted} h: {r}"
+    );
+    let warn = r["ours"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["severity"] == "warning")
+        .unwrap();
+    assert!(warn["lead_hours"].as_f64().unwrap() >= 20.0, "{warn}");
+
+    // A Prometheus that is not there is named, not a crash.
+    let out = Command::new(env!("CARGO_BIN_EXE_nodecast"))
+        .args(["replay", "--prometheus-url", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("127.0.0.1:9"));
+}

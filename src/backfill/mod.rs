@@ -18,7 +18,8 @@ use std::time::Duration;
 use crate::store::{series_key, Store};
 use queries::selector_label_names;
 pub use queries::{key_for, queries, Query};
-use response::{parse_range, RangeSeries};
+use response::parse_range;
+pub use response::RangeSeries;
 
 pub struct Plan {
     pub url: String,
@@ -142,6 +143,48 @@ pub fn local_history_seconds(
             .map_or(0.0, |i| (w.values.len() - i) as f64 * step.as_secs_f64()),
         Err(_) => 0.0,
     }
+}
+
+/// `promql` over `plan.lookback` ending at `now_ms`, every `plan.step`: the same
+/// chunks and retries as the backfill, each series' samples joined oldest first.
+/// For `nodecast replay`, which reads history without a store to put it in.
+pub async fn pull(
+    plan: &Plan,
+    promql: &str,
+    now_ms: i64,
+) -> Result<Vec<RangeSeries>, BackfillError> {
+    if !(plan.url.starts_with("http://") || plan.url.starts_with("https://")) {
+        return Err(BackfillError::BadUrl(plan.url.clone()));
+    }
+    let client = reqwest::Client::builder()
+        .timeout(plan.timeout)
+        .build()
+        .map_err(|e| BackfillError::Query {
+            query: String::new(),
+            reason: e.to_string(),
+        })?;
+    let step_ms = plan.step.as_millis().max(1) as i64;
+    let mut by_labels: std::collections::BTreeMap<Vec<(String, String)>, Vec<(i64, f64)>> =
+        Default::default();
+    for (from, to) in chunks(now_ms, plan.lookback.as_millis() as i64, step_ms) {
+        let part = fetch(&client, plan, promql, from, to)
+            .await
+            .map_err(|reason| BackfillError::Query {
+                query: promql.to_string(),
+                reason,
+            })?;
+        for s in part {
+            by_labels.entry(s.labels).or_default().extend(s.samples);
+        }
+    }
+    Ok(by_labels
+        .into_iter()
+        .map(|(labels, mut samples)| {
+            samples.sort_by_key(|p| p.0);
+            samples.dedup_by_key(|p| p.0);
+            RangeSeries { labels, samples }
+        })
+        .collect())
 }
 
 /// Pulls `plan.lookback` of history ending at `now_ms` into the store.

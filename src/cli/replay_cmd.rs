@@ -3,6 +3,7 @@
 //! own per-series assessment every forecast interval on a simulated clock, and the
 //! rules read from the rules files.
 
+pub mod prom;
 pub mod report;
 pub mod rules;
 pub mod sim;
@@ -16,8 +17,21 @@ use crate::predict::series::Settings;
 #[derive(clap::Args, Debug, Clone)]
 pub struct ReplayArgs {
     /// CSV files (`timestamp,value[,capacity]`, unix seconds) or directories of them.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "prometheus_url")]
     pub inputs: Vec<PathBuf>,
+    /// Replay a node's history from this Prometheus instead (its filesystems, inodes,
+    /// memory and swap, each with its capacity), read with the backfill client.
+    #[arg(long, value_name = "URL")]
+    pub prometheus_url: Option<String>,
+    /// Label matchers (without braces) naming the node in that Prometheus.
+    #[arg(long, default_value = "", requires = "prometheus_url")]
+    pub selector: String,
+    /// How much history to pull.
+    #[arg(long, default_value = "35d", value_parser = humantime::parse_duration, requires = "prometheus_url")]
+    pub lookback: Duration,
+    /// Sample spacing to pull at (must divide 5m).
+    #[arg(long, default_value = "1m", value_parser = humantime::parse_duration, requires = "prometheus_url")]
+    pub step: Duration,
     /// Resource of inputs without a `# resource=NAME` line.
     #[arg(long, default_value = "filesystem_space")]
     pub resource: String,
@@ -95,11 +109,28 @@ fn replay(a: &ReplayArgs) -> Result<(), String> {
         return Err("--interval must be at least 1m".into());
     }
     let started = Instant::now();
-    let files = expand(&a.inputs)?;
-    let inputs = files
-        .iter()
-        .map(|f| sim::read_input(f, &a.resource, a.capacity))
-        .collect::<Result<Vec<_>, _>>()?;
+    let inputs = match &a.prometheus_url {
+        Some(url) => {
+            if a.lookback > Duration::from_secs(400 * 86_400) || a.lookback.is_zero() {
+                return Err("--lookback must be in (0, 400d]".into());
+            }
+            if a.step < Duration::from_secs(1) || 300 % a.step.as_secs().max(1) != 0 {
+                return Err("--step must be whole seconds dividing 5m".into());
+            }
+            let src = prom::Source {
+                url: url.clone(),
+                selector: a.selector.clone(),
+                lookback: a.lookback,
+                step: a.step,
+                timeout: Duration::from_secs(30),
+            };
+            prom::inputs(&src, crate::daemon::now_ms())?
+        }
+        None => expand(&a.inputs)?
+            .iter()
+            .map(|f| sim::read_input(f, &a.resource, a.capacity))
+            .collect::<Result<Vec<_>, _>>()?,
+    };
     let linear = rules::linear(&a.reference_rules)?;
     let ours = inputs
         .iter()
