@@ -145,6 +145,20 @@ pub fn local_history_seconds(
     }
 }
 
+/// The HTTP client for `plan`, after checking its URL's scheme.
+fn client(plan: &Plan) -> Result<reqwest::Client, BackfillError> {
+    if !(plan.url.starts_with("http://") || plan.url.starts_with("https://")) {
+        return Err(BackfillError::BadUrl(plan.url.clone()));
+    }
+    reqwest::Client::builder()
+        .timeout(plan.timeout)
+        .build()
+        .map_err(|e| BackfillError::Query {
+            query: String::new(),
+            reason: e.to_string(),
+        })
+}
+
 /// `promql` over `plan.lookback` ending at `now_ms`, every `plan.step`: the same
 /// chunks and retries as the backfill, each series' samples joined oldest first.
 /// For `nodecast replay`, which reads history without a store to put it in.
@@ -153,16 +167,7 @@ pub async fn pull(
     promql: &str,
     now_ms: i64,
 ) -> Result<Vec<RangeSeries>, BackfillError> {
-    if !(plan.url.starts_with("http://") || plan.url.starts_with("https://")) {
-        return Err(BackfillError::BadUrl(plan.url.clone()));
-    }
-    let client = reqwest::Client::builder()
-        .timeout(plan.timeout)
-        .build()
-        .map_err(|e| BackfillError::Query {
-            query: String::new(),
-            reason: e.to_string(),
-        })?;
+    let client = client(plan)?;
     let step_ms = plan.step.as_millis().max(1) as i64;
     let mut by_labels: std::collections::BTreeMap<Vec<(String, String)>, Vec<(i64, f64)>> =
         Default::default();
@@ -189,16 +194,7 @@ pub async fn pull(
 
 /// Pulls `plan.lookback` of history ending at `now_ms` into the store.
 pub async fn run(plan: &Plan, store: Arc<Store>, now_ms: i64) -> Result<Report, BackfillError> {
-    if !(plan.url.starts_with("http://") || plan.url.starts_with("https://")) {
-        return Err(BackfillError::BadUrl(plan.url.clone()));
-    }
-    let client = reqwest::Client::builder()
-        .timeout(plan.timeout)
-        .build()
-        .map_err(|e| BackfillError::Query {
-            query: String::new(),
-            reason: e.to_string(),
-        })?;
+    let client = client(plan)?;
     let step_ms = plan.step.as_millis().max(1) as i64;
     let ranges = chunks(now_ms, plan.lookback.as_millis() as i64, step_ms);
     let sel_names = selector_label_names(&plan.selector);
