@@ -101,6 +101,15 @@ fn targets(seed: u64) -> Vec<String> {
                 w["lead_hours"], pl["lead_hours"]
             ));
         }
+        // A page is a page: the routine's own slide (a memory trough every
+        // afternoon) must not page critical in episodes before the real one.
+        let c = sev(r, "ours", "critical");
+        if c["episodes_before"].as_u64() > Some(1) {
+            fail(format!(
+                "{name}: {} critical episodes before exhaustion",
+                c["episodes_before"]
+            ));
+        }
         if SLOW_FILLS.contains(&name) {
             if !(f(&w["lead_hours"]) >= 20.0) {
                 fail(format!("{name}: warning lead {} h < 20 h", w["lead_hours"]));

@@ -361,6 +361,20 @@ impl Fit for Trend {
 }
 
 impl FittedTrend {
+    /// Mean change per step the routine itself made over the last `steps` steps: 0
+    /// without a profile.
+    pub fn routine_slope(&self, steps: usize) -> f64 {
+        match &self.profile {
+            Some((prof, next)) if steps > 0 => {
+                let p = prof.len();
+                let last = (next + p - 1) % p;
+                let back = (last + p - steps % p) % p;
+                (prof[last] - prof[back]) / steps as f64
+            }
+            _ => 0.0,
+        }
+    }
+
     /// Path of `horizon` steps after the last point, with its standard errors.
     pub fn path(&self, horizon: usize) -> (Vec<f64>, Vec<f64>) {
         let l = &self.line;
@@ -486,6 +500,52 @@ mod tests {
         assert!(t.line.slope.abs() < 1e-6, "{:?}", t.line);
         let (path, _) = t.path(48);
         assert!(path.iter().all(|v| *v > 50.0), "{path:?}");
+    }
+
+    #[test]
+    fn routine_slope_reads_the_profile_before_the_next_phase() {
+        // A daily triangle: down 2 a step in the first half of the day, up after.
+        let p = 24;
+        let y: Vec<f64> = (0..24 * 4 + 6)
+            .map(|i| {
+                let k = (i % p) as f64;
+                50.0 + if k < 12.0 {
+                    -2.0 * k
+                } else {
+                    -2.0 * (24.0 - k)
+                }
+            })
+            .collect();
+        let t = Trend {
+            period: Some(p),
+            lag: p,
+            window: 48,
+            min_seg: 4,
+            pre_window: 48,
+            pre_min: 4,
+        }
+        .fit(&y)
+        .unwrap();
+        // The series ends at phase 5, on the way down.
+        assert!(
+            (t.routine_slope(3) + 2.0).abs() < 1e-6,
+            "{}",
+            t.routine_slope(3)
+        );
+        let flat = Trend {
+            period: None,
+            ..Trend {
+                period: Some(p),
+                lag: p,
+                window: 48,
+                min_seg: 4,
+                pre_window: 48,
+                pre_min: 4,
+            }
+        }
+        .fit(&y)
+        .unwrap();
+        assert_eq!(flat.routine_slope(3), 0.0);
     }
 }
 

@@ -327,7 +327,13 @@ pub fn assess_series(
     if let (Some(f), Some(r)) = (&trend_fc, reach.filter(|r| *r > 0)) {
         views.push(("trend", timed(f, Some(r))));
     }
-    if let Some(fast) = fast_path(h, now_ms, level, step_ms) {
+    // The routine's own slide over the fast window (a memory trough's slope every
+    // afternoon) is no runaway: the fast path counts only the drain beyond it.
+    let routine_per_ms = trend.as_ref().map_or(0.0, |t| {
+        let k = (FAST_WINDOW.as_millis() as i64 / step_ms).max(1) as usize;
+        t.routine_slope(k) / step_ms as f64
+    });
+    if let Some(fast) = fast_path(h, now_ms, level, step_ms, routine_per_ms) {
         views.push(("fast", fast));
     }
     let mut best = Exhaustion {
@@ -389,10 +395,17 @@ pub fn trend_reach(
 }
 
 /// The fast path's view: the raw tier's last segment as a path every downsampled
-/// step up to [`FAST_HORIZON`] after `now`. Raw values, not routine-adjusted: a
-/// profile that holds last week's exhaustion and clean-up would turn that step into
-/// a steep drain for an hour. `None` without enough raw history or without a drain.
-fn fast_path(h: &History, now_ms: i64, level: f64, step_ms: i64) -> Option<Vec<PathPoint>> {
+/// step up to [`FAST_HORIZON`] after `now`. Raw values, less only a decline the
+/// routine itself makes at this hour (`routine_per_ms`, ≤ 0 counts): a rise in the
+/// profile (last week's clean-up) must not turn a flat hour into a steep drain.
+/// `None` without enough raw history or without a drain.
+fn fast_path(
+    h: &History,
+    now_ms: i64,
+    level: f64,
+    step_ms: i64,
+    routine_per_ms: f64,
+) -> Option<Vec<PathPoint>> {
     let raw = h.raw?;
     let rstep = raw.step_ms.max(1);
     let from_t = now_ms - FAST_WINDOW.as_millis() as i64;
@@ -401,7 +414,8 @@ fn fast_path(h: &History, now_ms: i64, level: f64, step_ms: i64) -> Option<Vec<P
         .collect();
     let (&i0, &i1) = (idx.first()?, idx.last()?);
     let min_seg = (FAST_MIN_SEGMENT.as_millis() as i64 / rstep).max(3) as usize;
-    let line = fit_recent(&raw.values[i0..=i1], min_seg)?;
+    let mut line = fit_recent(&raw.values[i0..=i1], min_seg)?;
+    line.slope -= routine_per_ms.min(0.0) * rstep as f64;
     if line.slope >= 0.0 {
         return None;
     }
