@@ -440,6 +440,18 @@ impl Predict for FittedTrend {
 mod tests {
     use super::*;
 
+    /// A trend on a short grid: two days of window, four-step segments.
+    fn small(period: Option<usize>, lag: usize) -> Trend {
+        Trend {
+            period,
+            lag,
+            window: 48,
+            min_seg: 4,
+            pre_window: 48,
+            pre_min: 4,
+        }
+    }
+
     #[test]
     fn steady_line_keeps_its_full_slope() {
         let y: Vec<f64> = (0..100).map(|i| 1000.0 - 3.0 * i as f64).collect();
@@ -487,16 +499,7 @@ mod tests {
                     }
             })
             .collect();
-        let t = Trend {
-            period: Some(p),
-            lag: p,
-            window: 48,
-            min_seg: 4,
-            pre_window: 48,
-            pre_min: 4,
-        }
-        .fit(&y)
-        .unwrap();
+        let t = small(Some(p), p).fit(&y).unwrap();
         assert!(t.line.slope.abs() < 1e-6, "{:?}", t.line);
         let (path, _) = t.path(48);
         assert!(path.iter().all(|v| *v > 50.0), "{path:?}");
@@ -516,35 +519,14 @@ mod tests {
                 }
             })
             .collect();
-        let t = Trend {
-            period: Some(p),
-            lag: p,
-            window: 48,
-            min_seg: 4,
-            pre_window: 48,
-            pre_min: 4,
-        }
-        .fit(&y)
-        .unwrap();
+        let t = small(Some(p), p).fit(&y).unwrap();
         // The series ends at phase 5, on the way down.
         assert!(
             (t.routine_slope(3) + 2.0).abs() < 1e-6,
             "{}",
             t.routine_slope(3)
         );
-        let flat = Trend {
-            period: None,
-            ..Trend {
-                period: Some(p),
-                lag: p,
-                window: 48,
-                min_seg: 4,
-                pre_window: 48,
-                pre_min: 4,
-            }
-        }
-        .fit(&y)
-        .unwrap();
+        let flat = small(None, p).fit(&y).unwrap();
         assert_eq!(flat.routine_slope(3), 0.0);
     }
 }
