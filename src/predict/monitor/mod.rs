@@ -183,9 +183,7 @@ impl SeriesMonitor {
             None => {
                 let pair = (ms.model, ms.challenger.filter(|c| *c != ms.model));
                 // A promotion swapped the configured pair: keep it while the pair holds.
-                if pair.1.is_some()
-                    && (self.champion, self.challenger) == (pair.1.unwrap(), Some(pair.0))
-                {
+                if pair.1 == Some(self.champion) && self.challenger == Some(pair.0) {
                     (self.champion, self.challenger)
                 } else {
                     pair
