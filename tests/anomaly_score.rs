@@ -37,7 +37,8 @@ fn seasonal(days: usize, seed: u64) -> Vec<f64> {
 
 fn scores(values: &[f64]) -> Vec<f64> {
     let s = Settings {
-        horizon: Duration::from_secs(3600),
+        // The daemon's default forecast.horizon: auto ranks its models over it.
+        horizon: Duration::from_secs(24 * 3600),
         min_history: Duration::from_secs(6 * 3600),
         level: 0.95,
         model: ModelKind::Auto,
@@ -118,11 +119,13 @@ fn nab_args(only: &[&str]) -> AnomalyEvalArgs {
         input,
         windows: None,
         only: only.iter().map(|s| s.to_string()).collect(),
-        refit_every: 12,
+        refit_every: 1,
         model: ModelKind::Auto,
         level: 95.0,
         min_history: Duration::from_secs(6 * 3600),
-        alpha: None,
+        horizon: Duration::from_secs(24 * 3600),
+        sustain: None,
+        over: None,
         min_scale: None,
         max_scale: None,
         scale_reversion: None,

@@ -375,11 +375,11 @@ y += 10
 
 # Last, so the ids of the panels above stay what links and bookmarks know.
 # The threshold line is NodecastSeriesAnomalous' (docs/anomaly.md).
-ANOMALY_THRESHOLD = 3
+ANOMALY_THRESHOLD = 4
 panels.append(row("Anomalies", y)); y += 1
 panels.append(ts("Anomaly score ($instance)",
                  "nodecast_anomaly_score per forecast series: how far the latest downsampled buckets fell from "
-                 "the previous forecast, in robust standard errors (EWMA-smoothed). 0 is as forecast; the dashed "
+                 "the forecast made an hour before, in robust standard errors, sustained (the 8th largest of the last 12 buckets). 0 is as forecast; the dashed "
                  f"line is the NodecastSeriesAnomalous threshold ({ANOMALY_THRESHOLD}). Definition and evaluation: docs/anomaly.md.",
                  [tgt("A", f'nodecast_anomaly_score{{{SEL}}}', "{{metric}} {{device}}{{mountpoint}}{{cpu}}{{sensor}}")],
                  {"h": 9, "w": 16, "x": 0, "y": y}, "none", min0=True,

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::forecast::ModelKind;
-use crate::predict::anomaly::{Params, DEFAULT};
+use crate::predict::anomaly::{Params, DEFAULT, EXPECT_BUCKETS, MAX_OVER};
 use crate::predict::series::Settings;
 use windows::Counts;
 
@@ -27,7 +27,7 @@ pub struct AnomalyEvalArgs {
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Buckets between refits (the daemon refits every cycle, i.e. every bucket).
-    #[arg(long, default_value_t = 12)]
+    #[arg(long, default_value_t = 1)]
     pub refit_every: usize,
     #[arg(long, default_value = "auto", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<ModelKind>()))]
     pub model: ModelKind,
@@ -36,9 +36,17 @@ pub struct AnomalyEvalArgs {
     pub level: f64,
     #[arg(long, default_value = "6h", value_parser = humantime::parse_duration)]
     pub min_history: Duration,
-    /// Score EWMA weight (default: the daemon's).
+    /// Forecast horizon (the daemon's `forecast.horizon`; at least an hour is used):
+    /// `auto` ranks its models over it.
+    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+    pub horizon: Duration,
+    /// Buckets of the look-back that must be off for the score to be (default: the
+    /// daemon's).
     #[arg(long)]
-    pub alpha: Option<f64>,
+    pub sustain: Option<usize>,
+    /// Buckets the score looks back over (default: the daemon's).
+    #[arg(long)]
+    pub over: Option<usize>,
     /// Smallest robust scale relative to the band (default: the daemon's).
     #[arg(long)]
     pub min_scale: Option<f64>,
@@ -143,7 +151,7 @@ pub fn cases(a: &AnomalyEvalArgs) -> Result<Vec<Case>, String> {
         .unwrap_or_else(|| a.input.join("anomaly_windows.json"));
     let labelled = windows::read_windows(&wpath)?;
     let settings = Settings {
-        horizon: Duration::ZERO,
+        horizon: a.horizon,
         min_history: a.min_history,
         level: a.level / 100.0,
         model: a.model,
@@ -153,7 +161,8 @@ pub fn cases(a: &AnomalyEvalArgs) -> Result<Vec<Case>, String> {
         return Err(format!("--level must be in (0, 100), got {}", a.level));
     }
     let params = Params {
-        alpha: a.alpha.unwrap_or(DEFAULT.alpha).clamp(1e-3, 1.0),
+        sustain: a.sustain.unwrap_or(DEFAULT.sustain).max(1),
+        over: a.over.unwrap_or(DEFAULT.over).clamp(1, MAX_OVER),
         min_scale: a.min_scale.unwrap_or(DEFAULT.min_scale).max(1e-3),
         max_scale: a.max_scale.unwrap_or(DEFAULT.max_scale).max(1e-3),
         scale_reversion: a
@@ -212,8 +221,10 @@ fn case(
         .collect();
     let day = (86_400 / step).max(2) as usize;
     let step_ms = step * 1000;
+    // Every path must reach the bucket it is expected to judge.
+    let reach = Duration::from_millis((EXPECT_BUCKETS.max(refit_every) as i64 * step_ms) as u64);
     let s = Settings {
-        horizon: Duration::from_millis((refit_every.max(1) as i64 * step_ms) as u64),
+        horizon: s.horizon.max(reach),
         ..*s
     };
     Ok(Case {

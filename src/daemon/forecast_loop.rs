@@ -19,7 +19,9 @@ use crate::predict::monitor::persist::{self, StorePaths};
 use crate::predict::monitor::run::{assess_monitored, log_events};
 use crate::predict::monitor::{MonitorSettings, SeriesMonitor};
 use crate::predict::select::{select, Policy, Selected};
-use crate::predict::series::{capacity_metric, History, Settings, FAST_WINDOW};
+use crate::predict::series::{
+    capacity_metric, History, Settings, FAST_WINDOW, RECHOOSE_AFTER_STEPS,
+};
 use crate::predict::{SeriesForecast, SharedForecasts};
 use crate::store::{series_key, Agg, Store, Tier};
 
@@ -27,12 +29,6 @@ use super::collect_loop::now_ms;
 use super::forecast_metrics::families_for;
 
 pub use crate::predict::series::MAX_FORECAST_POINTS;
-
-/// `auto` validates its candidates again once this many downsampled steps have
-/// passed since it last did (an hour at the default 5 minutes); in between a cycle
-/// refits only the chosen models. At 35 days of history this took the forecast
-/// thread from 3.1 to 0.9 CPU s/h (docs/figures.md).
-const RECHOOSE_AFTER_STEPS: i64 = 12;
 
 /// Per series, the last `auto` choice and when (Unix ms) it was made.
 type Choices = HashMap<String, (crate::forecast::auto::Choice, i64)>;

@@ -92,7 +92,7 @@ pub fn families_for(results: &[SeriesForecast], s: &ForecastSettings) -> Vec<Fam
     );
     let mut anomaly = gauge(
         "nodecast_anomaly_score",
-        "How far the series' latest downsampled buckets fell from the previous forecast, in robust standard errors (EWMA-smoothed; docs/anomaly.md)",
+        "How far the series' latest downsampled buckets fell from the forecast made an hour before, in robust standard errors, sustained (8th largest of the last 12; docs/anomaly.md)",
     );
     level.samples.push(Sample {
         labels: vec![],

@@ -61,6 +61,12 @@ pub const FAST_TRUST: f64 = 3.0;
 /// How far the fast path looks ahead: the critical thresholds' reach.
 pub const FAST_HORIZON: Duration = Duration::from_secs(4 * 3600);
 
+/// `auto` validates its candidates again once this many downsampled steps have
+/// passed since it last did (an hour at the default 5 minutes); in between a cycle
+/// refits only the chosen models. At 35 days of history this took the forecast
+/// thread from 3.1 to 0.9 CPU s/h (docs/figures.md). `anomaly-eval` does the same.
+pub const RECHOOSE_AFTER_STEPS: i64 = 12;
+
 /// What the assessment is given about one series.
 #[derive(Debug, Clone, Copy)]
 pub struct History<'a> {

@@ -1,17 +1,23 @@
 //! The detectors walked forward through one series on its regular grid. The anomaly
 //! score goes through the daemon's own path: `assess_series` on the history before
-//! a cycle, `anomaly::Tracker::expect` on its published path, `observe` on each
-//! bucket once it is complete. The daemon refits every cycle (every bucket by
-//! default); `refit_every` 1 is exactly that, larger values are faster and judge
-//! a bucket by forecasts 1 to `refit_every` buckets ahead instead of
-//! [`EXPECT_BUCKETS`] ahead.
+//! a cycle (with the daemon's horizon, and `auto`'s choice reused for
+//! [`RECHOOSE_AFTER_STEPS`] as the daemon does), `anomaly::Tracker::expect` on its
+//! published path, `observe` on each bucket once it is complete. The daemon refits
+//! every cycle (every bucket by default); `refit_every` 1 is exactly that, larger
+//! values are faster and judge a bucket by forecasts 1 to `refit_every` buckets
+//! ahead instead of [`EXPECT_BUCKETS`] ahead.
 
+use crate::forecast::auto::Choice;
 use crate::predict::anomaly::{Params, Path, Tracker, EXPECT_BUCKETS};
-use crate::predict::series::{assess_series, History, Settings, MAX_FORECAST_POINTS};
+use crate::predict::series::{
+    assess_series, History, Settings, MAX_FORECAST_POINTS, RECHOOSE_AFTER_STEPS,
+};
 use crate::store::Window;
 
 /// Per-bucket anomaly scores (NaN before the first forecast, or where the forecast
 /// failed). `values` is the regular grid (NaN = gap), `start_ms` its first bucket.
+/// `s.horizon` should be the daemon's (`forecast.horizon`): `auto` ranks its
+/// candidates over it, so a shorter one picks other models than the agent would.
 pub fn scores(
     values: &[f64],
     start_ms: i64,
@@ -24,6 +30,7 @@ pub fn scores(
     let refit_every = refit_every.clamp(1, EXPECT_BUCKETS);
     let mut out = vec![f64::NAN; values.len()];
     let mut tracker = Tracker::new();
+    let mut choice: Option<(Choice, i64)> = None;
     let mut j = 1;
     while j < values.len() {
         let from = j.saturating_sub(MAX_FORECAST_POINTS as usize);
@@ -32,16 +39,27 @@ pub fn scores(
             step_ms,
             values: values[from..j].to_vec(),
         };
+        // The cycle runs as bucket j begins: everything before it is complete.
+        let now = start_ms + j as i64 * step_ms;
         let history = History {
             window: &window,
             raw: None,
             latest: None,
             capacity: None,
-            reuse: None,
+            reuse: choice
+                .as_ref()
+                .filter(|(_, at)| now - at < RECHOOSE_AFTER_STEPS * step_ms)
+                .map(|(c, _)| c),
         };
-        // The cycle runs as bucket j begins: everything before it is complete.
-        let now = start_ms + j as i64 * step_ms;
-        if let Ok(Some(a)) = assess_series(&history, None, false, now, s) {
+        if let Ok(Some(mut a)) = assess_series(&history, None, false, now, s) {
+            if let Some(c) = a.choice.take() {
+                let reused = history.reuse.is_some_and(|r| r.members == c.members);
+                let at = match &choice {
+                    Some((_, at)) if reused => *at,
+                    _ => now,
+                };
+                choice = Some((c, at));
+            }
             tracker.expect(
                 &Path {
                     start_ms: a.start_ms,
