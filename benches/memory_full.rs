@@ -222,6 +222,7 @@ fn main() {
         min_history: Duration::from_secs(6 * 3600),
         level: 0.95,
         model: ModelKind::Auto,
+        exhaustion_only: false,
     };
     let t_end = now + 3_600_000;
     let mut read_peak = 0usize;
