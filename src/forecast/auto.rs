@@ -12,8 +12,9 @@
 //!
 //! The members' own intervals assume each is the true model. The validation errors of
 //! the combination therefore calibrate them: the band is scaled until it would have
-//! covered `level` of the validation points (a split-conformal correction on the
-//! standardised errors), widened freely, narrowed at most to [`MIN_SCALE`].
+//! covered `level` of the validation points, the later origins weighing more
+//! ([`ORIGIN_DECAY`]; a weighted split-conformal correction on the standardised
+//! errors), widened freely, narrowed at most to [`MIN_SCALE`].
 
 use augurs::Forecast;
 
@@ -38,8 +39,14 @@ pub const DEFAULT: [ModelKind; 3] = [
 /// choice that flips on a few missing points is worse than a steady default.
 const MARGIN: f64 = 0.8;
 /// The calibrated band may narrow to this fraction of the members' own (their
-/// bands over-cover smooth series) but no further on so few validation points.
-const MIN_SCALE: f64 = 0.9;
+/// bands over-cover smooth series) but no further: four validation days are few, and
+/// below it the tune coverage fell under 92% (docs/forecast.md, "Intervals").
+const MIN_SCALE: f64 = 0.7;
+/// Weight of a validation origin relative to the one after it. Noise changes from day
+/// to day (a burst day, then calm ones), and the latest origin is the nearest to what
+/// comes next; weighting by age is the non-exchangeable split-conformal method of
+/// Barber et al. (2023), the forecast itself weighted like the latest origin.
+const ORIGIN_DECAY: f64 = 0.6;
 /// Level of the validation fits' intervals (only their width per step is used).
 const VALIDATION_LEVEL: f64 = 0.95;
 /// Bound on points × weekly period for the validation fits (see `choose`).
@@ -96,7 +103,7 @@ pub fn forecast_reusing(
     };
     let mut f = combine(&choice.members, y, seasons, horizon, level)
         .map_err(|e| ForecastError::Model(e.0))?;
-    widen(&mut f, interval_scale(choice.errors.clone(), level));
+    widen(&mut f, interval_scale(&choice.errors, level));
     Ok((choice.members.clone(), f, choice))
 }
 
@@ -148,19 +155,33 @@ pub fn middle(buf: &mut Vec<f64>, v: impl Iterator<Item = f64>) -> f64 {
     }
 }
 
-/// Factor (≥ MIN_SCALE) by which a band at `level` must scale so that it would have covered
-/// `level` of the validation points, given their errors in standard errors.
-pub fn interval_scale(mut errors: Vec<f64>, level: f64) -> f64 {
-    errors.retain(|e| e.is_finite());
+/// Factor (≥ MIN_SCALE) by which a band at `level` must scale so that it would have
+/// covered `level` of the validation points, given their errors in standard errors per
+/// origin (latest first), each origin weighted [`ORIGIN_DECAY`] times the next.
+pub fn interval_scale(errors: &[Vec<f64>], level: f64) -> f64 {
+    let mut w: Vec<(f64, f64)> = errors
+        .iter()
+        .zip(std::iter::successors(Some(1.0), |w| Some(w * ORIGIN_DECAY)))
+        .flat_map(|(e, w)| e.iter().filter(|e| e.is_finite()).map(move |e| (*e, w)))
+        .collect();
     // Fewer points than this say little about a tail quantile.
-    if errors.len() < 20 {
+    if w.len() < 20 {
         return 1.0;
     }
-    errors.sort_by(f64::total_cmp);
-    // The conformal quantile: the ⌈(n+1)·level⌉-th smallest.
-    let n = errors.len();
-    let k = (((n + 1) as f64 * level).ceil() as usize).clamp(1, n);
-    (errors[k - 1] / stats::z_for_level(level)).max(MIN_SCALE)
+    w.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // The weighted conformal quantile: the smallest error whose cumulative weight
+    // reaches `level` of the total with the forecast's own weight (1) added, which
+    // stands for the unseen error and so is never reached below the largest one.
+    let total = w.iter().map(|x| x.1).sum::<f64>() + 1.0;
+    let mut acc = 0.0;
+    let q = w
+        .iter()
+        .find(|(_, wi)| {
+            acc += wi;
+            acc >= level * total
+        })
+        .map_or(w[w.len() - 1].0, |x| x.0);
+    (q / stats::z_for_level(level)).max(MIN_SCALE)
 }
 
 fn widen(f: &mut Forecast, scale: f64) {
@@ -176,11 +197,12 @@ fn widen(f: &mut Forecast, scale: f64) {
 }
 
 /// What `auto` settled on: the models combined (one for a pick) and the validation
-/// errors of their combination in units of its standard error.
+/// errors of their combination in units of its standard error, per origin (latest
+/// first; empty where an origin had no observed point).
 #[derive(Debug, Clone)]
 pub struct Choice {
     pub members: Vec<ModelKind>,
-    pub errors: Vec<f64>,
+    pub errors: Vec<Vec<f64>>,
 }
 
 /// One candidate's validation forecasts at the scored points of each origin.
@@ -222,6 +244,8 @@ pub fn choose(y: &[f64], observed: &[bool], seasons: &[usize], horizon: usize) -
         })
         .collect();
     let mut actuals: Vec<Vec<f64>> = Vec::new();
+    // Age of each validation window's origin (0 = the latest).
+    let mut ages: Vec<usize> = Vec::new();
     let mut naive2: Vec<(f64, f64)> = Vec::new();
     let z = stats::z_for_level(VALIDATION_LEVEL);
     // The weekly Theta's seasonality test costs O(n·week): on 35 days at 5 minutes it
@@ -268,6 +292,7 @@ pub fn choose(y: &[f64], observed: &[bool], seasons: &[usize], horizon: usize) -
         }
         naive2.push((s2, m2));
         actuals.push(actual);
+        ages.push(k - 1);
     }
     let Some(best) = (0..cands.len())
         .filter(|&i| vals[i].owa.is_finite())
@@ -314,10 +339,10 @@ pub fn choose(y: &[f64], observed: &[bool], seasons: &[usize], horizon: usize) -
         None if vals[best].owa < MARGIN * default_owa => vec![best],
         None => default,
     };
-    let mut errors = Vec::new();
+    let mut errors = vec![Vec::new(); origins];
     for (j, a) in actuals.iter().enumerate() {
         let (p, se) = combined(&members, j, &mut buf);
-        errors.extend(
+        errors[ages[j]].extend(
             a.iter()
                 .zip(p.iter().zip(&se))
                 .filter(|(_, (_, s))| **s > 0.0)
@@ -348,23 +373,43 @@ mod tests {
 
     #[test]
     fn calibrated_errors_leave_the_band_alone() {
-        let s = interval_scale(calibrated(199), 0.95);
+        let s = interval_scale(&[calibrated(199)], 0.95);
         assert!((1.0..1.05).contains(&s), "{s}");
+        let s = interval_scale(&[calibrated(99), calibrated(99), calibrated(99)], 0.95);
+        assert!((0.98..1.05).contains(&s), "{s}");
     }
 
     #[test]
     fn errors_twice_the_claimed_spread_double_the_band() {
         let e: Vec<f64> = calibrated(199).iter().map(|e| 2.0 * e).collect();
-        let s = interval_scale(e.clone(), 0.95);
+        let s = interval_scale(&[e.clone()], 0.95);
         assert!((1.9..2.1).contains(&s), "{s}");
-        let s80 = interval_scale(e, 0.8);
+        let s80 = interval_scale(&[e], 0.8);
         assert!((1.9..2.1).contains(&s80), "{s80}");
     }
 
     #[test]
+    fn the_latest_origin_weighs_most() {
+        let calm = calibrated(99);
+        let wild: Vec<f64> = calm.iter().map(|e| 2.0 * e).collect();
+        let after_calm = interval_scale(&[calm.clone(), wild.clone()], 0.95);
+        let after_wild = interval_scale(&[wild, calm], 0.95);
+        assert!(
+            after_calm + 0.2 < after_wild,
+            "{after_calm} vs {after_wild}"
+        );
+        assert!((1.0..2.05).contains(&after_calm), "{after_calm}");
+        assert!((1.0..2.05).contains(&after_wild), "{after_wild}");
+        // Older errors alone say less about the next day: the forecast's own weight
+        // counts for more, and the quantile moves up.
+        let old = interval_scale(&[Vec::new(), calibrated(99)], 0.95);
+        assert!(old > interval_scale(&[calibrated(99)], 0.95), "{old}");
+    }
+
+    #[test]
     fn too_few_or_too_small_errors_narrow_little() {
-        assert_eq!(interval_scale(vec![10.0; 5], 0.95), 1.0);
-        assert_eq!(interval_scale(vec![0.1; 100], 0.95), MIN_SCALE);
+        assert_eq!(interval_scale(&[vec![10.0; 5]], 0.95), 1.0);
+        assert_eq!(interval_scale(&[vec![0.1; 100]], 0.95), MIN_SCALE);
         let mut f = Forecast {
             point: vec![10.0, 10.0],
             intervals: Some(augurs::ForecastIntervals {
