@@ -16,6 +16,7 @@ struct Rec {
     lo: Vec<f64>, // raw half-widths below / above
     hi: Vec<f64>,
     errors: Vec<f64>,
+    signed: Vec<f64>,
     /// (origin age, position among that origin's scored points: the step where no
     /// point of the window was a gap).
     at: Vec<(u32, u32)>,
@@ -51,7 +52,8 @@ fn rec(c: &Case) -> Option<Rec> {
         point: p.clone(),
         lo,
         hi,
-        errors: ch.errors.concat(),
+        errors: ch.errors.concat().iter().map(|e| e.abs()).collect(),
+        signed: ch.errors.concat(),
         at: ch
             .errors
             .iter()
@@ -96,6 +98,30 @@ fn wq(e: &[(f64, f64)], level: f64, wn: f64) -> f64 {
 }
 
 type Method = Box<dyn Fn(&Rec) -> Vec<f64>>;
+
+/// Asymmetric: lower and upper scales from the signed errors' two tails; encoded as
+/// 2·horizon scales (lower first).
+fn asym(r: &Rec, lam: f64, floor: f64) -> Vec<f64> {
+    let tail = (1.0 + lv()) / 2.0;
+    let side = |sign: f64| {
+        let e: Vec<_> = r
+            .signed
+            .iter()
+            .zip(&r.at)
+            .map(|(e, (j, _))| (sign * e, lam.powi(*j as i32)))
+            .collect();
+        let q = wq(&e, tail, 1.0) / z();
+        if q.is_finite() {
+            q.max(floor)
+        } else {
+            1.0
+        }
+    };
+    let (l, u) = (side(-1.0), side(1.0));
+    let mut v = vec![l; r.horizon];
+    v.extend(vec![u; r.horizon]);
+    v
+}
 
 static LEVEL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 fn lv() -> f64 {
@@ -164,6 +190,43 @@ fn methods() -> Vec<(String, Method)> {
                     }
                     out
                 }),
+            ));
+        }
+    }
+    // Narrowing only as far as every validation origin's own quantile allows.
+    for floor in [0.7, 0.5, 0.3, 0.0] {
+        m.push((
+            format!("worst-origin floor, abs floor {floor}"),
+            Box::new(move |r| {
+                let e: Vec<_> = r.errors.iter().map(|e| (*e, 1.0)).collect();
+                let pooled = wq(&e, lv(), 1.0) / z();
+                let worst = (0..4u32)
+                    .map(|j| {
+                        let e: Vec<_> = r
+                            .errors
+                            .iter()
+                            .zip(&r.at)
+                            .filter(|a| a.1 .0 == j)
+                            .map(|(e, _)| (*e, 1.0))
+                            .collect();
+                        wq(&e, lv(), 1.0) / z()
+                    })
+                    .filter(|q| q.is_finite())
+                    .fold(0.0, f64::max);
+                let s = if pooled >= 1.0 {
+                    pooled
+                } else {
+                    pooled.max(worst.min(1.0))
+                };
+                uniform(r, s.max(floor))
+            }),
+        ));
+    }
+    for lam in [1.0f64, 0.6, 0.5] {
+        for floor in [0.9, 0.8, 0.7, 0.5] {
+            m.push((
+                format!("asym weights {lam}^j floor {floor}"),
+                Box::new(move |r| asym(r, lam, floor)),
             ));
         }
     }
@@ -270,8 +333,13 @@ fn eval(recs: &[Rec], f: &Method) -> (f64, f64, f64) {
                 continue;
             }
             let k80 = z() / stats::z_for_level(0.95);
-            let l = r.point[h] - r.lo[h] * s[h] * k80;
-            let u = r.point[h] + r.hi[h] * s[h] * k80;
+            let (sl, su) = if s.len() == 2 * r.horizon {
+                (s[h], s[r.horizon + h])
+            } else {
+                (s[h], s[h])
+            };
+            let l = r.point[h] - r.lo[h] * sl * k80;
+            let u = r.point[h] + r.hi[h] * su * k80;
             c += f64::from(a >= l && a <= u);
             let alpha = 1.0 - lv();
             sc += (u - l) + 2.0 / alpha * ((l - a).max(0.0) + (a - u).max(0.0));

@@ -12,9 +12,10 @@
 //!
 //! The members' own intervals assume each is the true model. The validation errors of
 //! the combination therefore calibrate them: the band is scaled until it would have
-//! covered `level` of the validation points, the later origins weighing more
-//! ([`ORIGIN_DECAY`]; a weighted split-conformal correction on the standardised
-//! errors), widened freely, narrowed at most to [`MIN_SCALE`].
+//! covered `level` of the validation points (a split-conformal correction on the
+//! standardised errors). It widens freely, but narrows only as far as every validation
+//! origin on its own allows: a band that one of the four days would have overrun is
+//! not narrowed past that day's quantile.
 
 use augurs::Forecast;
 
@@ -38,15 +39,6 @@ pub const DEFAULT: [ModelKind; 3] = [
 /// fraction of the default's: a few windows rank close candidates at random, and a
 /// choice that flips on a few missing points is worse than a steady default.
 const MARGIN: f64 = 0.8;
-/// The calibrated band may narrow to this fraction of the members' own (their
-/// bands over-cover smooth series) but no further: four validation days are few, and
-/// below it the tune coverage fell under 92% (docs/forecast.md, "Intervals").
-const MIN_SCALE: f64 = 0.7;
-/// Weight of a validation origin relative to the one after it. Noise changes from day
-/// to day (a burst day, then calm ones), and the latest origin is the nearest to what
-/// comes next; weighting by age is the non-exchangeable split-conformal method of
-/// Barber et al. (2023), the forecast itself weighted like the latest origin.
-const ORIGIN_DECAY: f64 = 0.6;
 /// Level of the validation fits' intervals (only their width per step is used).
 const VALIDATION_LEVEL: f64 = 0.95;
 /// Bound on points × weekly period for the validation fits (see `choose`).
@@ -155,33 +147,42 @@ pub fn middle(buf: &mut Vec<f64>, v: impl Iterator<Item = f64>) -> f64 {
     }
 }
 
-/// Factor (≥ MIN_SCALE) by which a band at `level` must scale so that it would have
-/// covered `level` of the validation points, given their errors in standard errors per
-/// origin (latest first), each origin weighted [`ORIGIN_DECAY`] times the next.
+/// Factor by which a band at `level` must scale so that it would have covered `level`
+/// of the validation points, given their signed errors in standard errors per origin.
+/// Below 1 it is raised to the largest such factor of a single origin: narrowing the
+/// members' band (their bands over-cover smooth series) is allowed only where every
+/// validation day agrees, since a quiet pool can hide one day the narrower band would
+/// have failed, and four days are few.
 pub fn interval_scale(errors: &[Vec<f64>], level: f64) -> f64 {
-    let mut w: Vec<(f64, f64)> = errors
-        .iter()
-        .zip(std::iter::successors(Some(1.0), |w| Some(w * ORIGIN_DECAY)))
-        .flat_map(|(e, w)| e.iter().filter(|e| e.is_finite()).map(move |e| (*e, w)))
-        .collect();
+    let z = stats::z_for_level(level);
+    let mut all: Vec<f64> = errors.iter().flatten().map(|e| e.abs()).collect();
     // Fewer points than this say little about a tail quantile.
-    if w.len() < 20 {
+    if all.iter().filter(|e| e.is_finite()).count() < 20 {
         return 1.0;
     }
-    w.sort_by(|a, b| a.0.total_cmp(&b.0));
-    // The weighted conformal quantile: the smallest error whose cumulative weight
-    // reaches `level` of the total with the forecast's own weight (1) added, which
-    // stands for the unseen error and so is never reached below the largest one.
-    let total = w.iter().map(|x| x.1).sum::<f64>() + 1.0;
-    let mut acc = 0.0;
-    let q = w
+    let pooled = conformal_quantile(&mut all, level) / z;
+    if pooled >= 1.0 {
+        return pooled;
+    }
+    let worst = errors
         .iter()
-        .find(|(_, wi)| {
-            acc += wi;
-            acc >= level * total
-        })
-        .map_or(w[w.len() - 1].0, |x| x.0);
-    (q / stats::z_for_level(level)).max(MIN_SCALE)
+        .map(|e| conformal_quantile(&mut e.iter().map(|e| e.abs()).collect(), level) / z)
+        .filter(|q| q.is_finite())
+        .fold(0.0, f64::max);
+    pooled.max(worst.min(1.0))
+}
+
+/// The ⌈(n+1)·level⌉-th smallest finite value (the largest when there are too few);
+/// NaN when there is none.
+fn conformal_quantile(v: &mut Vec<f64>, level: f64) -> f64 {
+    v.retain(|e| e.is_finite());
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let k = (((n + 1) as f64 * level).ceil() as usize).clamp(1, n);
+    v[k - 1]
 }
 
 fn widen(f: &mut Forecast, scale: f64) {
@@ -346,7 +347,7 @@ pub fn choose(y: &[f64], observed: &[bool], seasons: &[usize], horizon: usize) -
             a.iter()
                 .zip(p.iter().zip(&se))
                 .filter(|(_, (_, s))| **s > 0.0)
-                .map(|(a, (p, s))| (a - p).abs() / s),
+                .map(|(a, (p, s))| (a - p) / s),
         );
     }
     Choice {
@@ -389,27 +390,39 @@ mod tests {
     }
 
     #[test]
-    fn the_latest_origin_weighs_most() {
-        let calm = calibrated(99);
-        let wild: Vec<f64> = calm.iter().map(|e| 2.0 * e).collect();
-        let after_calm = interval_scale(&[calm.clone(), wild.clone()], 0.95);
-        let after_wild = interval_scale(&[wild, calm], 0.95);
-        assert!(
-            after_calm + 0.2 < after_wild,
-            "{after_calm} vs {after_wild}"
+    fn narrows_only_as_far_as_every_origin_allows() {
+        let scaled = |k: f64| calibrated(99).iter().map(|e| k * e).collect::<Vec<f64>>();
+        // Four calm days: the band narrows to their spread, well past 0.9.
+        let calm = interval_scale(&[scaled(0.4), scaled(0.4), scaled(0.4), scaled(0.4)], 0.95);
+        assert!((0.38..0.45).contains(&calm), "{calm}");
+        // Three calm days and one at 0.8: the pool alone would say about 0.5.
+        let one = interval_scale(&[scaled(0.4), scaled(0.4), scaled(0.8), scaled(0.4)], 0.95);
+        assert!((0.78..0.85).contains(&one), "{one}");
+        // A day wider than the band never lowers the widening the pool asks for.
+        let wide = interval_scale(&[scaled(0.4), scaled(3.0)], 0.95);
+        assert!(wide > 1.5, "{wide}");
+        // Signed errors count by their size; an origin without points is ignored.
+        let signed: Vec<f64> = scaled(0.4)
+            .iter()
+            .enumerate()
+            .map(|(i, e)| if i % 2 == 0 { -e } else { *e })
+            .collect();
+        assert_eq!(
+            interval_scale(&[signed, Vec::new()], 0.95),
+            interval_scale(&[scaled(0.4)], 0.95)
         );
-        assert!((1.0..2.05).contains(&after_calm), "{after_calm}");
-        assert!((1.0..2.05).contains(&after_wild), "{after_wild}");
-        // Older errors alone say less about the next day: the forecast's own weight
-        // counts for more, and the quantile moves up.
-        let old = interval_scale(&[Vec::new(), calibrated(99)], 0.95);
-        assert!(old > interval_scale(&[calibrated(99)], 0.95), "{old}");
     }
 
     #[test]
-    fn too_few_or_too_small_errors_narrow_little() {
+    fn too_few_errors_say_little() {
         assert_eq!(interval_scale(&[vec![10.0; 5]], 0.95), 1.0);
-        assert_eq!(interval_scale(&[vec![0.1; 100]], 0.95), MIN_SCALE);
+        assert_eq!(
+            interval_scale(&[vec![10.0; 5], vec![f64::NAN; 30]], 0.95),
+            1.0
+        );
+        // A short origin counts by its largest error.
+        let s = interval_scale(&[vec![0.1; 100], vec![0.1, 0.1, 1.0]], 0.95);
+        assert!((s - 1.0 / stats::z_for_level(0.95)).abs() < 1e-12, "{s}");
         let mut f = Forecast {
             point: vec![10.0, 10.0],
             intervals: Some(augurs::ForecastIntervals {
