@@ -4,8 +4,8 @@
 //! rule rescales the members' combined band from the validation errors `auto` keeps
 //! (`Choice::errors`); printed per set: coverage, the interval score (Gneiting and
 //! Raftery's, divided by the series' MASE scale) and the width, and the interval score
-//! relative to the previous rule (pooled quantile, narrowing to 0.9) averaged over the
-//! sets. `SCAN_LEVEL=0.8` for 80% bands. See docs/forecast.md, "Intervals".
+//! relative to the shipped rule (pooled quantile, narrowing to 0.9) averaged over the
+//! sets. `SCAN_LEVEL=0.8` for 80% bands. See docs/forecast.md, **Intervals**.
 //!
 //! `cargo test --release --test forecast_interval_scan -- --ignored --nocapture`
 
@@ -356,7 +356,7 @@ fn interval_method_scan() {
     }
     sets.push(("synth35 s2", tune(s35)));
     let ms = methods();
-    // The tune NAB forecasts one by one: the previous rule's coverage and scale, and
+    // The tune NAB forecasts one by one: the shipped rule's coverage and scale, and
     // each validation origin's own quantile.
     for (set, recs) in &sets {
         if !set.starts_with("NAB") {
