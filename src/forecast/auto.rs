@@ -38,7 +38,8 @@ pub const DEFAULT: [ModelKind; 3] = [
 /// choice that flips on a few missing points is worse than a steady default.
 const MARGIN: f64 = 0.8;
 /// The calibrated band may narrow to this fraction of the members' own (their
-/// bands over-cover smooth series) but no further on so few validation points.
+/// bands over-cover smooth series) but no further on so few validation points; the
+/// anomaly score reads the band too (docs/forecast.md, **Intervals**).
 const MIN_SCALE: f64 = 0.9;
 /// Level of the validation fits' intervals (only their width per step is used).
 const VALIDATION_LEVEL: f64 = 0.95;
@@ -96,7 +97,7 @@ pub fn forecast_reusing(
     };
     let mut f = combine(&choice.members, y, seasons, horizon, level)
         .map_err(|e| ForecastError::Model(e.0))?;
-    widen(&mut f, interval_scale(choice.errors.clone(), level));
+    widen(&mut f, interval_scale(&choice.errors, level));
     Ok((choice.members.clone(), f, choice))
 }
 
@@ -148,19 +149,30 @@ pub fn middle(buf: &mut Vec<f64>, v: impl Iterator<Item = f64>) -> f64 {
     }
 }
 
-/// Factor (≥ MIN_SCALE) by which a band at `level` must scale so that it would have covered
-/// `level` of the validation points, given their errors in standard errors.
-pub fn interval_scale(mut errors: Vec<f64>, level: f64) -> f64 {
-    errors.retain(|e| e.is_finite());
+/// Factor (≥ MIN_SCALE) by which a band at `level` must scale so that it would have
+/// covered `level` of the validation points, given their signed errors in standard
+/// errors per origin (pooled: weighting origins by age or flooring at each origin's
+/// own quantile were compared in `tests/forecast_interval_scan.rs` and not kept).
+pub fn interval_scale(errors: &[Vec<f64>], level: f64) -> f64 {
+    let mut all: Vec<f64> = errors.iter().flatten().map(|e| e.abs()).collect();
     // Fewer points than this say little about a tail quantile.
-    if errors.len() < 20 {
+    if all.iter().filter(|e| e.is_finite()).count() < 20 {
         return 1.0;
     }
-    errors.sort_by(f64::total_cmp);
-    // The conformal quantile: the ⌈(n+1)·level⌉-th smallest.
-    let n = errors.len();
+    (conformal_quantile(&mut all, level) / stats::z_for_level(level)).max(MIN_SCALE)
+}
+
+/// The ⌈(n+1)·level⌉-th smallest finite value (the largest when there are too few);
+/// NaN when there is none.
+fn conformal_quantile(v: &mut Vec<f64>, level: f64) -> f64 {
+    v.retain(|e| e.is_finite());
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
     let k = (((n + 1) as f64 * level).ceil() as usize).clamp(1, n);
-    (errors[k - 1] / stats::z_for_level(level)).max(MIN_SCALE)
+    v[k - 1]
 }
 
 fn widen(f: &mut Forecast, scale: f64) {
@@ -176,11 +188,12 @@ fn widen(f: &mut Forecast, scale: f64) {
 }
 
 /// What `auto` settled on: the models combined (one for a pick) and the validation
-/// errors of their combination in units of its standard error.
+/// errors of their combination in units of its standard error, per origin (latest
+/// first; empty where an origin had no observed point).
 #[derive(Debug, Clone)]
 pub struct Choice {
     pub members: Vec<ModelKind>,
-    pub errors: Vec<f64>,
+    pub errors: Vec<Vec<f64>>,
 }
 
 /// One candidate's validation forecasts at the scored points of each origin.
@@ -222,6 +235,8 @@ pub fn choose(y: &[f64], observed: &[bool], seasons: &[usize], horizon: usize) -
         })
         .collect();
     let mut actuals: Vec<Vec<f64>> = Vec::new();
+    // Age of each validation window's origin (0 = the latest).
+    let mut ages: Vec<usize> = Vec::new();
     let mut naive2: Vec<(f64, f64)> = Vec::new();
     let z = stats::z_for_level(VALIDATION_LEVEL);
     // The weekly Theta's seasonality test costs O(n·week): on 35 days at 5 minutes it
@@ -268,6 +283,7 @@ pub fn choose(y: &[f64], observed: &[bool], seasons: &[usize], horizon: usize) -
         }
         naive2.push((s2, m2));
         actuals.push(actual);
+        ages.push(k - 1);
     }
     let Some(best) = (0..cands.len())
         .filter(|&i| vals[i].owa.is_finite())
@@ -314,14 +330,14 @@ pub fn choose(y: &[f64], observed: &[bool], seasons: &[usize], horizon: usize) -
         None if vals[best].owa < MARGIN * default_owa => vec![best],
         None => default,
     };
-    let mut errors = Vec::new();
+    let mut errors = vec![Vec::new(); origins];
     for (j, a) in actuals.iter().enumerate() {
         let (p, se) = combined(&members, j, &mut buf);
-        errors.extend(
+        errors[ages[j]].extend(
             a.iter()
                 .zip(p.iter().zip(&se))
                 .filter(|(_, (_, s))| **s > 0.0)
-                .map(|(a, (p, s))| (a - p).abs() / s),
+                .map(|(a, (p, s))| (a - p) / s),
         );
     }
     Choice {
@@ -348,23 +364,44 @@ mod tests {
 
     #[test]
     fn calibrated_errors_leave_the_band_alone() {
-        let s = interval_scale(calibrated(199), 0.95);
+        let s = interval_scale(&[calibrated(199)], 0.95);
         assert!((1.0..1.05).contains(&s), "{s}");
+        let s = interval_scale(&[calibrated(99), calibrated(99), calibrated(99)], 0.95);
+        assert!((0.98..1.05).contains(&s), "{s}");
     }
 
     #[test]
     fn errors_twice_the_claimed_spread_double_the_band() {
         let e: Vec<f64> = calibrated(199).iter().map(|e| 2.0 * e).collect();
-        let s = interval_scale(e.clone(), 0.95);
+        let s = interval_scale(&[e.clone()], 0.95);
         assert!((1.9..2.1).contains(&s), "{s}");
-        let s80 = interval_scale(e, 0.8);
+        let s80 = interval_scale(&[e], 0.8);
         assert!((1.9..2.1).contains(&s80), "{s80}");
     }
 
     #[test]
     fn too_few_or_too_small_errors_narrow_little() {
-        assert_eq!(interval_scale(vec![10.0; 5], 0.95), 1.0);
-        assert_eq!(interval_scale(vec![0.1; 100], 0.95), MIN_SCALE);
+        assert_eq!(interval_scale(&[vec![10.0; 5]], 0.95), 1.0);
+        assert_eq!(
+            interval_scale(&[vec![10.0; 5], vec![f64::NAN; 30]], 0.95),
+            1.0
+        );
+        assert_eq!(
+            interval_scale(&[vec![0.1; 60], vec![-0.1; 40]], 0.95),
+            MIN_SCALE
+        );
+        // Signed errors count by their size, pooled over the origins.
+        let e = calibrated(99);
+        let signed: Vec<f64> = e
+            .iter()
+            .enumerate()
+            .map(|(i, x)| if i % 2 == 0 { -x } else { *x })
+            .collect();
+        let (a, b) = e.split_at(50);
+        assert_eq!(
+            interval_scale(&[signed], 0.95),
+            interval_scale(&[a.to_vec(), Vec::new(), b.to_vec()], 0.95)
+        );
         let mut f = Forecast {
             point: vec![10.0, 10.0],
             intervals: Some(augurs::ForecastIntervals {
