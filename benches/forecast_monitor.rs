@@ -2,11 +2,19 @@
 //! forecast cycle: 512 series, the daemon's per-series path with and without
 //! it, cycle by cycle alternately on a simulated 5-minute clock, timed in
 //! thread CPU time (the machine is shared); pending paths and states go to a
-//! real store as in the daemon. Memory: anonymous RSS after the run with the
-//! 512 monitor states alive, minus after two cycles without monitoring (heap
-//! trimmed both times, as the daemon trims after each cycle), and the bytes
-//! the states own, counted. The store is flushed every cycle (the daemon
-//! flushes every minute), outside the timed part.
+//! real store as in the daemon. The store is the agent's (default settings, a
+//! 4 MiB cache) and holds the series: their history is written before the
+//! run, and every cycle appends the new samples and reads each window back, as
+//! the collector and the forecast loop do, then flushes (the daemon flushes
+//! every minute); all of that outside the timed part.
+//!
+//! Memory: the same run in child processes with one variant only, with the
+//! agent's allocator settings; anonymous RSS at the end (store flushed, heap
+//! trimmed as the daemon trims after each cycle), median of
+//! `NODECAST_BENCH_RSS_RUNS` (default 3) runs each, monitored minus plain. So
+//! both sides hold the same store with the same cache, filled by the series'
+//! chunks as in the agent, and the sled buffers every store has count on
+//! both. Also the bytes the 512 states own, counted.
 //!
 //! Run: `cargo bench --bench forecast_monitor` (`NODECAST_BENCH_SERIES`, default
 //! 512; `NODECAST_BENCH_CYCLES`, default 36 = 3 simulated hours, which holds
@@ -23,7 +31,7 @@ use nodecast::predict::monitor::persist::{self, StorePaths};
 use nodecast::predict::monitor::run::assess_monitored;
 use nodecast::predict::monitor::{MonitorSettings, SeriesMonitor};
 use nodecast::predict::series::{assess_series, History, Settings};
-use nodecast::store::{Store, StoreConfig, Window};
+use nodecast::store::{Agg, Store, StoreConfig, Tier, Window};
 
 const STEP_MS: i64 = 300_000;
 const DAY: usize = 288;
@@ -78,7 +86,34 @@ fn series(k: usize, n: usize) -> Vec<f64> {
         .collect()
 }
 
+/// Marks a child run's answer on its stdout.
+const CHILD_RSS: &str = "anonymous RSS KiB at the end:";
+
+/// The run in a child process with only one variant (`plain` or `monitored`):
+/// its anonymous RSS at the end.
+fn child_rss(only: &str) -> u64 {
+    let out = std::process::Command::new(std::env::current_exe().expect("own path"))
+        .args(std::env::args_os().skip(1))
+        .env("NODECAST_BENCH_ONLY", only)
+        .output()
+        .expect("child run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix(CHILD_RSS)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{only} run said: {text}"))
+}
+
+fn median(v: &mut [u64]) -> u64 {
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
 fn main() {
+    // The agent's allocator settings (one arena, a fixed mmap threshold).
+    nodecast::daemon::tune_malloc();
+    // A child measuring RSS runs one variant; the parent alternates both for CPU.
+    let only = std::env::var("NODECAST_BENCH_ONLY").ok();
+    let rss_runs = env("NODECAST_BENCH_RSS_RUNS", 3).max(1) as usize;
     let n_series = env("NODECAST_BENCH_SERIES", 512) as usize;
     let cycles = env("NODECAST_BENCH_CYCLES", 36) as usize;
     let days = env("NODECAST_BENCH_DAYS", 8) as usize;
@@ -111,25 +146,52 @@ fn main() {
     };
     let keys: Vec<String> = (0..n_series).map(|k| format!("s{{k=\"{k}\"}}")).collect();
     let no_clip = |_: &mut [f64], _: &mut [f64], _: &mut [f64]| {};
+    // The series' history is in the store before the run, and every cycle
+    // appends the new samples and reads each window back, as the collector and
+    // the forecast loop do: both variants run on a store whose cache already
+    // holds the chunks, so the monitor's records compete for it as they do in
+    // the agent instead of landing in an empty cache.
+    for (k, v) in keys.iter().zip(&data) {
+        let samples: Vec<(i64, f64)> = (0..days * DAY)
+            .map(|i| (i as i64 * STEP_MS, v[i]))
+            .collect();
+        store.backfill(k, &samples).expect("backfill");
+    }
+    store.flush().expect("flush");
+    let mut appended = days * DAY;
     let mut monitors: HashMap<String, SeriesMonitor> = HashMap::new();
     let (mut plain, mut watched) = (0.0, 0.0);
-    let mut baseline = 0;
-    for c in 0..cycles + 2 {
-        // Two cycles without monitoring first: the baseline RSS.
-        let warm = c < 2;
-        if c == 2 {
-            trim();
-            baseline = rss_anon_kib();
-        }
-        let c = c.saturating_sub(2);
+    for c in 0..cycles {
         let i = days * DAY + c;
         let now = i as i64 * STEP_MS;
-        let windows: Vec<Window> = data
+        // Samples up to `now`: the one at `now` completes the last bucket.
+        while appended <= i {
+            let row: Vec<(&str, f64)> = keys
+                .iter()
+                .zip(&data)
+                .map(|(k, v)| (k.as_str(), v[appended]))
+                .collect();
+            store
+                .append(appended as i64 * STEP_MS, &row)
+                .expect("append");
+            appended += 1;
+        }
+        let from = (i - days * DAY) as i64 * STEP_MS;
+        let windows: Vec<Window> = keys
             .iter()
-            .map(|v| Window {
-                start_ms: (i - days * DAY) as i64 * STEP_MS,
-                step_ms: STEP_MS,
-                values: v[i - days * DAY..i].to_vec(),
+            .zip(&data)
+            .map(|(k, v)| {
+                let w = store
+                    .read(k, Tier::Downsampled, Agg::Mean, from, now)
+                    .expect("read");
+                // The store's codec may round; close is enough.
+                let want = &v[i - days * DAY..i];
+                assert!(
+                    (w.start_ms, w.step_ms, w.values.len()) == (from, STEP_MS, want.len())
+                        && w.values.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-4),
+                    "the store gives back what was written"
+                );
+                w
             })
             .collect();
         let hist = |w| History {
@@ -144,7 +206,12 @@ fn main() {
         store.flush().expect("flush");
         // Alternate which variant goes first, so cache warmth favours neither.
         for variant in [c % 2, 1 - c % 2] {
-            if warm && variant == 1 {
+            let skip = match only.as_deref() {
+                Some("plain") => variant == 1,
+                Some(_) => variant == 0,
+                None => false,
+            };
+            if skip {
                 continue;
             }
             let t0 = thread_cpu_secs();
@@ -180,15 +247,27 @@ fn main() {
                 monitors.insert(k.clone(), mon);
             }
             let dt = thread_cpu_secs() - t0;
-            match (warm, variant) {
-                (true, _) => {}
-                (false, 0) => plain += dt,
-                (false, _) => watched += dt,
+            match variant {
+                0 => plain += dt,
+                _ => watched += dt,
             }
         }
     }
+    store.flush().expect("flush");
     trim();
-    let with = rss_anon_kib();
+    let rss = rss_anon_kib();
+    if only.is_some() {
+        println!("{CHILD_RSS} {rss}");
+        return;
+    }
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    for _ in 0..rss_runs {
+        without.push(child_rss("plain"));
+        with.push(child_rss("monitored"));
+    }
+    let spread = |v: &[u64]| format!("{}–{}", v.iter().min().unwrap(), v.iter().max().unwrap());
+    let (lo_hi_without, lo_hi_with) = (spread(&without), spread(&with));
+    let (without, with) = (median(&mut without), median(&mut with));
     let owned: usize = monitors
         .iter()
         .map(|(k, m)| {
@@ -213,9 +292,9 @@ fn main() {
         (watched / plain - 1.0) * 100.0
     );
     println!(
-        "RSS: +{} KiB ({:.2} MiB) with monitoring (anonymous RSS {baseline} KiB after 2 cycles without, {with} KiB after the run with); the {n_series} states own {} KiB",
-        with as i64 - baseline as i64,
-        (with as f64 - baseline as f64) / 1024.0,
+        "RSS: {:+} KiB ({:+.2} MiB) with monitoring: medians of {rss_runs} runs each, anonymous RSS at the end {without} KiB without ({lo_hi_without}), {with} KiB with ({lo_hi_with}); the {n_series} states own {} KiB",
+        with as i64 - without as i64,
+        (with as f64 - without as f64) / 1024.0,
         owned / 1024
     );
 }

@@ -1,6 +1,7 @@
 //! The forecast monitor on the daemon's own per-series path
 //! (`predict::monitor::run::assess_monitored`, which wraps `assess_series`):
-//! online accuracy reproduces `nodecast backtest` on the same origins, and the
+//! online accuracy reproduces `nodecast backtest` on the same origins (pending
+//! paths kept in a store, as the daemon keeps them, across a restart), and the
 //! drift detector fires soon after a change and rarely on a stable series.
 
 mod forecast_common;
@@ -13,10 +14,11 @@ use nodecast::forecast::ModelKind;
 use nodecast::predict::monitor::accuracy::WINDOWS;
 use nodecast::predict::monitor::challenger::Gate;
 use nodecast::predict::monitor::drift::DriftParams;
+use nodecast::predict::monitor::persist::{self, StorePaths};
 use nodecast::predict::monitor::run::{assess_monitored, MemPaths};
-use nodecast::predict::monitor::{MonitorSettings, SeriesMonitor};
+use nodecast::predict::monitor::{MonitorSettings, PathStore, SeriesMonitor};
 use nodecast::predict::series::{History, Settings};
-use nodecast::store::Window;
+use nodecast::store::{Store, StoreConfig, Window};
 
 const STEP_MS: i64 = 300_000;
 const DAY: usize = 288;
@@ -59,7 +61,7 @@ fn no_clip(_: &mut [f64], _: &mut [f64], _: &mut [f64]) {}
 /// on at most `keep` buckets of history.
 fn cycle(
     mon: &mut SeriesMonitor,
-    paths: &mut MemPaths,
+    paths: &mut dyn PathStore,
     values: &[f64],
     i: usize,
     keep: usize,
@@ -129,12 +131,28 @@ fn online_mase_reproduces_the_backtest_on_the_same_origins() {
         let n = v.len();
         let first = n - origins * DAY;
         let ms = monitor_settings(None, false);
+        // The records go through the store's encoding, and halfway the agent
+        // restarts: state saved, store flushed and reopened, state loaded.
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(StoreConfig::new(dir.path())).unwrap();
         let mut mon = SeriesMonitor::new("s", &ms, first as i64 * STEP_MS);
-        let mut paths = MemPaths::default();
         // The daemon's loop at a 1-hour interval: it divides 24 h, so the 24 h
         // slot is refilled at the very cycle it is scored, one horizon apart.
         let mut i = first;
+        let restart = first + origins / 2 * DAY + 60;
         while i <= n {
+            if i == restart {
+                let now = i as i64 * STEP_MS;
+                persist::save(&store, "s", &mut mon, now);
+                store.flush().unwrap();
+                drop(store);
+                store = Store::open(StoreConfig::new(dir.path())).unwrap();
+                mon = persist::load(&store, "s", &ms, now);
+            }
+            let mut paths = StorePaths {
+                store: &store,
+                series: "s",
+            };
             cycle(&mut mon, &mut paths, v, i, usize::MAX, &ms);
             i += 12;
         }

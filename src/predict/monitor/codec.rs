@@ -11,7 +11,15 @@ use super::SeriesMonitor;
 use crate::forecast::ModelKind;
 
 const STATE_MAGIC: &[u8; 4] = b"NCM1";
-const PATH_MAGIC: &[u8; 4] = b"NCP2";
+const PATH_MAGIC: &[u8; 4] = b"NCP3";
+/// Paths written by earlier versions (f32 offsets): still read after an upgrade.
+const PATH_MAGIC_F32: &[u8; 4] = b"NCP2";
+/// 16-bit codes of a path's values: the finite ones on a grid of
+/// `Q_TOP + 1` levels over the array's own range, the top three for the rest.
+const Q_NAN: u16 = u16::MAX;
+const Q_POS: u16 = u16::MAX - 1;
+const Q_NEG: u16 = u16::MAX - 2;
+const Q_TOP: u16 = u16::MAX - 3;
 /// A record claiming more than this many elements in a list is corrupt.
 const MAX_LIST: usize = 1 << 20;
 
@@ -50,12 +58,34 @@ impl W {
             }
         }
     }
-    /// Values as f32 offsets from `base`: half the bytes of f64, and the
-    /// rounding is relative to the path's spread, not to the value (a 100 GB
-    /// filesystem's path keeps byte-level detail).
-    fn deltas(&mut self, base: f64, v: &[f64]) {
+    /// Values as 16-bit steps between the array's least and greatest finite
+    /// value: a quarter of the bytes of f64, the rounding at most 1/131064 of
+    /// the array's own spread (never of the value: a 100 GB filesystem's
+    /// path keeps its detail). Pending paths are most of the monitor's bytes in
+    /// the store, and a score moves by far less than the 1 % the online-versus-
+    /// backtest check allows.
+    fn quantized(&mut self, v: &[f64]) {
+        let finite = || v.iter().copied().filter(|x| x.is_finite());
+        let lo = finite().fold(f64::INFINITY, f64::min);
+        let hi = finite().fold(f64::NEG_INFINITY, f64::max);
+        let (lo, q) = if lo <= hi {
+            (lo, (hi - lo) / f64::from(Q_TOP))
+        } else {
+            (0.0, 0.0)
+        };
         self.u32(v.len() as u32);
-        v.iter().for_each(|x| self.f32((x - base) as f32));
+        self.f64(lo);
+        self.f64(q);
+        for &x in v {
+            let code = match x {
+                x if x.is_nan() => Q_NAN,
+                f64::INFINITY => Q_POS,
+                f64::NEG_INFINITY => Q_NEG,
+                _ if q == 0.0 => 0,
+                x => ((x - lo) / q).round().clamp(0.0, f64::from(Q_TOP)) as u16,
+            };
+            self.0.extend_from_slice(&code.to_le_bytes());
+        }
     }
 }
 
@@ -131,6 +161,23 @@ impl<'a> R<'a> {
     fn deltas(&mut self, base: f64) -> Res<Vec<f64>> {
         let n = self.len()?;
         (0..n).map(|_| Ok(base + f64::from(self.f32()?))).collect()
+    }
+    fn quantized(&mut self) -> Res<Vec<f64>> {
+        let n = self.len()?;
+        let (lo, q) = (self.f64()?, self.f64()?);
+        if !(lo.is_finite() && q.is_finite() && q >= 0.0) {
+            return Err("bad path grid".into());
+        }
+        (0..n)
+            .map(|_| {
+                Ok(match u16::from_le_bytes(self.arr()?) {
+                    Q_NAN => f64::NAN,
+                    Q_POS => f64::INFINITY,
+                    Q_NEG => f64::NEG_INFINITY,
+                    c => lo + f64::from(c) * q,
+                })
+            })
+            .collect()
     }
     fn done(&self) -> Res<()> {
         if self.0.is_empty() {
@@ -256,34 +303,40 @@ pub fn encode_path(p: &Pending) -> Vec<u8> {
         w.i64(v);
     }
     w.f64(p.scale);
-    let base = p
-        .mean
-        .first()
-        .copied()
-        .filter(|b| b.is_finite())
-        .unwrap_or(0.0);
-    w.f64(base);
-    w.deltas(base, &p.mean);
-    w.deltas(base, &p.lower);
-    w.deltas(base, &p.upper);
+    w.quantized(&p.mean);
+    w.quantized(&p.lower);
+    w.quantized(&p.upper);
     w.0
 }
 
 pub fn decode_path(b: &[u8]) -> Result<Pending, String> {
     let mut r = R(b);
-    if r.take(4)? != PATH_MAGIC {
+    let magic = r.take(4)?;
+    if magic != PATH_MAGIC && magic != PATH_MAGIC_F32 {
         return Err("not a pending path record".into());
     }
     let (origin_ms, start_ms, step_ms, scale) = (r.i64()?, r.i64()?, r.i64()?, r.f64()?);
-    let base = r.f64()?;
-    let p = Pending {
-        origin_ms,
-        start_ms,
-        step_ms,
-        scale,
-        mean: r.deltas(base)?,
-        lower: r.deltas(base)?,
-        upper: r.deltas(base)?,
+    let p = if magic == PATH_MAGIC {
+        Pending {
+            origin_ms,
+            start_ms,
+            step_ms,
+            scale,
+            mean: r.quantized()?,
+            lower: r.quantized()?,
+            upper: r.quantized()?,
+        }
+    } else {
+        let base = r.f64()?;
+        Pending {
+            origin_ms,
+            start_ms,
+            step_ms,
+            scale,
+            mean: r.deltas(base)?,
+            lower: r.deltas(base)?,
+            upper: r.deltas(base)?,
+        }
     };
     r.done()?;
     if p.step_ms <= 0 || p.lower.len() != p.mean.len() || p.upper.len() != p.mean.len() {
@@ -342,18 +395,71 @@ mod tests {
             upper: vec![2.0, 3.0],
         };
         let pb = encode_path(&p);
-        assert_eq!(decode_path(&pb).unwrap(), p);
+        assert_close(&decode_path(&pb).unwrap(), &p);
         for cut in 0..pb.len() {
             assert!(decode_path(&pb[..cut]).is_err());
         }
         assert!(decode_path(b"NCP2\xff\xff\xff\xff").is_err());
-        // Large values keep their detail: offsets, not absolute f32.
-        let big = Pending {
-            mean: vec![1e11, 1e11 + 3.0],
-            lower: vec![1e11 - 1.0, 1e11],
-            upper: vec![1e11 + 7.0, 1e11 + 9.0],
+        let mut bad = pb.clone();
+        let n = bad.len();
+        // The upper array's grid step (before its two codes) made negative.
+        bad[n - 12..n - 4].copy_from_slice(&(-1.0f64).to_le_bytes());
+        assert!(decode_path(&bad).is_err());
+        // Large values keep their detail (the grid spans the array, not zero
+        // to the value); gaps and infinite bounds come back as they were.
+        let wave = |c: f64, a: f64| (0..288).map(|i| c + a * (i as f64 / 20.0).sin()).collect();
+        let mut big = Pending {
+            mean: wave(1e11, 5e3),
+            lower: wave(1e11 - 4e4, 9e3),
+            upper: wave(1e11 + 4e4, 9e3),
             ..p
         };
-        assert_eq!(decode_path(&encode_path(&big)).unwrap(), big);
+        big.mean[3] = f64::NAN;
+        big.lower[7] = f64::NEG_INFINITY;
+        big.upper[9] = f64::INFINITY;
+        let back = decode_path(&encode_path(&big)).unwrap();
+        assert_close(&back, &big);
+        assert!(back.mean[3].is_nan() && back.lower[7] == f64::NEG_INFINITY);
+        assert_eq!(back.upper[9], f64::INFINITY);
+        assert!(encode_path(&big).len() < 288 * 3 * 2 + 100);
+        // A path written by the previous version (f32 offsets) still reads.
+        let mut old = b"NCP2".to_vec();
+        for v in [1i64, 2, 300_000] {
+            old.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [0.5f64, 1.0] {
+            old.extend_from_slice(&v.to_le_bytes());
+        }
+        for arr in [[0.0f32, 1.0], [-1.0, 0.0], [1.0, 2.0]] {
+            old.extend_from_slice(&2u32.to_le_bytes());
+            arr.iter()
+                .for_each(|x| old.extend_from_slice(&x.to_le_bytes()));
+        }
+        assert_eq!(decode_path(&old).unwrap(), p);
+    }
+
+    /// Equal but for the grid's rounding: half a step of each array's spread.
+    fn assert_close(a: &Pending, b: &Pending) {
+        assert_eq!(
+            (a.origin_ms, a.start_ms, a.step_ms, a.scale),
+            (b.origin_ms, b.start_ms, b.step_ms, b.scale)
+        );
+        for (x, y) in [
+            (&a.mean, &b.mean),
+            (&a.lower, &b.lower),
+            (&a.upper, &b.upper),
+        ] {
+            let fin = || y.iter().filter(|v| v.is_finite());
+            let spread =
+                fin().fold(f64::MIN, |m, v| m.max(*v)) - fin().fold(f64::MAX, |m, v| m.min(*v));
+            let tol = spread / f64::from(Q_TOP) * 0.5 * (1.0 + 1e-9) + 1e-9 * spread.max(1.0);
+            assert_eq!(x.len(), y.len());
+            for (u, v) in x.iter().zip(y.iter()) {
+                assert!(
+                    (!u.is_finite() && u.to_bits() == v.to_bits()) || (u - v).abs() <= tol,
+                    "{u} vs {v} (tolerance {tol})"
+                );
+            }
+        }
     }
 }
