@@ -47,7 +47,8 @@ fn encode_families(
         let help = one_line_help(&fam.help);
         match fam.kind {
             Kind::Gauge => {
-                let metric = encoder.encode_descriptor(&fam.name, &help, None, MetricType::Gauge)?;
+                let metric =
+                    encoder.encode_descriptor(&fam.name, &help, None, MetricType::Gauge)?;
                 encode_samples(metric, &fam.samples, ConstGauge::new)?;
             }
             Kind::Counter => {

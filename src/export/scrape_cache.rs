@@ -148,7 +148,8 @@ impl Exposition {
             .iter()
             .map(|p| p.get(format))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut body = String::with_capacity(8 * 1024 + parts.iter().map(|p| p.len()).sum::<usize>());
+        let mut body =
+            String::with_capacity(8 * 1024 + parts.iter().map(|p| p.len()).sum::<usize>());
         format.encode(&mut body, &self.live)?;
         for p in &parts {
             body.push_str(p);
@@ -200,7 +201,10 @@ mod tests {
         m.register(&mut live);
         let exp = Exposition {
             live,
-            parts: vec![EncodedFamilies::new(a.clone()), EncodedFamilies::new(b.clone())],
+            parts: vec![
+                EncodedFamilies::new(a.clone()),
+                EncodedFamilies::new(b.clone()),
+            ],
         };
         let whole = reference(&m, &a, &b);
         let check = |note: &str| {
@@ -210,11 +214,28 @@ mod tests {
             }
         };
         check("empty");
-        publish(&a, vec![fam("node_disk_read_bytes_total", Kind::Counter, &[("sda", 1.0)])]);
-        publish(&b, vec![fam("nodecast_forecast", Kind::Gauge, &[("sda", 2.5)])]);
+        publish(
+            &a,
+            vec![fam(
+                "node_disk_read_bytes_total",
+                Kind::Counter,
+                &[("sda", 1.0)],
+            )],
+        );
+        publish(
+            &b,
+            vec![fam("nodecast_forecast", Kind::Gauge, &[("sda", 2.5)])],
+        );
         check("first publication");
         // Cached now; a new publication must replace it, warmed ahead or not.
-        publish(&a, vec![fam("node_disk_read_bytes_total", Kind::Counter, &[("sda", 7.0), ("sdb", 3.0)])]);
+        publish(
+            &a,
+            vec![fam(
+                "node_disk_read_bytes_total",
+                Kind::Counter,
+                &[("sda", 7.0), ("sdb", 3.0)],
+            )],
+        );
         exp.parts[0].warm();
         publish(&b, vec![]);
         check("second publication");
@@ -225,8 +246,14 @@ mod tests {
             .inc();
         check("live counters moved");
         let (_, text) = exp.render(Format::Text).unwrap();
-        assert!(text.contains("nodecast_store_samples_stored_total 42\n"), "{text}");
-        assert!(text.contains("node_disk_read_bytes_total{device=\"sdb\"}"), "{text}");
+        assert!(
+            text.contains("nodecast_store_samples_stored_total 42\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("node_disk_read_bytes_total{device=\"sdb\"}"),
+            "{text}"
+        );
         assert!(!text.contains("nodecast_forecast{"), "{text}");
     }
 
@@ -236,7 +263,10 @@ mod tests {
         let part = EncodedFamilies::new(a.clone());
         publish(&a, vec![fam("x", Kind::Gauge, &[("d", 1.0)])]);
         part.warm();
-        assert!(lock(&part.cache).text.iter().all(Option::is_none), "nothing scraped yet");
+        assert!(
+            lock(&part.cache).text.iter().all(Option::is_none),
+            "nothing scraped yet"
+        );
         let first = part.get(Format::OpenMetrics).unwrap();
         publish(&a, vec![fam("x", Kind::Gauge, &[("d", 2.0)])]);
         part.warm();
@@ -250,6 +280,9 @@ mod tests {
         publish(&a, vec![fam("x", Kind::Gauge, &[("d", 3.0)])]);
         part.warm();
         let current = snapshot(&a);
-        assert!(!std::ptr::eq(lock(&part.cache).of.as_ptr(), Arc::as_ptr(&current)));
+        assert!(!std::ptr::eq(
+            lock(&part.cache).of.as_ptr(),
+            Arc::as_ptr(&current)
+        ));
     }
 }
