@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::collect::{Collector, Family, Roots};
-use crate::export::exposition::SharedFamilies;
+use crate::export::scrape_cache::EncodedFamilies;
 use crate::export::self_metrics::{collector_label, count_dropped, SelfMetrics};
 use crate::store::Store;
 
@@ -21,7 +21,7 @@ pub struct CollectLoop {
     pub interval: Duration,
     pub flush_interval: Duration,
     pub store: Arc<Store>,
-    pub families: SharedFamilies,
+    pub families: Arc<EncodedFamilies>,
     pub metrics: SelfMetrics,
     pub ready: Arc<AtomicBool>,
     /// Unix ms of the last finished cycle, for the systemd watchdog.
@@ -91,7 +91,7 @@ impl CollectLoop {
                     .into_iter()
                     .map(|(n, v)| (crate::store::series_key(&n, &[]), v)),
             );
-            crate::snapshot::publish(&self.families, fams);
+            self.families.publish(fams);
             let refs: Vec<(&str, f64)> = samples.iter().map(|(k, v)| (k.as_str(), *v)).collect();
             if !self.clock_believed(&mut clock, next, refs.len()) {
                 self.heartbeat.store(now_ms(), Ordering::Release);

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crate::collect::Family;
 use crate::config::ForecastSettings;
 use crate::export::exposition::SharedFamilies;
+use crate::export::scrape_cache::EncodedFamilies;
 use crate::export::self_metrics::SelfMetrics;
 use crate::forecast::ForecastError;
 use crate::predict::anomaly::{self, Tracker};
@@ -47,7 +48,7 @@ pub struct ForecastLoop {
     pub downsample_retention: Duration,
     /// The latest collection, for current values and read-only flags.
     pub current: SharedFamilies,
-    pub out_families: SharedFamilies,
+    pub out_families: Arc<EncodedFamilies>,
     pub out_forecasts: SharedForecasts,
     pub metrics: SelfMetrics,
     /// Set by the collection loop after its first collection.
@@ -118,13 +119,14 @@ impl ForecastLoop {
             let fams = families_for(&results, &self.settings);
             self.metrics.forecast_series.set(results.len() as i64);
             self.metrics.forecast_errors.inc_by(failed);
-            crate::snapshot::publish(&self.out_families, fams);
+            self.out_families.publish(fams);
             crate::snapshot::publish(&self.out_forecasts, results);
             self.metrics.forecast_cycles.inc();
             self.metrics
                 .forecast_cycle_duration
                 .set(started.elapsed().as_secs_f64());
             self.metrics.forecast_last_run.set(now_ms() as f64 / 1000.0);
+            crate::forecast::season::drop_fft_plans();
             super::release_free_memory();
             wait = self
                 .settings

@@ -22,8 +22,9 @@ use std::time::Duration;
 use prometheus_client::registry::Registry;
 
 use crate::config::Config;
-use crate::export::exposition::{shared_families, FamiliesCollector};
+use crate::export::exposition::shared_families;
 use crate::export::http::{router, AppState};
+use crate::export::scrape_cache::{EncodedFamilies, Exposition};
 use crate::export::self_metrics::SelfMetrics;
 use crate::store::{Store, StoreConfig, StoreError};
 
@@ -138,8 +139,8 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
         tracing::info!(address = %local, tls = web.tls.is_some(), basic_auth = web.has_users(), "listening");
     }
     let metrics = SelfMetrics::default();
-    let families = shared_families();
-    let forecast_families = shared_families();
+    let families = EncodedFamilies::new(shared_families());
+    let forecast_families = EncodedFamilies::new(shared_families());
     let forecasts = crate::predict::shared_forecasts();
     let mut registry = Registry::default();
     metrics.register(&mut registry);
@@ -152,8 +153,10 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
             .get_or_create(&vec![("tier".to_string(), tier.to_string())])
             .set(d.as_secs_f64());
     }
-    registry.register_collector(Box::new(FamiliesCollector(families.clone())));
-    registry.register_collector(Box::new(FamiliesCollector(forecast_families.clone())));
+    let exposition = Arc::new(Exposition {
+        live: registry,
+        parts: vec![families.clone(), forecast_families.clone()],
+    });
 
     let ready = Arc::new(AtomicBool::new(false));
     let started_ms = now_ms();
@@ -184,7 +187,7 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
         settings: cfg.forecast.clone(),
         downsample_step: cfg.storage.downsample_step,
         downsample_retention: cfg.storage.downsample_retention,
-        current: families,
+        current: families.source().clone(),
         out_families: forecast_families,
         out_forecasts: forecasts.clone(),
         metrics: metrics.clone(),
@@ -233,7 +236,7 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
     });
     log_warmup(&view);
     let app = router(AppState {
-        registry: Arc::new(registry),
+        exposition,
         ready,
         forecasts,
         telemetry_path: cfg.telemetry_path.clone(),

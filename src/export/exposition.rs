@@ -24,27 +24,42 @@ pub use crate::snapshot::get as snapshot;
 pub struct FamiliesCollector(pub SharedFamilies);
 
 impl Collector for FamiliesCollector {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let families = snapshot(&self.0);
-        for fam in families.iter().filter(|f| !f.samples.is_empty()) {
-            let help = one_line_help(&fam.help);
-            match fam.kind {
-                Kind::Gauge => {
-                    let metric =
-                        encoder.encode_descriptor(&fam.name, &help, None, MetricType::Gauge)?;
-                    encode_samples(metric, &fam.samples, ConstGauge::new)?;
-                }
-                Kind::Counter => {
-                    // prometheus-client appends `_total` itself.
-                    let base = fam.name.strip_suffix("_total").unwrap_or(&fam.name);
-                    let metric =
-                        encoder.encode_descriptor(base, &help, None, MetricType::Counter)?;
-                    encode_samples(metric, &fam.samples, ConstCounter::new)?;
-                }
+    fn encode(&self, encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        encode_families(encoder, &snapshot(&self.0))
+    }
+}
+
+/// One published snapshot, for encoding it apart from the live metrics.
+#[derive(Debug)]
+pub(crate) struct SnapshotCollector(pub std::sync::Arc<Vec<Family>>);
+
+impl Collector for SnapshotCollector {
+    fn encode(&self, encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        encode_families(encoder, &self.0)
+    }
+}
+
+fn encode_families(
+    mut encoder: DescriptorEncoder,
+    families: &[Family],
+) -> Result<(), std::fmt::Error> {
+    for fam in families.iter().filter(|f| !f.samples.is_empty()) {
+        let help = one_line_help(&fam.help);
+        match fam.kind {
+            Kind::Gauge => {
+                let metric =
+                    encoder.encode_descriptor(&fam.name, &help, None, MetricType::Gauge)?;
+                encode_samples(metric, &fam.samples, ConstGauge::new)?;
+            }
+            Kind::Counter => {
+                // prometheus-client appends `_total` itself.
+                let base = fam.name.strip_suffix("_total").unwrap_or(&fam.name);
+                let metric = encoder.encode_descriptor(base, &help, None, MetricType::Counter)?;
+                encode_samples(metric, &fam.samples, ConstCounter::new)?;
             }
         }
-        Ok(())
     }
+    Ok(())
 }
 
 /// prometheus-client 0.26 escapes help text in the 0.0.4 format but writes it as is

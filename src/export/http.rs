@@ -9,15 +9,15 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use prometheus_client::registry::Registry;
 
 use super::conn_limit::LimitAcceptor;
-use super::exposition::{render, wants_openmetrics};
+use super::exposition::wants_openmetrics;
+use super::scrape_cache::{Exposition, Format};
 use crate::predict::SharedForecasts;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub registry: Arc<Registry>,
+    pub exposition: Arc<Exposition>,
     /// True once the store is open and one collection has finished.
     pub ready: Arc<AtomicBool>,
     pub forecasts: SharedForecasts,
@@ -47,7 +47,12 @@ pub fn router(state: AppState) -> Router {
 
 async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    match render(&st.registry, wants_openmetrics(accept)) {
+    let format = if wants_openmetrics(accept) {
+        Format::OpenMetrics
+    } else {
+        Format::Text
+    };
+    match st.exposition.render(format) {
         Ok((ctype, body)) => ([(header::CONTENT_TYPE, ctype)], body).into_response(),
         Err(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -11,6 +11,7 @@ pub mod exposition;
 pub mod http;
 pub mod page;
 pub mod probe_gate;
+pub mod scrape_cache;
 pub mod self_metrics;
 pub mod status_api;
 pub mod svg;

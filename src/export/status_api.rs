@@ -17,7 +17,7 @@ use super::view::self_samples;
 use crate::store::Tier;
 
 pub async fn status(State(st): State<AppState>) -> Response {
-    let Ok((_, text)) = super::exposition::render(&st.registry, false) else {
+    let Ok((_, text)) = st.exposition.render(super::scrape_cache::Format::Text) else {
         return error(StatusCode::INTERNAL_SERVER_ERROR, "encoding metrics failed");
     };
     let samples: Vec<_> = self_samples(&text)
