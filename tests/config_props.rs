@@ -189,7 +189,10 @@ proptest! {
         let argv: Vec<OsString> = vec!["nodecast".into(), format!("--web.telemetry-path={v}").into()];
         if let Ok(cfg) = parse_agent_config(&argv) {
             let state = nodecast::export::http::AppState {
-                registry: std::sync::Arc::new(Default::default()),
+                exposition: std::sync::Arc::new(nodecast::export::scrape_cache::Exposition {
+                    live: Default::default(),
+                    parts: Vec::new(),
+                }),
                 ready: Default::default(),
                 forecasts: nodecast::predict::shared_forecasts(),
                 telemetry_path: cfg.telemetry_path.clone(),
