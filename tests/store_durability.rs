@@ -167,7 +167,14 @@ fn fifty_sigkills_never_corrupt_the_store() {
     );
     let w = s.read(&idle, Tier::Raw, Agg::Mean, t0 - 2000, now).unwrap();
     let vals: Vec<f64> = w.values.iter().copied().filter(|v| v.is_finite()).collect();
-    assert!(vals.len() > kills, "too few CPU samples: {}", vals.len());
+    // Not one per run: a run killed within its first flush interval keeps nothing,
+    // which is allowed. Enough that the order check below is not vacuous.
+    assert!(
+        vals.len() >= 10 && 2 * vals.len() >= flushed_until.len(),
+        "too few CPU samples: {} after {} observed flushes",
+        vals.len(),
+        flushed_until.len()
+    );
     assert!(
         vals.windows(2).all(|p| p[1] >= p[0]),
         "CPU seconds went backwards: garbled or out of order"
