@@ -134,6 +134,18 @@ fn asym(r: &Rec, lam: f64, floor: f64) -> Vec<f64> {
 }
 
 static LEVEL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Validation origin `j`'s own band quantile, in standard errors.
+fn origin_scale(r: &Rec, j: u32) -> f64 {
+    let e: Vec<_> = r
+        .errors
+        .iter()
+        .zip(&r.at)
+        .filter(|a| a.1 .0 == j)
+        .map(|(e, _)| (*e, 1.0))
+        .collect();
+    wq(&e, lv(), 1.0) / z()
+}
+
 fn lv() -> f64 {
     match f64::from_bits(LEVEL.load(std::sync::atomic::Ordering::Relaxed)) {
         l if l > 0.0 => l,
@@ -211,16 +223,7 @@ fn methods() -> Vec<(String, Method)> {
                 let e: Vec<_> = r.errors.iter().map(|e| (*e, 1.0)).collect();
                 let pooled = wq(&e, lv(), 1.0) / z();
                 let worst = (0..4u32)
-                    .map(|j| {
-                        let e: Vec<_> = r
-                            .errors
-                            .iter()
-                            .zip(&r.at)
-                            .filter(|a| a.1 .0 == j)
-                            .map(|(e, _)| (*e, 1.0))
-                            .collect();
-                        wq(&e, lv(), 1.0) / z()
-                    })
+                    .map(|j| origin_scale(r, j))
                     .filter(|q| q.is_finite())
                     .fold(0.0, f64::max);
                 let s = if pooled >= 1.0 {
@@ -364,16 +367,7 @@ fn interval_method_scan() {
         }
         for r in recs {
             let q: Vec<String> = (0..4u32)
-                .map(|j| {
-                    let e: Vec<_> = r
-                        .errors
-                        .iter()
-                        .zip(&r.at)
-                        .filter(|a| a.1 .0 == j)
-                        .map(|(e, _)| (*e, 1.0))
-                        .collect();
-                    format!("{:.2}", wq(&e, lv(), 1.0) / z())
-                })
+                .map(|j| format!("{:.2}", origin_scale(r, j)))
                 .collect();
             let cov = eval(std::slice::from_ref(r), &ms[0].1).0;
             println!(
