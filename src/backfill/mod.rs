@@ -159,6 +159,9 @@ fn client(plan: &Plan) -> Result<reqwest::Client, BackfillError> {
         })
 }
 
+/// A series' label pairs, sorted as Prometheus returns them.
+type Labels = Vec<(String, String)>;
+
 /// `promql` over `plan.lookback` ending at `now_ms`, every `plan.step`: the same
 /// chunks and retries as the backfill, each series' samples joined oldest first.
 /// For `nodecast replay`, which reads history without a store to put it in.
@@ -169,8 +172,7 @@ pub async fn pull(
 ) -> Result<Vec<RangeSeries>, BackfillError> {
     let client = client(plan)?;
     let step_ms = plan.step.as_millis().max(1) as i64;
-    let mut by_labels: std::collections::BTreeMap<Vec<(String, String)>, Vec<(i64, f64)>> =
-        Default::default();
+    let mut by_labels: std::collections::BTreeMap<Labels, Vec<(i64, f64)>> = Default::default();
     for (from, to) in chunks(now_ms, plan.lookback.as_millis() as i64, step_ms) {
         let part = fetch(&client, plan, promql, from, to)
             .await

@@ -31,7 +31,7 @@ impl Sources<'_> {
         )
     }
 
-    fn from_file(&self, key: &str) -> Option<&Value> {
+    fn file_value(&self, key: &str) -> Option<&Value> {
         // A key given twice (flat and nested) resolves to the last one, as TOML tables merge.
         self.file
             .iter()
@@ -44,7 +44,7 @@ impl Sources<'_> {
         if self.explicit(key) {
             return self.m.try_get_one::<Value>(key).ok().flatten().cloned();
         }
-        if let Some(v) = self.from_file(key) {
+        if let Some(v) = self.file_value(key) {
             return Some(v.clone());
         }
         self.m.try_get_one::<Value>(key).ok().flatten().cloned()
@@ -55,7 +55,7 @@ impl Sources<'_> {
         if self.explicit(key) {
             return flag.unwrap_or(false);
         }
-        match self.from_file(key) {
+        match self.file_value(key) {
             Some(Value::Switch(b)) => *b,
             _ => flag.unwrap_or(false),
         }
@@ -148,7 +148,7 @@ impl Config {
                 false
             } else if src.explicit(&on_id) {
                 flag(&on_id)
-            } else if let Some(Value::Switch(b)) = src.from_file(&on_id) {
+            } else if let Some(Value::Switch(b)) = src.file_value(&on_id) {
                 *b
             } else {
                 reg.default_enabled && !disable_defaults

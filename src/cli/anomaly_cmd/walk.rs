@@ -90,7 +90,7 @@ pub fn rolling_z(values: &[f64], window: usize) -> Vec<f64> {
     let mut out = vec![f64::NAN; values.len()];
     let (mut n, mut sum, mut sq) = (0usize, 0.0, 0.0);
     for i in 0..values.len() {
-        if i >= window + 1 {
+        if i > window {
             let old = values[i - window - 1];
             if old.is_finite() {
                 n -= 1;
