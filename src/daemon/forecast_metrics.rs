@@ -7,16 +7,9 @@ use crate::collect::{Family, Kind, Sample};
 use crate::config::ForecastSettings;
 use crate::predict::SeriesForecast;
 
-/// `15m`, `1h`, `24h`: the shortest exact spelling, stable for use in queries.
+/// `15m`, `1h`, `24h`: the spelling the monitor's `horizon` label has too.
 pub fn horizon_label(d: Duration) -> String {
-    let s = d.as_secs();
-    if s > 0 && s % 3600 == 0 {
-        format!("{}h", s / 3600)
-    } else if s > 0 && s % 60 == 0 {
-        format!("{}m", s / 60)
-    } else {
-        format!("{s}s")
-    }
+    crate::predict::monitor::view::horizon_label(d.as_millis().min(i64::MAX as u128) as i64)
 }
 
 fn gauge(name: &str, help: &str) -> Family {
