@@ -128,6 +128,7 @@ impl ForecastLoop {
             self.metrics.forecast_last_run.set(now_ms() as f64 / 1000.0);
             crate::forecast::season::drop_fft_plans();
             super::release_free_memory();
+            super::release_file_pages();
             wait = self
                 .settings
                 .interval

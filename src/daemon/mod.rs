@@ -10,6 +10,7 @@ pub(crate) mod derived;
 mod forecast_loop;
 mod forecast_metrics;
 mod logging;
+mod memory;
 mod monitor_metrics;
 mod notify;
 mod web;
@@ -29,43 +30,13 @@ use crate::export::self_metrics::SelfMetrics;
 use crate::store::{Store, StoreConfig, StoreError};
 
 pub use collect_loop::now_ms;
+pub use memory::{release_file_pages, release_free_memory, tune_malloc};
 pub use web::check as check_web_config;
 
 pub const HTTP_WORKERS: usize = 2;
 
 /// Exit code when the agent cannot start (store unusable, address in use).
 pub const EXIT_START_FAILED: i32 = 1;
-
-/// Forecast windows and store compactions free large blocks in the middle of the
-/// heap, which glibc does not hand back by itself; without this an agent's RSS
-/// ratchets up to its largest cycle plus fragmentation and stays there.
-pub fn release_free_memory() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: malloc_trim only releases free memory; it is thread-safe in glibc.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-/// Blocks from this size up are mapped on their own and returned when freed.
-#[cfg(target_env = "gnu")]
-const MMAP_THRESHOLD: libc::c_int = 128 << 10;
-
-/// glibc gives each thread its own malloc arena; for a small agent the extra arenas
-/// cost megabytes of RSS and buy nothing. A fixed mmap threshold keeps large
-/// transient buffers (a sled compaction's, a backfill response) out of the heap,
-/// where their free space stays resident: glibc otherwise raises the threshold to
-/// the largest block freed so far, up to 32 MiB. Call before any thread starts
-/// (public for the memory benches).
-pub fn tune_malloc() {
-    // SAFETY: mallopt only changes allocator parameters; called before other threads exist.
-    #[cfg(target_env = "gnu")]
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, MMAP_THRESHOLD);
-    }
-}
 
 fn open_store(cfg: &Config) -> Result<Store, String> {
     let s = &cfg.storage;
@@ -235,6 +206,8 @@ async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
         last_forecast_cycle: metrics.forecast_last_run.clone(),
     });
     log_warmup(&view);
+    // Start-up code has run; what a cycle needs faults back in.
+    release_file_pages();
     let app = router(AppState {
         exposition,
         ready,
@@ -362,6 +335,7 @@ async fn backfill(
                 "backfill done"
             );
             release_free_memory();
+            release_file_pages();
             let _ = wake.send(forecast_loop::Wake::Now);
         }
         Err(e) => {
