@@ -14,13 +14,18 @@ Prints, for both: CPU s/h and % of a core (nodecast split by thread: forecast,
 collect, HTTP, sled), steady RSS (median of the second half of the window), peak
 RSS (VmHWM, so including the backfill and its first flush), scrape latency
 median/p90 and body size at the 15 s cadence and in a burst of back-to-back
-scrapes after the window, store size on disk, and the backfill's stored/skipped
+scrapes after the window, the same client's latency on a trivial endpoint of
+each (nodecast's /healthz, node_exporter's landing page) at the same cadence,
+which is the floor a new connection to an idle process costs on this machine,
+then --prom-minutes of the bench's Prometheus scraping both every 15 s (kept-alive
+connections, its own content negotiation and compression) and the median of
+its `scrape_duration_seconds` for each, store size on disk, and the backfill's stored/skipped
 samples. Nothing is asserted.
 
 usage: benches/footprint_full.py [--nodecast target/release/nodecast]
        [--minutes 10] [--days 35] [--burst 200] [--workdir DIR] [-- nodecast flags]
 """
-import argparse, http.client, math, os, random, re, shutil, signal, socket, statistics
+import argparse, http.client, json, urllib.parse, math, os, random, re, shutil, signal, socket, statistics
 import subprocess, sys, tempfile, threading, time
 
 INSTANCE = "node1:9100"
@@ -96,6 +101,28 @@ def wait_http(port, path, proc, timeout=120):
             pass
         time.sleep(0.3)
     sys.exit(f"127.0.0.1:{port}{path} never answered")
+
+
+def prometheus_scrapes(cfg, prom, port, targets, minutes):
+    """Has the running Prometheus scrape `targets` every 15 s for `minutes` (config
+    reloaded with SIGHUP) and returns each job's median scrape_duration_seconds in ms."""
+    if minutes <= 0:
+        return {}
+    jobs = "".join(f"  - job_name: {n}\n    scrape_interval: 15s\n    static_configs: [{{targets: ['127.0.0.1:{p}']}}]\n"
+                   for n, p in targets.items())
+    open(cfg, "w").write("global:\n  scrape_interval: 1m\nscrape_configs:\n" + jobs)
+    prom.send_signal(signal.SIGHUP)
+    time.sleep(minutes * 60)
+    out = {}
+    for n in targets:
+        q = urllib.parse.quote(f'quantile_over_time(0.5, scrape_duration_seconds{{job="{n}"}}[{int(minutes * 60)}s])')
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        c.request("GET", f"/api/v1/query?query={q}")
+        res = json.loads(c.getresponse().read())["data"]["result"]
+        c.close()
+        if res:
+            out[n] = float(res[0]["value"][1]) * 1000
+    return out
 
 
 # --- history ---------------------------------------------------------------------------
@@ -237,6 +264,7 @@ def main():
     ap.add_argument("--days", type=int, default=35)
     ap.add_argument("--step", type=int, default=60, help="history step in seconds")
     ap.add_argument("--burst", type=int, default=200, help="back-to-back scrapes of each after the window")
+    ap.add_argument("--prom-minutes", type=float, default=3, help="Prometheus scraping both after the window (0: skip)")
     ap.add_argument("--workdir", help="keep everything here instead of a temp dir")
     ap.add_argument("extra", nargs=argparse.REMAINDER, help="flags passed to nodecast after --")
     a = ap.parse_args()
@@ -291,6 +319,8 @@ def main():
         wait_http(pn, "/readyz", nc); wait_http(pe, "/metrics", ne)
 
         lat = {"nodecast": [], "node_exporter": []}
+        floor = {"nodecast": [], "node_exporter": []}
+        trivial = {"nodecast": "/healthz", "node_exporter": "/"}
         size = {}
         ports = {"nodecast": pn, "node_exporter": pe}
         phase, cycles_after, window_start, next_tick = "backfill", None, None, time.time()
@@ -306,6 +336,7 @@ def main():
                 bodies[n] = body
                 if phase == "window":
                     lat[n].append(ms); size[n] = len(body)
+                    floor[n].append(scrape(port, trivial[n])[1])
             b = bodies["nodecast"]
             if phase == "backfill":
                 stored = metric(b, "nodecast_backfill_samples_total", 'result="stored"')
@@ -348,6 +379,7 @@ def main():
             burst[n] = [scrape(port)[1] for _ in range(a.burst)]
         hwm = {n: status_kib(p.pid, "VmHWM") / 1024 for n, p in (("nodecast", nc), ("node_exporter", ne))}
         sampler.stop.set(); sampler.join()
+        prom_ms = prometheus_scrapes(cfg, prom, pp, ports, a.prom_minutes)
 
         rows = {}
         for n in ports:
@@ -357,7 +389,8 @@ def main():
                        "anon": statistics.median(an for _, _, an in s) / 1024,
                        "max_sampled": max(r for _, r, _ in sampler.samples[n]) / 1024,
                        "peak": hwm[n], "med": statistics.median(lat[n]), "p90": pct(lat[n], 0.9),
-                       "bmed": statistics.median(burst[n]), "bp90": pct(burst[n], 0.9), "bytes": size[n]}
+                       "bmed": statistics.median(burst[n]), "bp90": pct(burst[n], 0.9), "bytes": size[n],
+                       "floor": statistics.median(floor[n]), "prom": prom_ms.get(n)}
         print()
         print(f"window {el:.0f} s after the backfill, both scraped every {SCRAPE_EVERY:.0f} s ({len(lat['nodecast'])} scrapes each); "
               f"burst {a.burst} scrapes each")
@@ -366,6 +399,10 @@ def main():
         for n, r in rows.items():
             print(f"{n:14} {r['cpu_h']:8.2f} {r['core']:7.3f} {r['steady']:8.1f} MiB {r['anon']:6.1f} {r['peak']:5.1f} MiB "
                   f"{r['med']:8.2f} ms {r['p90']:7.2f} {r['bmed']:7.2f} ms {r['bp90']:7.2f} {r['bytes']:7d}")
+        for n, r in rows.items():
+            prom_txt = f"{r['prom']:.2f} ms" if r["prom"] is not None else "not measured"
+            print(f"{n:14} trivial endpoint at 15 s (floor) {r['floor']:.2f} ms, /metrics over it {r['med'] - r['floor']:+.2f} ms; "
+                  f"Prometheus scrape_duration_seconds median {prom_txt}")
         x, y = rows["nodecast"], rows["node_exporter"]
         print(f"ratios nodecast/node_exporter: CPU {x['cpu_h'] / max(y['cpu_h'], 1e-9):.2f}, RSS steady {x['steady'] / y['steady']:.2f}, "
               f"peak {x['peak'] / y['peak']:.2f}, scrape median {x['med'] / y['med']:.2f}")

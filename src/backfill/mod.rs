@@ -234,7 +234,13 @@ pub async fn run(plan: &Plan, store: Arc<Store>, now_ms: i64) -> Result<Report, 
             // A failed flush keeps everything pending and the collection loop's next
             // flush retries and reports it; the backfill need not stop for it.
             let s = store.clone();
-            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.flush()).await {
+            let flushed = tokio::task::spawn_blocking(move || {
+                let r = s.flush();
+                // The response and the batch are freed in the middle of the heap.
+                crate::daemon::release_free_memory();
+                r
+            });
+            if let Ok(Err(e)) = flushed.await {
                 tracing::debug!(error = %e, "backfill flush failed; the next flush retries");
             }
         }
