@@ -15,8 +15,8 @@ collect, HTTP, sled), steady RSS (median of the second half of the window), peak
 RSS (VmHWM, so including the backfill and its first flush), scrape latency
 median/p90 and body size at the 15 s cadence and in a burst of back-to-back
 scrapes after the window, the same client's latency on a trivial endpoint of
-each (nodecast's /healthz, node_exporter's landing page) at the same cadence,
-which is the floor a new connection to an idle process costs on this machine,
+each (nodecast's /healthz, node_exporter's landing page) at the same cadence
+(halfway between the scrapes), which is the floor a new connection to an idle process costs on this machine,
 then --prom-minutes of the bench's Prometheus scraping both every 15 s (kept-alive
 connections, its own content negotiation and compression) and the median of
 its `scrape_duration_seconds` for each, store size on disk, and the backfill's stored/skipped
@@ -336,6 +336,10 @@ def main():
                 bodies[n] = body
                 if phase == "window":
                     lat[n].append(ms); size[n] = len(body)
+            if phase == "window":
+                # Halfway between scrapes, so neither has just served a request.
+                time.sleep(max(0.0, next_tick + SCRAPE_EVERY / 2 - time.time()))
+                for n, port in ports.items():
                     floor[n].append(scrape(port, trivial[n])[1])
             b = bodies["nodecast"]
             if phase == "backfill":
