@@ -1,7 +1,12 @@
 //! `processes`: thread/pid counts and their limits, as node_exporter's processes collector.
+//!
+//! On a real procfs the thread count of a process is taken from the link count
+//! of its `task` directory (one stat(2) per process); elsewhere (fixtures) from
+//! field 20 of its `stat` record. The kernel fills both from get_nr_threads().
 
 use std::io::{ErrorKind, Read};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::util::{parse_err, read_i64, read_io};
@@ -53,6 +58,23 @@ fn num_threads(bytes: &[u8]) -> Result<u64, String> {
     }
 }
 
+/// The process exited between readdir and our look at it.
+fn gone(e: &std::io::Error) -> bool {
+    e.kind() == ErrorKind::NotFound || e.raw_os_error() == Some(libc::ESRCH)
+}
+
+/// Whether `dir` is a real procfs (not a copy of one, as in the fixtures).
+fn is_procfs(dir: &Path) -> bool {
+    const PROC_SUPER_MAGIC: u64 = 0x9fa0;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c` is NUL-terminated and `st` a plain C struct statfs fills on success.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::statfs(c.as_ptr(), &mut st) };
+    rc == 0 && st.f_type as u64 == PROC_SUPER_MAGIC
+}
+
 impl Processes {
     /// Read `path` into `self.buf`: one read for a normal record.
     fn read_stat(&mut self, path: &Path) -> std::io::Result<()> {
@@ -82,6 +104,7 @@ impl Processes {
             path: dir.clone(),
             source,
         })?;
+        let on_procfs = is_procfs(dir);
         let (mut pids, mut threads) = (0u64, 0u64);
         let mut path = std::mem::take(&mut self.path);
         for entry in entries {
@@ -95,15 +118,29 @@ impl Processes {
             }
             path.clone_from(dir);
             path.push(&name);
+            if on_procfs {
+                path.push("task");
+                match std::fs::metadata(&path) {
+                    // procfs gives a task directory 2 + the process's thread count
+                    // links, the same get_nr_threads() that stat's field 20 prints:
+                    // one stat(2) instead of open, read and close of a record the
+                    // kernel formats 52 fields for.
+                    Ok(m) if m.nlink() >= 3 => {
+                        pids += 1;
+                        threads += m.nlink() - 2;
+                        continue;
+                    }
+                    Err(e) if gone(&e) => continue,
+                    // Anything else: read the record, which reports errors properly.
+                    _ => {}
+                }
+                path.pop();
+            }
             path.push("stat");
             match self.read_stat(&path) {
                 Ok(()) => {}
                 // The process exited between readdir and open; node_exporter skips these too.
-                Err(e)
-                    if e.kind() == ErrorKind::NotFound || e.raw_os_error() == Some(libc::ESRCH) =>
-                {
-                    continue
-                }
+                Err(e) if gone(&e) => continue,
                 Err(source) => return Err(CollectError::Io { path, source }),
             }
             let n = num_threads(&self.buf).map_err(|why| parse_err(&path, why))?;
@@ -158,6 +195,27 @@ mod tests {
         let neg = REST.replace(" 7 ", " -7 ");
         assert!(num_threads(format!("1 (a) {neg}").as_bytes()).unwrap_err().contains("negative"));
         assert!(num_threads(format!("x1 (a) {REST}").as_bytes()).is_err());
+    }
+
+    #[test]
+    fn task_links_and_stat_records_agree_on_this_process() {
+        assert!(is_procfs(Path::new("/proc")));
+        assert!(!is_procfs(Path::new(env!("CARGO_MANIFEST_DIR"))));
+        let own = Path::new("/proc/self");
+        let _helper = std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_secs(2)));
+        let links = || std::fs::metadata(own.join("task")).expect("task dir").nlink() - 2;
+        // Other tests start and end threads meanwhile: compare only a reading
+        // that held still around the record.
+        for _ in 0..50 {
+            let before = links();
+            let stat = num_threads(&std::fs::read(own.join("stat")).expect("stat"));
+            if links() == before {
+                assert_eq!(stat, Ok(before));
+                assert!(before >= 2, "the test thread and its helper");
+                return;
+            }
+        }
+        panic!("thread count never held still");
     }
 
     #[test]
