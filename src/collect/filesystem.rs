@@ -232,7 +232,9 @@ impl Filesystem {
         let mut pending = vec![false; mounts.len()];
         let mut waiting = 0;
         let deadline = Instant::now() + self.timeout;
-        let record = |(i, r): StatResult, results: &mut Vec<Option<FsStats>>, pending: &mut Vec<bool>| {
+        let record = |(i, r): StatResult,
+                      results: &mut Vec<Option<FsStats>>,
+                      pending: &mut Vec<bool>| {
             pending[i] = false;
             match r {
                 Ok(s) => results[i] = Some(s),

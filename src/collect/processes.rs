@@ -42,15 +42,17 @@ fn num_threads(bytes: &[u8]) -> Result<u64, String> {
     ) else {
         return Err(head());
     };
-    let pid_ok = open >= 2
-        && t[open - 1] == b' '
-        && t[..open - 1].iter().all(u8::is_ascii_digit);
+    let pid_ok = open >= 2 && t[open - 1] == b' ' && t[..open - 1].iter().all(u8::is_ascii_digit);
     if !pid_ok || close < open || t.get(close + 1) != Some(&b' ') {
         return Err(head());
     }
-    let mut rest = t[close + 1..].split(u8::is_ascii_whitespace).filter(|f| !f.is_empty());
+    let mut rest = t[close + 1..]
+        .split(u8::is_ascii_whitespace)
+        .filter(|f| !f.is_empty());
     // state, then ppid .. nice (fields 4-19), then num_threads.
-    let field = rest.nth(17).ok_or_else(|| format!("missing num_threads: {}", head()))?;
+    let field = rest
+        .nth(17)
+        .ok_or_else(|| format!("missing num_threads: {}", head()))?;
     let text = std::str::from_utf8(field).unwrap_or("");
     match text.parse::<i64>() {
         Ok(n) => u64::try_from(n).map_err(|_| format!("negative num_threads {n}")),
@@ -190,10 +192,17 @@ mod tests {
 
     #[test]
     fn num_threads_counts_fields_after_the_last_paren() {
-        assert_eq!(num_threads(format!("42 (a) b) ({REST}\n").as_bytes()), Ok(7));
-        assert!(num_threads(b"42 (a) S 1 2 3\n").unwrap_err().contains("missing num_threads"));
+        assert_eq!(
+            num_threads(format!("42 (a) b) ({REST}\n").as_bytes()),
+            Ok(7)
+        );
+        assert!(num_threads(b"42 (a) S 1 2 3\n")
+            .unwrap_err()
+            .contains("missing num_threads"));
         let neg = REST.replace(" 7 ", " -7 ");
-        assert!(num_threads(format!("1 (a) {neg}").as_bytes()).unwrap_err().contains("negative"));
+        assert!(num_threads(format!("1 (a) {neg}").as_bytes())
+            .unwrap_err()
+            .contains("negative"));
         assert!(num_threads(format!("x1 (a) {REST}").as_bytes()).is_err());
     }
 
@@ -203,7 +212,12 @@ mod tests {
         assert!(!is_procfs(Path::new(env!("CARGO_MANIFEST_DIR"))));
         let own = Path::new("/proc/self");
         let _helper = std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_secs(2)));
-        let links = || std::fs::metadata(own.join("task")).expect("task dir").nlink() - 2;
+        let links = || {
+            std::fs::metadata(own.join("task"))
+                .expect("task dir")
+                .nlink()
+                - 2
+        };
         // Other tests start and end threads meanwhile: compare only a reading
         // that held still around the record.
         for _ in 0..50 {
