@@ -65,6 +65,52 @@ pub struct Filesystem {
     /// FUSE server). They get device_error=1 without another thread until the
     /// old call returns, so a dead mount costs one blocked thread, not one per scrape.
     in_flight: Arc<Mutex<HashSet<PathBuf>>>,
+    /// Helper threads waiting for a statvfs to run. Spawning one per mount per
+    /// cycle cost more than the statvfs calls; a helper stuck on a hung mount
+    /// is simply not here until its call returns.
+    idle: Arc<Mutex<Vec<mpsc::Sender<Job>>>>,
+}
+
+/// How long a cycle waits for a mount's statvfs before handing the next mount
+/// to another helper: a healthy mount answers in microseconds, so one helper
+/// normally serves every mount in turn.
+const PATIENCE: Duration = Duration::from_millis(2);
+
+type StatResult = (usize, std::io::Result<FsStats>);
+
+/// One statvfs for a helper; `back` is the helper's own queue, returned to the
+/// idle list when the call is done.
+struct Job {
+    i: usize,
+    path: PathBuf,
+    stat: StatFn,
+    done: mpsc::Sender<StatResult>,
+    back: mpsc::Sender<Job>,
+}
+
+/// A helper holds the idle list weakly and no sender of its own queue, so it
+/// ends once the collector (and with it the idle list) is gone.
+fn spawn_helper(
+    idle: &Arc<Mutex<Vec<mpsc::Sender<Job>>>>,
+    in_flight: &Arc<Mutex<HashSet<PathBuf>>>,
+) -> std::io::Result<mpsc::Sender<Job>> {
+    let (tx, rx) = mpsc::channel::<Job>();
+    let (idle, in_flight) = (Arc::downgrade(idle), Arc::clone(in_flight));
+    std::thread::Builder::new()
+        .name("statvfs".into())
+        .spawn(move || {
+            for job in rx {
+                let r = (job.stat)(&job.path);
+                lock(&in_flight).remove(&job.path);
+                // Back on the idle list before the result is sent, so a cycle that
+                // has its results finds every helper that produced them.
+                if let Some(idle) = idle.upgrade() {
+                    lock(&idle).push(job.back);
+                }
+                let _ = job.done.send((job.i, r)); // receiver gone after a timeout: nothing to do
+            }
+        })?;
+    Ok(tx)
 }
 
 pub fn build(o: &CollectOptions) -> Box<dyn Collector> {
@@ -112,7 +158,7 @@ fn unescape(field: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn lock(m: &Mutex<HashSet<PathBuf>>) -> std::sync::MutexGuard<'_, HashSet<PathBuf>> {
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic elsewhere while holding the lock leaves a still-usable set.
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -132,6 +178,7 @@ impl Filesystem {
             timeout,
             stat,
             in_flight: Arc::default(),
+            idle: Arc::default(),
         })
     }
 
@@ -178,50 +225,62 @@ impl Filesystem {
         Ok(out)
     }
 
-    /// statvfs every mount concurrently, giving up on each after one shared deadline.
+    /// statvfs every mount on the helpers, giving up on each after one shared deadline.
     fn stat_all(&self, roots: &Roots, mounts: &[Mount]) -> Vec<Option<FsStats>> {
         let mut results = vec![None; mounts.len()];
         let (tx, rx) = mpsc::channel();
         let mut pending = vec![false; mounts.len()];
         let mut waiting = 0;
+        let deadline = Instant::now() + self.timeout;
+        let record = |(i, r): StatResult,
+                      results: &mut Vec<Option<FsStats>>,
+                      pending: &mut Vec<bool>| {
+            pending[i] = false;
+            match r {
+                Ok(s) => results[i] = Some(s),
+                Err(e) => {
+                    tracing::debug!(mountpoint = %mounts[i].mountpoint, error = %e, "statvfs failed")
+                }
+            }
+        };
         for (i, m) in mounts.iter().enumerate() {
             let path = under_root(&roots.rootfs, &m.mountpoint);
             if !lock(&self.in_flight).insert(path.clone()) {
                 tracing::debug!(mountpoint = %m.mountpoint, "statvfs from an earlier cycle still running");
                 continue;
             }
-            let (tx, in_flight, stat) = (tx.clone(), Arc::clone(&self.in_flight), self.stat);
-            let spawned = std::thread::Builder::new()
-                .name("statvfs".into())
-                .spawn(move || {
-                    let r = stat(&path);
-                    lock(&in_flight).remove(&path);
-                    let _ = tx.send((i, r)); // receiver gone after a timeout: nothing to do
-                });
-            match spawned {
-                Ok(_) => {
-                    pending[i] = true;
-                    waiting += 1;
-                }
-                Err(e) => {
-                    lock(&self.in_flight).remove(&under_root(&roots.rootfs, &m.mountpoint));
-                    tracing::warn!(mountpoint = %m.mountpoint, error = %e, "cannot spawn statvfs thread");
-                }
+            let helper = match lock(&self.idle).pop() {
+                Some(h) => Ok(h),
+                None => spawn_helper(&self.idle, &self.in_flight),
+            };
+            let sent = helper.and_then(|h| {
+                let job = Job {
+                    i,
+                    path: path.clone(),
+                    stat: self.stat,
+                    done: tx.clone(),
+                    back: h.clone(),
+                };
+                h.send(job)
+                    .map_err(|_| std::io::Error::other("statvfs helper ended"))
+            });
+            if let Err(e) = sent {
+                lock(&self.in_flight).remove(&path);
+                tracing::warn!(mountpoint = %m.mountpoint, error = %e, "cannot start statvfs");
+                continue;
+            }
+            pending[i] = true;
+            waiting += 1;
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Ok(r) = rx.recv_timeout(PATIENCE.min(left)) {
+                record(r, &mut results, &mut pending);
+                waiting -= 1;
             }
         }
-        let deadline = Instant::now() + self.timeout;
         while waiting > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
-                Ok((i, r)) => {
-                    pending[i] = false;
-                    match r {
-                        Ok(s) => results[i] = Some(s),
-                        Err(e) => {
-                            tracing::debug!(mountpoint = %mounts[i].mountpoint, error = %e, "statvfs failed")
-                        }
-                    }
-                }
+                Ok(r) => record(r, &mut results, &mut pending),
                 Err(_) => {
                     let stuck: Vec<&str> = mounts
                         .iter()

@@ -17,7 +17,10 @@ pub(crate) const MAX_FILE_BYTES: u64 = 16 << 20;
 /// Read a whole file, at most [`MAX_FILE_BYTES`] (a larger one is `InvalidData`).
 pub(crate) fn read_io(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut buf = Vec::new();
+    // Room for nearly every procfs/sysfs file up front: read_to_end into an
+    // empty Vec first probes with a 32-byte read and then grows the Vec, three
+    // or more syscalls and reallocations per file, for files that report size 0.
+    let mut buf = Vec::with_capacity(4096);
     std::fs::File::open(path)?
         .take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut buf)?;

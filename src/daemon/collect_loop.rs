@@ -119,7 +119,7 @@ impl CollectLoop {
             }
             self.metrics
                 .store_series
-                .set(self.store.series_keys().len() as i64);
+                .set(self.store.series_count() as i64);
             if !self.ready.swap(true, Ordering::AcqRel) {
                 tracing::info!(series = samples.len(), "first collection done; ready");
                 super::notify::notify("READY=1");

@@ -75,30 +75,34 @@ impl Chunk {
 pub fn encode(chunk: &Chunk) -> Vec<u8> {
     // Trailing gaps carry no information; dropping them keeps `n` honest.
     let n = chunk.last_present().map_or(0, |i| i + 1);
-    let present: Vec<bool> = (0..n).map(|i| chunk.is_present(i)).collect();
-    let has_gaps = present.iter().any(|p| !p);
+    let has_gaps = (0..n).any(|i| !chunk.is_present(i));
     let mut out = vec![VERSION, chunk.cols.len() as u8];
     put_varint(&mut out, n as u64);
     out.push(if has_gaps { FLAG_BITMAP } else { 0 });
     if has_gaps {
         let mut bits = vec![0u8; n.div_ceil(8)];
-        for (i, _) in present.iter().enumerate().filter(|(_, p)| **p) {
+        for i in (0..n).filter(|&i| chunk.is_present(i)) {
             bits[i / 8] |= 1 << (i % 8);
         }
         out.extend_from_slice(&bits);
     }
-    let present_vals = |c: usize| -> Vec<f64> {
-        (0..n)
-            .filter(|&i| present[i])
-            .map(|i| chunk.get(c, i))
-            .collect()
+    // Heads are re-encoded at every flush; without gaps (the usual case) each
+    // column is its own value stream and needs no copy.
+    let present_vals = |c: usize| -> std::borrow::Cow<'_, [f64]> {
+        match chunk.cols.get(c) {
+            Some(col) if !has_gaps && col.len() >= n => std::borrow::Cow::Borrowed(&col[..n]),
+            _ => (0..n)
+                .filter(|&i| chunk.is_present(i))
+                .map(|i| chunk.get(c, i))
+                .collect(),
+        }
     };
+    let vals: Vec<_> = (0..chunk.cols.len()).map(present_vals).collect();
     // Last column first, so the mean can be predicted from min and max.
     for c in (0..chunk.cols.len()).rev() {
-        let vals = present_vals(c);
-        let (mut mode, mut bytes) = encode_column(&vals);
+        let (mut mode, mut bytes) = encode_column(&vals[c]);
         if c == 0 && chunk.cols.len() == 3 {
-            let mid = encode_xor_with(&vals, &midpoints(&present_vals(1), &present_vals(2)));
+            let mid = encode_xor_with(&vals[0], &midpoints(&vals[1], &vals[2]));
             if mid.len() < bytes.len() {
                 (mode, bytes) = (MODE_MID, mid);
             }
@@ -263,10 +267,14 @@ fn encode_ints(ints: &[i64], dod: bool) -> Vec<u8> {
         prev = k;
         prev_delta = delta;
     }
-    let g = diffs
-        .iter()
-        .fold(0u64, |g, d| gcd(g, d.unsigned_abs()))
-        .max(1);
+    let mut g = 0u64;
+    for d in &diffs {
+        g = gcd(g, d.unsigned_abs());
+        if g == 1 {
+            break; // nothing left to divide out; most columns get here at once
+        }
+    }
+    let g = g.max(1);
     put_varint(&mut out, zigzag(first));
     put_varint(&mut out, g);
     for d in diffs {

@@ -156,6 +156,11 @@ impl Store {
         }
     }
 
+    /// How many series the store knows, without copying their keys.
+    pub fn series_count(&self) -> usize {
+        self.lock().series.len()
+    }
+
     pub fn series_keys(&self) -> Vec<String> {
         let mut keys: Vec<String> = self.lock().series.keys().cloned().collect();
         keys.sort();
