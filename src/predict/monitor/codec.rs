@@ -5,12 +5,15 @@
 
 use std::collections::VecDeque;
 
-use super::accuracy::{Bucket, Pending, Windowed, BUCKETS};
+use super::accuracy::{Bucket, Pending, Windowed, BUCKETS, DAYS, FINE};
 use super::drift::Detector;
 use super::SeriesMonitor;
 use crate::forecast::ModelKind;
 
-const STATE_MAGIC: &[u8; 4] = b"NCM1";
+const STATE_MAGIC: &[u8; 4] = b"NCM2";
+/// States written by earlier versions (28 six-hour buckets per window): still
+/// read after an upgrade, their buckets folded into the fine and day rings.
+const STATE_MAGIC_RING: &[u8; 4] = b"NCM1";
 const PATH_MAGIC: &[u8; 4] = b"NCP3";
 /// Paths written by earlier versions (f32 offsets): still read after an upgrade.
 const PATH_MAGIC_F32: &[u8; 4] = b"NCP2";
@@ -47,15 +50,19 @@ impl W {
         self.0.push(u8::from(v.is_some()));
         self.i64(v.unwrap_or(0));
     }
+    fn bucket(&mut self, b: Bucket) {
+        let (m, c, n) = (b.mase, b.cover, b.n);
+        self.f32(m);
+        self.f32(c);
+        self.0.extend_from_slice(&n.to_le_bytes());
+    }
     fn windows(&mut self, ws: &[Windowed]) {
         self.u32(ws.len() as u32);
         for w in ws {
             self.i64(w.head);
-            for b in &w.ring {
-                self.f32(b.mase);
-                self.f32(b.cover);
-                self.0.extend_from_slice(&b.n.to_le_bytes());
-            }
+            w.fine.iter().for_each(|b| self.bucket(*b));
+            self.i64(w.day_head);
+            w.days.iter().for_each(|b| self.bucket(*b));
         }
     }
     /// Values as 16-bit steps between the array's least and greatest finite
@@ -139,20 +146,45 @@ impl<'a> R<'a> {
         let s = self.str()?;
         s.parse().map_err(|_| format!("unknown model {s:?}"))
     }
-    fn windows(&mut self) -> Res<Vec<Windowed>> {
+    fn bucket(&mut self) -> Res<Bucket> {
+        Ok(Bucket {
+            mase: self.f32()?,
+            cover: self.f32()?,
+            n: u16::from_le_bytes(self.arr()?),
+        })
+    }
+    /// A bucket number: anything far outside the epoch's range is corrupt (and
+    /// would overflow the ring arithmetic).
+    fn number(&mut self) -> Res<i64> {
+        let b = self.i64()?;
+        if b.unsigned_abs() > 1 << 40 {
+            return Err(format!("bucket number {b} out of range"));
+        }
+        Ok(b)
+    }
+    fn windows(&mut self, ring: bool) -> Res<Vec<Windowed>> {
         let n = self.len()?;
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
-            let mut w = Windowed {
-                head: self.i64()?,
-                ..Windowed::default()
-            };
-            for b in w.ring.iter_mut().take(BUCKETS) {
-                *b = Bucket {
-                    mase: self.f32()?,
-                    cover: self.f32()?,
-                    n: u16::from_le_bytes(self.arr()?),
-                };
+            let mut w = Windowed::default();
+            if ring {
+                // The previous format: a ring of 28 six-hour buckets, `head` the newest.
+                let head = self.number()?;
+                let ring = (0..BUCKETS)
+                    .map(|_| self.bucket())
+                    .collect::<Res<Vec<Bucket>>>()?;
+                for b in head - BUCKETS as i64 + 1..=head {
+                    w.merge(b, ring[b.rem_euclid(BUCKETS as i64) as usize]);
+                }
+            } else {
+                w.head = self.number()?;
+                for b in w.fine.iter_mut().take(FINE) {
+                    *b = self.bucket()?;
+                }
+                w.day_head = self.number()?;
+                for b in w.days.iter_mut().take(DAYS) {
+                    *b = self.bucket()?;
+                }
             }
             out.push(w);
         }
@@ -231,9 +263,11 @@ pub fn encode_state(m: &SeriesMonitor) -> Vec<u8> {
 /// The persisted part of a state; the caller reconciles it with the settings.
 pub fn decode_state(b: &[u8]) -> Result<SeriesMonitor, String> {
     let mut r = R(b);
-    if r.take(4)? != STATE_MAGIC {
+    let magic = r.take(4)?;
+    if magic != STATE_MAGIC && magic != STATE_MAGIC_RING {
         return Err("not a monitor state record".into());
     }
+    let ring = magic == STATE_MAGIC_RING;
     let champion = r.model()?;
     let challenger = match r.str()?.as_str() {
         "" => None,
@@ -242,8 +276,8 @@ pub fn decode_state(b: &[u8]) -> Result<SeriesMonitor, String> {
     let pinned = r.take(1)?[0] == 1;
     let n = r.len()?;
     let horizons_ms = (0..n).map(|_| r.i64()).collect::<Res<Vec<i64>>>()?;
-    let exposed = r.windows()?;
-    let shadow = r.windows()?;
+    let exposed = r.windows(ring)?;
+    let shadow = r.windows(ring)?;
     if exposed.len() != horizons_ms.len() {
         return Err("windows do not match the horizons".into());
     }
@@ -260,9 +294,12 @@ pub fn decode_state(b: &[u8]) -> Result<SeriesMonitor, String> {
         quiet_until_ms: r.i64()?,
     };
     let n = r.len()?;
-    let lead = (0..n)
+    let mut lead = (0..n)
         .map(|_| Ok((r.i64()?, r.f64()?)))
         .collect::<Res<VecDeque<(i64, f64)>>>()?;
+    // The newest ones, in a queue no larger than the monitor keeps.
+    lead.drain(..n.saturating_sub(super::LEAD_CAP));
+    lead.shrink_to_fit();
     let last_drift_ms = r.opt_i64()?;
     let drifts = r.i64()?.max(0) as u64;
     let promotions = r.i64()?.max(0) as u64;
@@ -436,6 +473,71 @@ mod tests {
                 .for_each(|x| old.extend_from_slice(&x.to_le_bytes()));
         }
         assert_eq!(decode_path(&old).unwrap(), p);
+    }
+
+    #[test]
+    fn a_state_of_the_previous_format_keeps_its_scores() {
+        let ms = crate::predict::monitor::MonitorSettings {
+            horizons: vec![std::time::Duration::from_secs(3600)],
+            model: ModelKind::Auto,
+            challenger: None,
+            gate: crate::predict::monitor::challenger::Gate {
+                margin: 0.1,
+                min_samples: 24,
+            },
+            gate_window: std::time::Duration::from_secs(7 * 86400),
+            pin: None,
+            drift: None,
+        };
+        let h = 3_600_000i64;
+        let t0 = 1_000 * 86_400_000i64;
+        let scores: Vec<(i64, f64, f64)> = (0..150)
+            .map(|k| (t0 + k * h, 0.5 + (k % 7) as f64 * 0.1, (k % 3) as f64 / 2.0))
+            .collect();
+        let mut m = SeriesMonitor::new("x", &ms, t0);
+        // The previous format's ring of 28 six-hour buckets, filled alike.
+        let bucket = super::super::accuracy::BUCKET_MS;
+        let mut ring = [Bucket::default(); BUCKETS];
+        let mut head = 0;
+        for &(t, mase, cover) in &scores {
+            m.exposed[0].add(t, mase, cover);
+            head = t / bucket;
+            let x = &mut ring[(head % BUCKETS as i64) as usize];
+            let (xm, xc, xn) = (x.mase, x.cover, x.n);
+            *x = Bucket {
+                mase: xm + mase as f32,
+                cover: xc + cover as f32,
+                n: xn + 1,
+            };
+        }
+        let now = t0 + 150 * h;
+        let new = encode_state(&m);
+        // Magic, champion, no challenger, pin, one horizon: the windows follow.
+        let at = 4 + 4 + m.champion.name().len() + 4 + 1 + 4 + 8;
+        let mut old = b"NCM1".to_vec();
+        old.extend_from_slice(&new[4..at]);
+        let mut w = W::default();
+        w.u32(1);
+        w.i64(head);
+        ring.iter().for_each(|b| w.bucket(*b));
+        w.u32(0);
+        old.extend_from_slice(&w.0);
+        let rest = at + 4 + (8 + FINE * 10 + 8 + DAYS * 10) + 4;
+        old.extend_from_slice(&new[rest..]);
+        let back = decode_state(&old).unwrap();
+        for (_, span) in super::super::accuracy::WINDOWS {
+            let (a, b) = (
+                back.exposed[0].summary(now, span, None),
+                m.exposed[0].summary(now, span, None),
+            );
+            assert_eq!(a.n, b.n);
+            assert!((a.mase - b.mase).abs() < 1e-6 && (a.coverage - b.coverage).abs() < 1e-6);
+        }
+        assert!(m.exposed[0].summary(now, 7 * 86_400_000, None).n > 100);
+        // A corrupt bucket number is an error, not an overflow.
+        let mut bad = old.clone();
+        bad[at + 4..at + 12].copy_from_slice(&i64::MIN.to_le_bytes());
+        assert!(decode_state(&bad).is_err());
     }
 
     /// Equal but for the grid's rounding: half a step of each array's spread.
