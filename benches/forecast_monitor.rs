@@ -209,7 +209,7 @@ fn main() {
     }
     store.flush().expect("flush");
     let mut appended = days * DAY;
-    let mut monitors: HashMap<String, SeriesMonitor> = HashMap::new();
+    let mut monitors: HashMap<String, Box<SeriesMonitor>> = HashMap::new();
     let (mut plain, mut watched) = (0.0, 0.0);
     for c in 0..cycles {
         let i = days * DAY + c;
@@ -271,9 +271,10 @@ fn main() {
                         std::hint::black_box(assess_series(&hist(w), None, false, now, &settings));
                     continue;
                 }
-                let mut mon = monitors
-                    .remove(k)
-                    .unwrap_or_else(|| persist::load(&store, k, &ms, now));
+                // As the daemon: the key moves with its state.
+                let (mon_key, mut mon) = monitors.remove_entry(k).unwrap_or_else(|| {
+                    (k.clone(), Box::new(persist::load(&store, k, &ms, now)))
+                });
                 let mut paths = StorePaths {
                     store: &store,
                     series: k,
@@ -294,7 +295,7 @@ fn main() {
                     persist::save(&store, k, &mut mon, now);
                 }
                 let _ = std::hint::black_box(mon.view(now, &ms));
-                monitors.insert(k.clone(), mon);
+                monitors.insert(mon_key, mon);
             }
             let dt = thread_cpu_secs() - t0;
             match variant {

@@ -294,12 +294,14 @@ pub fn decode_state(b: &[u8]) -> Result<SeriesMonitor, String> {
         quiet_until_ms: r.i64()?,
     };
     let n = r.len()?;
-    let mut lead = (0..n)
-        .map(|_| Ok((r.i64()?, r.f64()?)))
-        .collect::<Res<VecDeque<(i64, f64)>>>()?;
     // The newest ones, in a queue no larger than the monitor keeps.
-    lead.drain(..n.saturating_sub(super::LEAD_CAP));
-    lead.shrink_to_fit();
+    let mut lead = VecDeque::with_capacity(n.clamp(super::LEAD_HOUR, super::LEAD_CAP));
+    for k in 0..n {
+        let x = (r.i64()?, r.f64()?);
+        if k + super::LEAD_CAP >= n {
+            lead.push_back(x);
+        }
+    }
     let last_drift_ms = r.opt_i64()?;
     let drifts = r.i64()?.max(0) as u64;
     let promotions = r.i64()?.max(0) as u64;

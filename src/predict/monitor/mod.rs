@@ -74,6 +74,9 @@ pub const RETRAIN_AFTER_MS: i64 = 2 * 86_400_000;
 pub const SAVE_EVERY_MS: i64 = 3_600_000;
 /// Most 1-hour-lead forecasts kept for drift (one per bucket).
 pub(crate) const LEAD_CAP: usize = 64;
+/// The queue's room from the start: an hour of 5-minute forecasts, so it is one
+/// allocation made with the state rather than regrown over the first cycles.
+pub(crate) const LEAD_HOUR: usize = 16;
 
 /// Due time cache of a slot: not read from the store yet, or nothing pending.
 const UNKNOWN: i64 = i64::MIN;
@@ -150,7 +153,7 @@ impl SeriesMonitor {
             shadow: Vec::new(),
             gate_since_ms: now_ms,
             drift: Detector::default(),
-            lead: VecDeque::new(),
+            lead: VecDeque::with_capacity(LEAD_HOUR),
             last_drift_ms: None,
             drifts: 0,
             promotions: 0,
