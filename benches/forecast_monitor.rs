@@ -272,9 +272,9 @@ fn main() {
                     continue;
                 }
                 // As the daemon: the key moves with its state.
-                let (mon_key, mut mon) = monitors.remove_entry(k).unwrap_or_else(|| {
-                    (k.clone(), Box::new(persist::load(&store, k, &ms, now)))
-                });
+                let (mon_key, mut mon) = monitors
+                    .remove_entry(k)
+                    .unwrap_or_else(|| (k.clone(), Box::new(persist::load(&store, k, &ms, now))));
                 let mut paths = StorePaths {
                     store: &store,
                     series: k,

@@ -93,7 +93,7 @@ fn slot(b: i64, len: usize) -> usize {
 impl Windowed {
     /// Adds a fine bucket's origins to its day; a day older than the day ring
     /// is dropped.
-    fn to_day(&mut self, b: i64, x: Bucket) {
+    fn fold_into_day(&mut self, b: i64, x: Bucket) {
         if x.n == 0 {
             return;
         }
@@ -124,7 +124,7 @@ impl Windowed {
         for x in first..=(b - FINE as i64).min(self.head) {
             let i = slot(x, FINE);
             let kept = std::mem::take(&mut self.fine[i]);
-            self.to_day(x, kept);
+            self.fold_into_day(x, kept);
         }
         let gap = (b - self.head).min(FINE as i64);
         for k in 0..gap {
@@ -157,7 +157,7 @@ impl Windowed {
     pub fn merge(&mut self, b: i64, x: Bucket) {
         self.advance(b);
         if b <= self.head - FINE as i64 {
-            self.to_day(b, x);
+            self.fold_into_day(b, x);
         } else {
             self.fine[slot(b, FINE)].merge(x);
         }

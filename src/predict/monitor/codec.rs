@@ -109,7 +109,10 @@ impl W {
     /// actual that close to a bound can change the coverage. Half the bytes of
     /// the mean's 16 bits; the mean, which the MASE reads, keeps those.
     fn bound(&mut self, mean: &[f64], v: &[f64]) {
-        if v.iter().zip(mean).any(|(x, m)| x.is_finite() && !m.is_finite()) {
+        if v.iter()
+            .zip(mean)
+            .any(|(x, m)| x.is_finite() && !m.is_finite())
+        {
             self.0.push(BOUND_OWN);
             self.quantized(v);
             return;
