@@ -14,14 +14,21 @@
 //! `NODECAST_BENCH_RSS_RUNS` (default 3) runs each, monitored minus plain. So
 //! both sides hold the same store with the same cache, filled by the series'
 //! chunks as in the agent, and the sled buffers every store has count on
-//! both. Also the bytes the 512 states own, counted.
+//! both. RSS moves by megabytes between runs of the same variant (where the
+//! allocator's free pages fall, sled's background flushes), so the bench also
+//! counts live heap bytes exactly with a counting allocator: the same children
+//! report the heap live at the end (monitored minus plain: the states and the
+//! store's share of the records), and the parent the bytes freed by dropping
+//! the 512 states (the states alone).
 //!
 //! Run: `cargo bench --bench forecast_monitor` (`NODECAST_BENCH_SERIES`, default
 //! 512; `NODECAST_BENCH_CYCLES`, default 36 = 3 simulated hours, which holds
 //! the hourly shadow forecasts and records every horizon once;
 //! `NODECAST_BENCH_DAYS` of history per series, default 8).
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
 use nodecast::forecast::ModelKind;
@@ -34,6 +41,45 @@ use nodecast::predict::series::{assess_series, History, Settings};
 use nodecast::store::{Agg, Store, StoreConfig, Tier, Window};
 
 const STEP_MS: i64 = 300_000;
+
+/// Heap bytes allocated and not freed, by anyone in the process (sled's
+/// threads included).
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+struct Counting;
+
+// SAFETY: forwards to the system allocator and only counts sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let p = System.alloc(l);
+        if !p.is_null() {
+            LIVE.fetch_add(l.size(), Relaxed);
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        let p = System.alloc_zeroed(l);
+        if !p.is_null() {
+            LIVE.fetch_add(l.size(), Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        System.dealloc(p, l);
+        LIVE.fetch_sub(l.size(), Relaxed);
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        let q = System.realloc(p, l, new);
+        if !q.is_null() {
+            LIVE.fetch_sub(l.size(), Relaxed);
+            LIVE.fetch_add(new, Relaxed);
+        }
+        q
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
 const DAY: usize = 288;
 
 fn env(name: &str, default: u64) -> u64 {
@@ -86,21 +132,25 @@ fn series(k: usize, n: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Marks a child run's answer on its stdout.
+/// Marks a child run's answers on its stdout.
 const CHILD_RSS: &str = "anonymous RSS KiB at the end:";
+const CHILD_HEAP: &str = "live heap bytes at the end:";
 
 /// The run in a child process with only one variant (`plain` or `monitored`):
-/// its anonymous RSS at the end.
-fn child_rss(only: &str) -> u64 {
+/// its anonymous RSS (KiB) and live heap (bytes) at the end.
+fn child_rss(only: &str) -> (u64, u64) {
     let out = std::process::Command::new(std::env::current_exe().expect("own path"))
         .args(std::env::args_os().skip(1))
         .env("NODECAST_BENCH_ONLY", only)
         .output()
         .expect("child run");
     let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .find_map(|l| l.strip_prefix(CHILD_RSS)?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{only} run said: {text}"))
+    let find = |mark: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(mark)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{only} run said: {text}"))
+    };
+    (find(CHILD_RSS), find(CHILD_HEAP))
 }
 
 fn median(v: &mut [u64]) -> u64 {
@@ -159,7 +209,7 @@ fn main() {
     }
     store.flush().expect("flush");
     let mut appended = days * DAY;
-    let mut monitors: HashMap<String, SeriesMonitor> = HashMap::new();
+    let mut monitors: HashMap<String, Box<SeriesMonitor>> = HashMap::new();
     let (mut plain, mut watched) = (0.0, 0.0);
     for c in 0..cycles {
         let i = days * DAY + c;
@@ -221,9 +271,10 @@ fn main() {
                         std::hint::black_box(assess_series(&hist(w), None, false, now, &settings));
                     continue;
                 }
-                let mut mon = monitors
-                    .remove(k)
-                    .unwrap_or_else(|| persist::load(&store, k, &ms, now));
+                // As the daemon: the key moves with its state.
+                let (mon_key, mut mon) = monitors
+                    .remove_entry(k)
+                    .unwrap_or_else(|| (k.clone(), Box::new(persist::load(&store, k, &ms, now))));
                 let mut paths = StorePaths {
                     store: &store,
                     series: k,
@@ -244,7 +295,7 @@ fn main() {
                     persist::save(&store, k, &mut mon, now);
                 }
                 let _ = std::hint::black_box(mon.view(now, &ms));
-                monitors.insert(k.clone(), mon);
+                monitors.insert(mon_key, mon);
             }
             let dt = thread_cpu_secs() - t0;
             match variant {
@@ -258,28 +309,28 @@ fn main() {
     let rss = rss_anon_kib();
     if only.is_some() {
         println!("{CHILD_RSS} {rss}");
+        println!("{CHILD_HEAP} {}", LIVE.load(Relaxed));
         return;
     }
-    let (mut without, mut with) = (Vec::new(), Vec::new());
-    for _ in 0..rss_runs {
-        without.push(child_rss("plain"));
-        with.push(child_rss("monitored"));
-    }
     let spread = |v: &[u64]| format!("{}–{}", v.iter().min().unwrap(), v.iter().max().unwrap());
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    let (mut heap_without, mut heap_with) = (Vec::new(), Vec::new());
+    for _ in 0..rss_runs {
+        let (r, h) = child_rss("plain");
+        without.push(r);
+        heap_without.push(h);
+        let (r, h) = child_rss("monitored");
+        with.push(r);
+        heap_with.push(h);
+    }
+    let (heap_spread_without, heap_spread_with) = (spread(&heap_without), spread(&heap_with));
+    let (heap_without, heap_with) = (median(&mut heap_without), median(&mut heap_with));
     let (lo_hi_without, lo_hi_with) = (spread(&without), spread(&with));
     let (without, with) = (median(&mut without), median(&mut with));
-    let owned: usize = monitors
-        .iter()
-        .map(|(k, m)| {
-            std::mem::size_of::<(String, SeriesMonitor)>()
-                + k.capacity()
-                + m.horizons_ms.capacity() * 8
-                + (m.exposed.capacity() + m.shadow.capacity())
-                    * std::mem::size_of::<nodecast::predict::monitor::accuracy::Windowed>()
-                + m.lead.capacity() * 16
-                + m.due.capacity() * 8
-        })
-        .sum();
+    // Exact: what dropping the states (their map and keys included) frees.
+    let before_drop = LIVE.load(Relaxed);
+    drop(monitors);
+    let owned = before_drop - LIVE.load(Relaxed);
     let shadow_runs = cycles.div_ceil(12);
     println!(
         "{n_series} series, {cycles} cycles of 5 min, {days} days of history, challenger theta about hourly ({shadow_runs} runs per series)"
@@ -296,5 +347,13 @@ fn main() {
         with as i64 - without as i64,
         (with as f64 - without as f64) / 1024.0,
         owned / 1024
+    );
+    let mib = |b: i64| b as f64 / 1_048_576.0;
+    println!(
+        "live heap: {:+} bytes ({:+.2} MiB) with monitoring: medians of {rss_runs} runs each, {heap_without} bytes without ({heap_spread_without}), {heap_with} bytes with ({heap_spread_with}); the {n_series} states alone {owned} bytes ({:.2} MiB, {} a series)",
+        heap_with as i64 - heap_without as i64,
+        mib(heap_with as i64 - heap_without as i64),
+        mib(owned as i64),
+        owned / n_series.max(1)
     );
 }

@@ -91,7 +91,8 @@ impl ForecastLoop {
         let mut exhausted: HashMap<String, bool> = HashMap::new();
         // Online accuracy, challenger and drift per series; persisted in the store.
         let monitor = MonitorSettings::from_forecast(&self.settings);
-        let mut monitors: HashMap<String, SeriesMonitor> = HashMap::new();
+        // Boxed: the map keeps twice the slots it holds, each a pointer, not a state.
+        let mut monitors: HashMap<String, Box<SeriesMonitor>> = HashMap::new();
         persist::prune(&self.store);
         // The anomaly score judges each new bucket by the forecast made an hour before.
         let mut trackers: HashMap<String, Tracker> = HashMap::new();
@@ -154,7 +155,7 @@ impl ForecastLoop {
     fn cycle(
         &self,
         exhausted: &mut HashMap<String, bool>,
-        monitors: &mut HashMap<String, SeriesMonitor>,
+        monitors: &mut HashMap<String, Box<SeriesMonitor>>,
         ms: &MonitorSettings,
         trackers: &mut HashMap<String, Tracker>,
         choices: &mut Choices,
@@ -193,7 +194,7 @@ impl ForecastLoop {
         );
         let selected = self.selected(&current);
         trackers.retain(|k, _| selected.iter().any(|(s, _, _)| s == k));
-        let mut kept = HashMap::new();
+        let mut kept = HashMap::with_capacity(monitors.len());
         let mut chosen = Choices::new();
         for (key, metric, labels) in selected {
             let resource = resource_of(&metric);
@@ -227,9 +228,12 @@ impl ForecastLoop {
                     .map(|(c, _)| c),
             };
             let was = exhausted.get(&key).copied().unwrap_or(false);
-            let mut mon = monitors
-                .remove(&key)
-                .unwrap_or_else(|| persist::load(&self.store, &key, ms, now));
+            // The key moves with its state: a clone every cycle would scatter
+            // small blocks over the heap that pin its pages.
+            let (mon_key, mut mon) = monitors.remove_entry(&key).unwrap_or_else(|| {
+                let m = persist::load(&self.store, &key, ms, now);
+                (key.clone(), Box::new(m))
+            });
             let related =
                 |n: &str, l: &[(String, String)]| value_of.get(&series_key(n, l)).copied();
             let bounds = crate::forecast::bounds::bounds_for(&metric, &labels, &related);
@@ -253,7 +257,7 @@ impl ForecastLoop {
                 persist::save(&self.store, &key, &mut mon, now);
             }
             let view = mon.view(now, ms);
-            kept.insert(key.clone(), mon);
+            kept.insert(mon_key, mon);
             let mut a =
                 match run.unwrap_or_else(|_| Err(ForecastError::Model("model panicked".into()))) {
                     Ok(Some(a)) => a,

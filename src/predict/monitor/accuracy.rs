@@ -1,41 +1,75 @@
 //! Online accuracy: a forecast path is kept until its actuals have arrived, then
 //! scored exactly as `nodecast backtest` scores a rolling origin — MAE over the
 //! path's steps divided by the in-sample MAE of the seasonal naive at the daily
-//! lag (MASE), and the share of actuals inside the band. Scores go into 6-hour
-//! buckets covering 7 days, so the 24 h and 7 d windows cost a fixed few hundred
-//! bytes per series and horizon, whatever the forecast interval.
+//! lag (MASE), and the share of actuals inside the band. Scores go into the
+//! last four 6-hour buckets (the 24 h window) and, once older, into day
+//! buckets covering the rest of 7 days, so the 24 h and 7 d windows cost about
+//! 150 bytes per series and horizon, whatever the forecast interval.
 
 use crate::store::Window;
 
-/// Width of one score bucket: the 24 h window is its last 4 buckets.
+/// Width of a fine bucket: the 24 h window is the last [`FINE`] of them.
 pub const BUCKET_MS: i64 = 6 * 3_600_000;
-/// Buckets kept: 7 days.
+/// Fine buckets kept: 24 h.
+pub const FINE: usize = 4;
+/// Width of a coarse bucket: a fine bucket leaving the fine ring is added to
+/// the day it belongs to.
+pub const DAY_MS: i64 = 86_400_000;
+/// Day buckets kept: with the fine ring, 7 days.
+pub const DAYS: usize = 7;
+/// The longest window a summary covers, in fine buckets: 7 days.
 pub const BUCKETS: usize = 28;
+const PER_DAY: i64 = DAY_MS / BUCKET_MS;
 /// The windows exposed, with their label.
 pub const WINDOWS: [(&str, i64); 2] = [("24h", 86_400_000), ("7d", 7 * 86_400_000)];
 
+/// Sum of per-origin MASE and of per-origin coverage, and how many origins.
+/// Packed to 10 bytes: a series keeps 77 of them at the default horizons.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[repr(C, packed(2))]
 pub struct Bucket {
-    /// Sum of per-origin MASE and of per-origin coverage, and how many origins.
     pub mase: f32,
     pub cover: f32,
     pub n: u16,
 }
 
-/// Scores of one horizon over the last [`BUCKETS`] buckets, as a ring.
+impl Bucket {
+    /// Adds another bucket's origins, or none when `n` would overflow.
+    fn merge(&mut self, o: Bucket) {
+        let (n, on) = (self.n, o.n);
+        let Some(sum) = n.checked_add(on) else {
+            return;
+        };
+        let (m, c, om, oc) = (self.mase, self.cover, o.mase, o.cover);
+        *self = Bucket {
+            mase: m + om,
+            cover: c + oc,
+            n: sum,
+        };
+    }
+}
+
+/// Scores of one horizon: the last [`FINE`] 6-hour buckets as a ring, and the
+/// [`DAYS`] days before them (only buckets that left the fine ring) as another.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Windowed {
-    /// Number (time / [`BUCKET_MS`]) of the newest bucket; buckets before
-    /// `head − BUCKETS + 1` have been cleared.
+    /// Number (time / [`BUCKET_MS`]) of the newest fine bucket; those before
+    /// `head − FINE + 1` have moved to their day.
     pub head: i64,
-    pub ring: [Bucket; BUCKETS],
+    pub fine: [Bucket; FINE],
+    /// Number (time / [`DAY_MS`]) of the newest day bucket; days before
+    /// `day_head − DAYS + 1` have been cleared.
+    pub day_head: i64,
+    pub days: [Bucket; DAYS],
 }
 
 impl Default for Windowed {
     fn default() -> Self {
         Windowed {
             head: 0,
-            ring: [Bucket::default(); BUCKETS],
+            fine: [Bucket::default(); FINE],
+            day_head: 0,
+            days: [Bucket::default(); DAYS],
         }
     }
 }
@@ -52,54 +86,112 @@ fn bucket_of(t_ms: i64) -> i64 {
     t_ms.div_euclid(BUCKET_MS)
 }
 
+fn slot(b: i64, len: usize) -> usize {
+    b.rem_euclid(len as i64) as usize
+}
+
 impl Windowed {
+    /// Adds a fine bucket's origins to its day; a day older than the day ring
+    /// is dropped.
+    fn fold_into_day(&mut self, b: i64, x: Bucket) {
+        if x.n == 0 {
+            return;
+        }
+        let d = b.div_euclid(PER_DAY);
+        self.advance_days(d);
+        if d > self.day_head - DAYS as i64 {
+            self.days[slot(d, DAYS)].merge(x);
+        }
+    }
+
+    fn advance_days(&mut self, d: i64) {
+        if d <= self.day_head {
+            return;
+        }
+        let gap = (d - self.day_head).min(DAYS as i64);
+        for k in 0..gap {
+            self.days[slot(d - k, DAYS)] = Bucket::default();
+        }
+        self.day_head = d;
+    }
+
     fn advance(&mut self, b: i64) {
         if b <= self.head {
             return;
         }
-        let gap = (b - self.head).min(BUCKETS as i64);
+        // Oldest first, so the day ring advances in order.
+        let first = (self.head - FINE as i64 + 1).max(b - FINE as i64 - DAYS as i64 * PER_DAY);
+        for x in first..=(b - FINE as i64).min(self.head) {
+            let i = slot(x, FINE);
+            let kept = std::mem::take(&mut self.fine[i]);
+            self.fold_into_day(x, kept);
+        }
+        let gap = (b - self.head).min(FINE as i64);
         for k in 0..gap {
-            let i = (b - k).rem_euclid(BUCKETS as i64) as usize;
-            self.ring[i] = Bucket::default();
+            self.fine[slot(b - k, FINE)] = Bucket::default();
         }
         self.head = b;
+        // Days follow the fine ring even when nothing left it, so a long pause
+        // clears them too.
+        self.advance_days((b - FINE as i64).div_euclid(PER_DAY));
     }
 
-    /// Adds one scored origin at `t_ms`. A time older than the ring (clock
-    /// stepped back) is dropped rather than landing in a recycled bucket.
+    /// Adds one scored origin at `t_ms`. A time older than the fine ring (clock
+    /// stepped back) goes to its day, or is dropped when older than that.
     pub fn add(&mut self, t_ms: i64, mase: f64, coverage: f64) {
-        let b = bucket_of(t_ms);
-        self.advance(b);
-        if b <= self.head - BUCKETS as i64 || !mase.is_finite() || !coverage.is_finite() {
+        if !mase.is_finite() || !coverage.is_finite() {
             return;
         }
-        let x = &mut self.ring[b.rem_euclid(BUCKETS as i64) as usize];
-        if x.n == u16::MAX {
-            return;
-        }
-        x.mase += mase as f32;
-        x.cover += coverage as f32;
-        x.n += 1;
+        self.merge(
+            bucket_of(t_ms),
+            Bucket {
+                mase: mase as f32,
+                cover: coverage as f32,
+                n: 1,
+            },
+        );
     }
 
-    /// Origins scored in the last `span_ms` before `now_ms` (whole buckets: the
-    /// bucket holding `now` and the ones before it, `span / BUCKET_MS` in all),
-    /// leaving out buckets that start before `since_ms`.
+    /// Adds the origins of fine bucket number `b` (a record of the previous
+    /// format is read this way, bucket by bucket).
+    pub fn merge(&mut self, b: i64, x: Bucket) {
+        self.advance(b);
+        if b <= self.head - FINE as i64 {
+            self.fold_into_day(b, x);
+        } else {
+            self.fine[slot(b, FINE)].merge(x);
+        }
+    }
+
+    /// Origins scored in the last `span_ms` before `now_ms`: the fine buckets
+    /// from the one holding `now` back, `span / BUCKET_MS` in all, and before
+    /// the fine ring the days that lie wholly inside that span; buckets that
+    /// start before `since_ms` are left out.
     pub fn summary(&self, now_ms: i64, span_ms: i64, since_ms: Option<i64>) -> Summary {
         let cur = bucket_of(now_ms);
         let count = (span_ms / BUCKET_MS).clamp(1, BUCKETS as i64);
+        let first = cur - count + 1;
+        let after = |start_ms: i64| since_ms.is_none_or(|s| start_ms >= s);
         let (mut m, mut c, mut n) = (0.0f64, 0.0f64, 0u32);
-        for b in (cur - count + 1)..=cur {
-            if b > self.head || b <= self.head - BUCKETS as i64 {
+        let mut sum = |x: Bucket| {
+            let (xm, xc, xn) = (x.mase, x.cover, x.n);
+            m += f64::from(xm);
+            c += f64::from(xc);
+            n += u32::from(xn);
+        };
+        for b in first..=cur {
+            if b > self.head || b <= self.head - FINE as i64 || !after(b * BUCKET_MS) {
                 continue;
             }
-            if since_ms.is_some_and(|s| b * BUCKET_MS < s) {
+            sum(self.fine[slot(b, FINE)]);
+        }
+        // Days hold only buckets that left the fine ring: none is counted twice.
+        let first_day = first.div_euclid(PER_DAY) + i64::from(first.rem_euclid(PER_DAY) != 0);
+        for d in first_day..=cur.div_euclid(PER_DAY) {
+            if d > self.day_head || d <= self.day_head - DAYS as i64 || !after(d * DAY_MS) {
                 continue;
             }
-            let x = &self.ring[b.rem_euclid(BUCKETS as i64) as usize];
-            m += f64::from(x.mase);
-            c += f64::from(x.cover);
-            n += u32::from(x.n);
+            sum(self.days[slot(d, DAYS)]);
         }
         let mean = |v: f64| if n == 0 { f64::NAN } else { v / f64::from(n) };
         Summary {
@@ -240,6 +332,31 @@ mod tests {
         // Since-filter drops buckets that start before it.
         let since = w.summary(t0 + 20 * 24 * h, WINDOWS[1].1, Some(t0 + 21 * 24 * h));
         assert_eq!(since.n, 0);
+    }
+
+    #[test]
+    fn days_hold_what_left_the_fine_ring_once() {
+        let h = 3_600_000;
+        let t0 = 400 * DAY_MS;
+        let mut w = Windowed::default();
+        // One origin an hour for 9 days, scores 1, 2, 3, ... per day.
+        for k in 0..9 * 24 {
+            w.add(t0 + k * h, (k / 24 + 1) as f64, 1.0);
+        }
+        let now = t0 + 9 * 24 * h - 1;
+        let day = w.summary(now, WINDOWS[0].1, None);
+        assert_eq!((day.n, day.mase), (24, 9.0));
+        // 7 d: the fine ring (day 9) and days 3..=8, each counted once.
+        let week = w.summary(now, WINDOWS[1].1, None);
+        assert_eq!(week.n, 7 * 24);
+        assert!((week.mase - 6.0).abs() < 1e-6, "{}", week.mase);
+        // A 2-day gate window since the middle of day 8: its second half only.
+        let since = t0 + 7 * 24 * h + 12 * h;
+        let gate = w.summary(now, 2 * DAY_MS, Some(since));
+        assert_eq!(gate.n, 24);
+        // Since the start of day 8: that whole day counts again.
+        let gate = w.summary(now, 2 * DAY_MS, Some(t0 + 7 * 24 * h));
+        assert_eq!(gate.n, 48);
     }
 
     #[test]

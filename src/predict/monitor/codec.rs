@@ -5,15 +5,30 @@
 
 use std::collections::VecDeque;
 
-use super::accuracy::{Bucket, Pending, Windowed, BUCKETS};
+use super::accuracy::{Bucket, Pending, Windowed, BUCKETS, DAYS, FINE};
 use super::drift::Detector;
 use super::SeriesMonitor;
 use crate::forecast::ModelKind;
 
-const STATE_MAGIC: &[u8; 4] = b"NCM1";
-const PATH_MAGIC: &[u8; 4] = b"NCP3";
-/// Paths written by earlier versions (f32 offsets): still read after an upgrade.
+const STATE_MAGIC: &[u8; 4] = b"NCM2";
+/// States written by earlier versions (28 six-hour buckets per window): still
+/// read after an upgrade, their buckets folded into the fine and day rings.
+const STATE_MAGIC_RING: &[u8; 4] = b"NCM1";
+const PATH_MAGIC: &[u8; 4] = b"NCP4";
+/// Paths written by earlier versions (16-bit bounds; f32 offsets): still read
+/// after an upgrade.
+const PATH_MAGIC_Q16: &[u8; 4] = b"NCP3";
 const PATH_MAGIC_F32: &[u8; 4] = b"NCP2";
+/// 8-bit codes of a bound's distance from the mean: the finite ones on a grid of
+/// `B_TOP + 1` levels over the distances' own range, the top three for the rest.
+const B_NAN: u8 = u8::MAX;
+const B_POS: u8 = u8::MAX - 1;
+const B_NEG: u8 = u8::MAX - 2;
+const B_TOP: u8 = u8::MAX - 3;
+/// How a bound array is written: as distances from the mean, or (a finite bound
+/// where the mean is not) on its own 16-bit grid.
+const BOUND_OFFSETS: u8 = 0;
+const BOUND_OWN: u8 = 1;
 /// 16-bit codes of a path's values: the finite ones on a grid of
 /// `Q_TOP + 1` levels over the array's own range, the top three for the rest.
 const Q_NAN: u16 = u16::MAX;
@@ -47,15 +62,19 @@ impl W {
         self.0.push(u8::from(v.is_some()));
         self.i64(v.unwrap_or(0));
     }
+    fn bucket(&mut self, b: Bucket) {
+        let (m, c, n) = (b.mase, b.cover, b.n);
+        self.f32(m);
+        self.f32(c);
+        self.0.extend_from_slice(&n.to_le_bytes());
+    }
     fn windows(&mut self, ws: &[Windowed]) {
         self.u32(ws.len() as u32);
         for w in ws {
             self.i64(w.head);
-            for b in &w.ring {
-                self.f32(b.mase);
-                self.f32(b.cover);
-                self.0.extend_from_slice(&b.n.to_le_bytes());
-            }
+            w.fine.iter().for_each(|b| self.bucket(*b));
+            self.i64(w.day_head);
+            w.days.iter().for_each(|b| self.bucket(*b));
         }
     }
     /// Values as 16-bit steps between the array's least and greatest finite
@@ -64,18 +83,13 @@ impl W {
     /// path keeps its detail). Pending paths are most of the monitor's bytes in
     /// the store, and a score moves by far less than the 1 % the online-versus-
     /// backtest check allows.
-    fn quantized(&mut self, v: &[f64]) {
-        let finite = || v.iter().copied().filter(|x| x.is_finite());
-        let lo = finite().fold(f64::INFINITY, f64::min);
-        let hi = finite().fold(f64::NEG_INFINITY, f64::max);
-        let (lo, q) = if lo <= hi {
-            (lo, (hi - lo) / f64::from(Q_TOP))
-        } else {
-            (0.0, 0.0)
-        };
+    /// Returns the values as the reader will see them.
+    fn quantized(&mut self, v: &[f64]) -> Vec<f64> {
+        let (lo, q) = grid(v, Q_TOP.into());
         self.u32(v.len() as u32);
         self.f64(lo);
         self.f64(q);
+        let mut seen = Vec::with_capacity(v.len());
         for &x in v {
             let code = match x {
                 x if x.is_nan() => Q_NAN,
@@ -85,7 +99,61 @@ impl W {
                 x => ((x - lo) / q).round().clamp(0.0, f64::from(Q_TOP)) as u16,
             };
             self.0.extend_from_slice(&code.to_le_bytes());
+            seen.push(q16(code, lo, q));
         }
+        seen
+    }
+    /// A band's bound as 8-bit steps of its distance from the (decoded) mean,
+    /// over the distances' own range: the band widens smoothly along a path, so
+    /// the rounding is at most 1/504 of how much the width changes, and only an
+    /// actual that close to a bound can change the coverage. Half the bytes of
+    /// the mean's 16 bits; the mean, which the MASE reads, keeps those.
+    fn bound(&mut self, mean: &[f64], v: &[f64]) {
+        if v.iter()
+            .zip(mean)
+            .any(|(x, m)| x.is_finite() && !m.is_finite())
+        {
+            self.0.push(BOUND_OWN);
+            self.quantized(v);
+            return;
+        }
+        self.0.push(BOUND_OFFSETS);
+        let d: Vec<f64> = v.iter().zip(mean).map(|(x, m)| x - m).collect();
+        let (lo, q) = grid(&d, B_TOP.into());
+        self.u32(v.len() as u32);
+        self.f64(lo);
+        self.f64(q);
+        for (&x, &dx) in v.iter().zip(&d) {
+            self.0.push(match x {
+                x if x.is_nan() => B_NAN,
+                f64::INFINITY => B_POS,
+                f64::NEG_INFINITY => B_NEG,
+                _ if q == 0.0 => 0,
+                _ => ((dx - lo) / q).round().clamp(0.0, f64::from(B_TOP)) as u8,
+            });
+        }
+    }
+}
+
+/// Least finite value and the step of `levels − 1` equal steps up to the
+/// greatest; (0, 0) without finite values.
+fn grid(v: &[f64], top: f64) -> (f64, f64) {
+    let finite = || v.iter().copied().filter(|x| x.is_finite());
+    let lo = finite().fold(f64::INFINITY, f64::min);
+    let hi = finite().fold(f64::NEG_INFINITY, f64::max);
+    if lo <= hi {
+        (lo, (hi - lo) / top)
+    } else {
+        (0.0, 0.0)
+    }
+}
+
+fn q16(code: u16, lo: f64, q: f64) -> f64 {
+    match code {
+        Q_NAN => f64::NAN,
+        Q_POS => f64::INFINITY,
+        Q_NEG => f64::NEG_INFINITY,
+        c => lo + f64::from(c) * q,
     }
 }
 
@@ -139,20 +207,45 @@ impl<'a> R<'a> {
         let s = self.str()?;
         s.parse().map_err(|_| format!("unknown model {s:?}"))
     }
-    fn windows(&mut self) -> Res<Vec<Windowed>> {
+    fn bucket(&mut self) -> Res<Bucket> {
+        Ok(Bucket {
+            mase: self.f32()?,
+            cover: self.f32()?,
+            n: u16::from_le_bytes(self.arr()?),
+        })
+    }
+    /// A bucket number: anything far outside the epoch's range is corrupt (and
+    /// would overflow the ring arithmetic).
+    fn number(&mut self) -> Res<i64> {
+        let b = self.i64()?;
+        if b.unsigned_abs() > 1 << 40 {
+            return Err(format!("bucket number {b} out of range"));
+        }
+        Ok(b)
+    }
+    fn windows(&mut self, ring: bool) -> Res<Vec<Windowed>> {
         let n = self.len()?;
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
-            let mut w = Windowed {
-                head: self.i64()?,
-                ..Windowed::default()
-            };
-            for b in w.ring.iter_mut().take(BUCKETS) {
-                *b = Bucket {
-                    mase: self.f32()?,
-                    cover: self.f32()?,
-                    n: u16::from_le_bytes(self.arr()?),
-                };
+            let mut w = Windowed::default();
+            if ring {
+                // The previous format: a ring of 28 six-hour buckets, `head` the newest.
+                let head = self.number()?;
+                let ring = (0..BUCKETS)
+                    .map(|_| self.bucket())
+                    .collect::<Res<Vec<Bucket>>>()?;
+                for b in head - BUCKETS as i64 + 1..=head {
+                    w.merge(b, ring[b.rem_euclid(BUCKETS as i64) as usize]);
+                }
+            } else {
+                w.head = self.number()?;
+                for b in w.fine.iter_mut().take(FINE) {
+                    *b = self.bucket()?;
+                }
+                w.day_head = self.number()?;
+                for b in w.days.iter_mut().take(DAYS) {
+                    *b = self.bucket()?;
+                }
             }
             out.push(w);
         }
@@ -169,15 +262,34 @@ impl<'a> R<'a> {
             return Err("bad path grid".into());
         }
         (0..n)
-            .map(|_| {
-                Ok(match u16::from_le_bytes(self.arr()?) {
-                    Q_NAN => f64::NAN,
-                    Q_POS => f64::INFINITY,
-                    Q_NEG => f64::NEG_INFINITY,
-                    c => lo + f64::from(c) * q,
-                })
-            })
+            .map(|_| Ok(q16(u16::from_le_bytes(self.arr()?), lo, q)))
             .collect()
+    }
+    fn bound(&mut self, mean: &[f64]) -> Res<Vec<f64>> {
+        match self.take(1)?[0] {
+            BOUND_OWN => return self.quantized(),
+            BOUND_OFFSETS => {}
+            k => return Err(format!("unknown bound encoding {k}")),
+        }
+        let n = self.len()?;
+        if n != mean.len() {
+            return Err("bound and mean differ in length".into());
+        }
+        let (lo, q) = (self.f64()?, self.f64()?);
+        if !(lo.is_finite() && q.is_finite() && q >= 0.0) {
+            return Err("bad bound grid".into());
+        }
+        let codes = self.take(n)?;
+        Ok(codes
+            .iter()
+            .zip(mean)
+            .map(|(&c, &m)| match c {
+                B_NAN => f64::NAN,
+                B_POS => f64::INFINITY,
+                B_NEG => f64::NEG_INFINITY,
+                c => m + lo + f64::from(c) * q,
+            })
+            .collect())
     }
     fn done(&self) -> Res<()> {
         if self.0.is_empty() {
@@ -231,9 +343,11 @@ pub fn encode_state(m: &SeriesMonitor) -> Vec<u8> {
 /// The persisted part of a state; the caller reconciles it with the settings.
 pub fn decode_state(b: &[u8]) -> Result<SeriesMonitor, String> {
     let mut r = R(b);
-    if r.take(4)? != STATE_MAGIC {
+    let magic = r.take(4)?;
+    if magic != STATE_MAGIC && magic != STATE_MAGIC_RING {
         return Err("not a monitor state record".into());
     }
+    let ring = magic == STATE_MAGIC_RING;
     let champion = r.model()?;
     let challenger = match r.str()?.as_str() {
         "" => None,
@@ -242,8 +356,8 @@ pub fn decode_state(b: &[u8]) -> Result<SeriesMonitor, String> {
     let pinned = r.take(1)?[0] == 1;
     let n = r.len()?;
     let horizons_ms = (0..n).map(|_| r.i64()).collect::<Res<Vec<i64>>>()?;
-    let exposed = r.windows()?;
-    let shadow = r.windows()?;
+    let exposed = r.windows(ring)?;
+    let shadow = r.windows(ring)?;
     if exposed.len() != horizons_ms.len() {
         return Err("windows do not match the horizons".into());
     }
@@ -260,9 +374,14 @@ pub fn decode_state(b: &[u8]) -> Result<SeriesMonitor, String> {
         quiet_until_ms: r.i64()?,
     };
     let n = r.len()?;
-    let lead = (0..n)
-        .map(|_| Ok((r.i64()?, r.f64()?)))
-        .collect::<Res<VecDeque<(i64, f64)>>>()?;
+    // The newest ones, in a queue no larger than the monitor keeps.
+    let mut lead = VecDeque::with_capacity(n.clamp(super::LEAD_HOUR, super::LEAD_CAP));
+    for k in 0..n {
+        let x = (r.i64()?, r.f64()?);
+        if k + super::LEAD_CAP >= n {
+            lead.push_back(x);
+        }
+    }
     let last_drift_ms = r.opt_i64()?;
     let drifts = r.i64()?.max(0) as u64;
     let promotions = r.i64()?.max(0) as u64;
@@ -303,20 +422,31 @@ pub fn encode_path(p: &Pending) -> Vec<u8> {
         w.i64(v);
     }
     w.f64(p.scale);
-    w.quantized(&p.mean);
-    w.quantized(&p.lower);
-    w.quantized(&p.upper);
+    let mean = w.quantized(&p.mean);
+    w.bound(&mean, &p.lower);
+    w.bound(&mean, &p.upper);
     w.0
 }
 
 pub fn decode_path(b: &[u8]) -> Result<Pending, String> {
     let mut r = R(b);
     let magic = r.take(4)?;
-    if magic != PATH_MAGIC && magic != PATH_MAGIC_F32 {
+    if magic != PATH_MAGIC && magic != PATH_MAGIC_Q16 && magic != PATH_MAGIC_F32 {
         return Err("not a pending path record".into());
     }
     let (origin_ms, start_ms, step_ms, scale) = (r.i64()?, r.i64()?, r.i64()?, r.f64()?);
     let p = if magic == PATH_MAGIC {
+        let mean = r.quantized()?;
+        Pending {
+            origin_ms,
+            start_ms,
+            step_ms,
+            scale,
+            lower: r.bound(&mean)?,
+            upper: r.bound(&mean)?,
+            mean,
+        }
+    } else if magic == PATH_MAGIC_Q16 {
         Pending {
             origin_ms,
             start_ms,
@@ -402,9 +532,29 @@ mod tests {
         assert!(decode_path(b"NCP2\xff\xff\xff\xff").is_err());
         let mut bad = pb.clone();
         let n = bad.len();
-        // The upper array's grid step (before its two codes) made negative.
-        bad[n - 12..n - 4].copy_from_slice(&(-1.0f64).to_le_bytes());
+        // The upper bound's grid step (before its two 8-bit codes) made negative.
+        bad[n - 10..n - 2].copy_from_slice(&(-1.0f64).to_le_bytes());
         assert!(decode_path(&bad).is_err());
+        // An unknown bound encoding is an error too.
+        let mut bad = pb.clone();
+        bad[4 + 32 + 4 + 16 + 4] = 7;
+        assert!(decode_path(&bad).is_err());
+        // A path written by the previous version (16-bit bounds) still reads.
+        let mut q16 = W::default();
+        q16.0.extend_from_slice(b"NCP3");
+        for v in [p.origin_ms, p.start_ms, p.step_ms] {
+            q16.i64(v);
+        }
+        q16.f64(p.scale);
+        for a in [&p.mean, &p.lower, &p.upper] {
+            q16.quantized(a);
+        }
+        assert_close(&decode_path(&q16.0).unwrap(), &p);
+        // A finite bound where the mean is a gap keeps its own grid.
+        let mut gap = p.clone();
+        gap.mean[0] = f64::NAN;
+        let back = decode_path(&encode_path(&gap)).unwrap();
+        assert!(back.mean[0].is_nan() && back.lower[0] == 0.0 && back.upper[0] == 2.0);
         // Large values keep their detail (the grid spans the array, not zero
         // to the value); gaps and infinite bounds come back as they were.
         let wave = |c: f64, a: f64| (0..288).map(|i| c + a * (i as f64 / 20.0).sin()).collect();
@@ -421,7 +571,12 @@ mod tests {
         assert_close(&back, &big);
         assert!(back.mean[3].is_nan() && back.lower[7] == f64::NEG_INFINITY);
         assert_eq!(back.upper[9], f64::INFINITY);
+        // A gap in the mean under finite bounds: those keep their own 16-bit grid.
         assert!(encode_path(&big).len() < 288 * 3 * 2 + 100);
+        // Without one, each bound is 8 bits a step.
+        big.mean[3] = 1e11;
+        assert!(encode_path(&big).len() < 288 * 4 + 100);
+        assert_close(&decode_path(&encode_path(&big)).unwrap(), &big);
         // A path written by the previous version (f32 offsets) still reads.
         let mut old = b"NCP2".to_vec();
         for v in [1i64, 2, 300_000] {
@@ -438,21 +593,91 @@ mod tests {
         assert_eq!(decode_path(&old).unwrap(), p);
     }
 
+    #[test]
+    fn a_state_of_the_previous_format_keeps_its_scores() {
+        let ms = crate::predict::monitor::MonitorSettings {
+            horizons: vec![std::time::Duration::from_secs(3600)],
+            model: ModelKind::Auto,
+            challenger: None,
+            gate: crate::predict::monitor::challenger::Gate {
+                margin: 0.1,
+                min_samples: 24,
+            },
+            gate_window: std::time::Duration::from_secs(7 * 86400),
+            pin: None,
+            drift: None,
+        };
+        let h = 3_600_000i64;
+        let t0 = 1_000 * 86_400_000i64;
+        let scores: Vec<(i64, f64, f64)> = (0..150)
+            .map(|k| (t0 + k * h, 0.5 + (k % 7) as f64 * 0.1, (k % 3) as f64 / 2.0))
+            .collect();
+        let mut m = SeriesMonitor::new("x", &ms, t0);
+        // The previous format's ring of 28 six-hour buckets, filled alike.
+        let bucket = super::super::accuracy::BUCKET_MS;
+        let mut ring = [Bucket::default(); BUCKETS];
+        let mut head = 0;
+        for &(t, mase, cover) in &scores {
+            m.exposed[0].add(t, mase, cover);
+            head = t / bucket;
+            let x = &mut ring[(head % BUCKETS as i64) as usize];
+            let (xm, xc, xn) = (x.mase, x.cover, x.n);
+            *x = Bucket {
+                mase: xm + mase as f32,
+                cover: xc + cover as f32,
+                n: xn + 1,
+            };
+        }
+        let now = t0 + 150 * h;
+        let new = encode_state(&m);
+        // Magic, champion, no challenger, pin, one horizon: the windows follow.
+        let at = 4 + 4 + m.champion.name().len() + 4 + 1 + 4 + 8;
+        let mut old = b"NCM1".to_vec();
+        old.extend_from_slice(&new[4..at]);
+        let mut w = W::default();
+        w.u32(1);
+        w.i64(head);
+        ring.iter().for_each(|b| w.bucket(*b));
+        w.u32(0);
+        old.extend_from_slice(&w.0);
+        let rest = at + 4 + (8 + FINE * 10 + 8 + DAYS * 10) + 4;
+        old.extend_from_slice(&new[rest..]);
+        let back = decode_state(&old).unwrap();
+        for (_, span) in super::super::accuracy::WINDOWS {
+            let (a, b) = (
+                back.exposed[0].summary(now, span, None),
+                m.exposed[0].summary(now, span, None),
+            );
+            assert_eq!(a.n, b.n);
+            assert!((a.mase - b.mase).abs() < 1e-6 && (a.coverage - b.coverage).abs() < 1e-6);
+        }
+        assert!(m.exposed[0].summary(now, 7 * 86_400_000, None).n > 100);
+        // A corrupt bucket number is an error, not an overflow.
+        let mut bad = old.clone();
+        bad[at + 4..at + 12].copy_from_slice(&i64::MIN.to_le_bytes());
+        assert!(decode_state(&bad).is_err());
+    }
+
     /// Equal but for the grid's rounding: half a step of each array's spread.
     fn assert_close(a: &Pending, b: &Pending) {
         assert_eq!(
             (a.origin_ms, a.start_ms, a.step_ms, a.scale),
             (b.origin_ms, b.start_ms, b.step_ms, b.scale)
         );
-        for (x, y) in [
-            (&a.mean, &b.mean),
-            (&a.lower, &b.lower),
-            (&a.upper, &b.upper),
-        ] {
+        let spread = |y: &[f64], top: u16| {
             let fin = || y.iter().filter(|v| v.is_finite());
-            let spread =
-                fin().fold(f64::MIN, |m, v| m.max(*v)) - fin().fold(f64::MAX, |m, v| m.min(*v));
-            let tol = spread / f64::from(Q_TOP) * 0.5 * (1.0 + 1e-9) + 1e-9 * spread.max(1.0);
+            let s = fin().fold(f64::MIN, |m, v| m.max(*v)) - fin().fold(f64::MAX, |m, v| m.min(*v));
+            s / f64::from(top) * 0.5 * (1.0 + 1e-9) + 1e-9 * s.max(1.0)
+        };
+        let mean_tol = spread(&b.mean, Q_TOP);
+        let off = |v: &[f64]| -> Vec<f64> { v.iter().zip(&b.mean).map(|(x, m)| x - m).collect() };
+        // A bound: the mean's rounding plus its distance's (or its own 16-bit grid's).
+        let bound_tol = |v: &[f64]| mean_tol + spread(&off(v), B_TOP.into()).max(spread(v, Q_TOP));
+        for (x, y, tol) in [
+            (&a.mean, &b.mean, mean_tol),
+            (&a.lower, &b.lower, bound_tol(&b.lower)),
+            (&a.upper, &b.upper, bound_tol(&b.upper)),
+        ] {
             assert_eq!(x.len(), y.len());
             for (u, v) in x.iter().zip(y.iter()) {
                 assert!(

@@ -1,7 +1,7 @@
 //! Online monitoring of each forecast series: accuracy of what was exposed
 //! ([`accuracy`]), a shadow challenger and its promotion gate ([`challenger`]),
 //! and drift of the residuals ([`drift`]). One [`SeriesMonitor`] per series holds
-//! a few KiB; forecast paths waiting for their actuals live in the store
+//! about 2 KiB; forecast paths waiting for their actuals live in the store
 //! ([`PathStore`]), written once and read once. [`run::assess_monitored`] wraps
 //! [`crate::predict::series::assess_series`] with it, for the daemon, the tests
 //! and the benchmarks alike.
@@ -73,7 +73,10 @@ pub const RETRAIN_AFTER_MS: i64 = 2 * 86_400_000;
 /// Without events, a series' state is written back at most this often.
 pub const SAVE_EVERY_MS: i64 = 3_600_000;
 /// Most 1-hour-lead forecasts kept for drift (one per bucket).
-const LEAD_CAP: usize = 64;
+pub(crate) const LEAD_CAP: usize = 64;
+/// The queue's room from the start: an hour of 5-minute forecasts, so it is one
+/// allocation made with the state rather than regrown over the first cycles.
+pub(crate) const LEAD_HOUR: usize = 16;
 
 /// Due time cache of a slot: not read from the store yet, or nothing pending.
 const UNKNOWN: i64 = i64::MIN;
@@ -150,7 +153,7 @@ impl SeriesMonitor {
             shadow: Vec::new(),
             gate_since_ms: now_ms,
             drift: Detector::default(),
-            lead: VecDeque::new(),
+            lead: VecDeque::with_capacity(LEAD_HOUR),
             last_drift_ms: None,
             drifts: 0,
             promotions: 0,
@@ -339,10 +342,11 @@ impl SeriesMonitor {
             let t = path.mid_ms - path.step_ms / 2 + k as i64 * path.step_ms;
             if let Some(&f) = path.mean.get(k).filter(|f| f.is_finite()) {
                 if self.lead.back().is_none_or(|b| b.0 < t) {
-                    self.lead.push_back((t, f));
-                    while self.lead.len() > LEAD_CAP {
+                    // Room first: pushing a 65th would double the queue's capacity.
+                    while self.lead.len() >= LEAD_CAP {
                         self.lead.pop_front();
                     }
+                    self.lead.push_back((t, f));
                 }
             }
         }
