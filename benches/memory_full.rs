@@ -13,8 +13,7 @@
 //! end), `NODECAST_BENCH_MALLOPT` (1: the daemon's malloc settings; 0: glibc's),
 //! `NODECAST_BENCH_TRACE_BIG` (print allocations of at least this many bytes).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use nodecast::forecast::ModelKind;
@@ -22,76 +21,12 @@ use nodecast::predict::series::{assess_series, History, Settings};
 use nodecast::store::synth::node_like;
 use nodecast::store::{Agg, Store, StoreConfig, Tier};
 
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-static TRACE_BIG: AtomicUsize = AtomicUsize::new(usize::MAX);
-
-/// Writes "alloc N" for allocations of at least NODECAST_BENCH_TRACE_BIG bytes,
-/// without allocating (this runs inside the allocator).
-fn trace(n: usize) {
-    if n < TRACE_BIG.load(Relaxed) {
-        return;
-    }
-    let mut buf = *b"alloc                    \n";
-    let mut i = buf.len() - 2;
-    let mut v = n;
-    loop {
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        i -= 1;
-        if v == 0 {
-            break;
-        }
-    }
-    // SAFETY: writes a stack buffer to stderr.
-    unsafe {
-        libc::write(2, buf.as_ptr().cast(), buf.len());
-    }
-}
-
-fn grew(n: usize) {
-    trace(n);
-    let now = LIVE.fetch_add(n, Relaxed) + n;
-    PEAK.fetch_max(now, Relaxed);
-}
-
-// SAFETY: forwards to the system allocator and only counts sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let p = System.alloc(l);
-        if !p.is_null() {
-            grew(l.size());
-        }
-        p
-    }
-    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        // sled's page table is a large zeroed allocation: calloc leaves it untouched
-        // (not resident) until used, so it must not be zeroed by hand here.
-        let p = System.alloc_zeroed(l);
-        if !p.is_null() {
-            grew(l.size());
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        System.dealloc(p, l);
-        LIVE.fetch_sub(l.size(), Relaxed);
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        let q = System.realloc(p, l, new);
-        if !q.is_null() {
-            LIVE.fetch_sub(l.size(), Relaxed);
-            grew(new);
-        }
-        q
-    }
-}
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::{LIVE, PEAK, TRACE_BIG};
 
 #[global_allocator]
-static A: Counting = Counting;
+static A: counting_alloc::Counting = counting_alloc::Counting;
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)
