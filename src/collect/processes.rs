@@ -218,18 +218,31 @@ mod tests {
                 .nlink()
                 - 2
         };
-        // Other tests start and end threads meanwhile: compare only a reading
-        // that held still around the record.
-        for _ in 0..50 {
+        // Other tests start and end threads meanwhile, even between two equal link
+        // counts; a wrong count would never agree, a race only sometimes.
+        for _ in 0..200 {
             let before = links();
             let stat = num_threads(&std::fs::read(own.join("stat")).expect("stat"));
-            if links() == before {
-                assert_eq!(stat, Ok(before));
+            if links() == before && stat == Ok(before) {
                 assert!(before >= 2, "the test thread and its helper");
                 return;
             }
         }
-        panic!("thread count never held still");
+        panic!("task link count and num_threads never agreed on this process");
+    }
+
+    #[test]
+    fn task_links_and_stat_records_agree_on_a_quiet_process() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("10")
+            .spawn()
+            .expect("spawn sleep");
+        let dir = Path::new("/proc").join(child.id().to_string());
+        let links = std::fs::metadata(dir.join("task")).expect("task dir").nlink() - 2;
+        let stat = num_threads(&std::fs::read(dir.join("stat")).expect("stat"));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!((links, stat), (1, Ok(1)));
     }
 
     #[test]
