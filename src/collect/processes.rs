@@ -238,7 +238,10 @@ mod tests {
             .spawn()
             .expect("spawn sleep");
         let dir = Path::new("/proc").join(child.id().to_string());
-        let links = std::fs::metadata(dir.join("task")).expect("task dir").nlink() - 2;
+        let links = std::fs::metadata(dir.join("task"))
+            .expect("task dir")
+            .nlink()
+            - 2;
         let stat = num_threads(&std::fs::read(dir.join("stat")).expect("stat"));
         let _ = child.kill();
         let _ = child.wait();
