@@ -16,6 +16,7 @@ pub mod config;
 pub mod daemon;
 pub mod export;
 pub mod forecast;
+pub mod memory;
 pub mod predict;
 pub mod snapshot;
 pub mod store;

@@ -4,8 +4,8 @@
 //!
 //! One test in its own binary, so no other test faults pages in meanwhile.
 
-use nodecast::daemon::release_file_pages;
 use nodecast::forecast::{forecast, ModelKind, SeriesInput};
+use nodecast::memory::release_file_pages;
 
 fn rss_file_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");

@@ -237,7 +237,7 @@ pub async fn run(plan: &Plan, store: Arc<Store>, now_ms: i64) -> Result<Report, 
             let flushed = tokio::task::spawn_blocking(move || {
                 let r = s.flush();
                 // The response and the batch are freed in the middle of the heap.
-                crate::daemon::release_free_memory();
+                crate::memory::release_free_memory();
                 r
             });
             if let Ok(Err(e)) = flushed.await {

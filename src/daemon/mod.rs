@@ -10,7 +10,6 @@ pub(crate) mod derived;
 mod forecast_loop;
 mod forecast_metrics;
 mod logging;
-mod memory;
 mod monitor_metrics;
 mod notify;
 mod web;
@@ -29,8 +28,8 @@ use crate::export::scrape_cache::{EncodedFamilies, Exposition};
 use crate::export::self_metrics::SelfMetrics;
 use crate::store::{Store, StoreConfig, StoreError};
 
+pub use crate::memory::{release_file_pages, release_free_memory, tune_malloc};
 pub use collect_loop::now_ms;
-pub use memory::{release_file_pages, release_free_memory, tune_malloc};
 pub use web::check as check_web_config;
 
 pub const HTTP_WORKERS: usize = 2;

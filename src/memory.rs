@@ -1,4 +1,5 @@
 //! The agent's own memory: malloc tuning and handing back what it no longer uses.
+//! Used by the daemon's loops and the backfill, outside any one pipeline stage.
 
 /// Forecast windows and store compactions free large blocks in the middle of the
 /// heap, which glibc does not hand back by itself; without this an agent's RSS
