@@ -79,7 +79,11 @@ pub fn run(cfg: Config) -> i32 {
             return EXIT_START_FAILED;
         }
     };
-    rt.block_on(serve(cfg, addr))
+    // On a worker, not on this thread: a connection accepted here would be handed
+    // to a worker, one more thread wake-up per scrape than accepting and serving
+    // on the worker whose I/O driver saw the connection.
+    rt.block_on(async move { tokio::spawn(serve(cfg, addr)).await })
+        .unwrap_or(EXIT_START_FAILED)
 }
 
 async fn serve(cfg: Config, addr: SocketAddr) -> i32 {
