@@ -373,7 +373,7 @@ mod tests {
     #[test]
     fn errors_twice_the_claimed_spread_double_the_band() {
         let e: Vec<f64> = calibrated(199).iter().map(|e| 2.0 * e).collect();
-        let s = interval_scale(&[e.clone()], 0.95);
+        let s = interval_scale(std::slice::from_ref(&e), 0.95);
         assert!((1.9..2.1).contains(&s), "{s}");
         let s80 = interval_scale(&[e], 0.8);
         assert!((1.9..2.1).contains(&s80), "{s80}");
