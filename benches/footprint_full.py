@@ -236,18 +236,28 @@ def write_history(path, end_s, days, step):
 # --- run -------------------------------------------------------------------------------
 
 class Sampler(threading.Thread):
-    """RSS of each process once a second for the whole run."""
+    """RSS of each process for the whole run: node_exporter once a second, nodecast
+    every `every` seconds with its anonymous and file-backed parts and the phase of
+    the run it was taken in (`phase` is set by the main loop)."""
 
-    def __init__(self, pids):
+    def __init__(self, pids, every):
         super().__init__(daemon=True)
-        self.pids, self.stop, self.samples = pids, threading.Event(), {n: [] for n in pids}
+        self.pids, self.every, self.stop = pids, every, threading.Event()
+        self.samples = {n: [] for n in pids}
+        self.phase = "start"
 
     def run(self):
+        last = 0.0
         while not self.stop.is_set():
             now = time.time()
             for n, pid in self.pids.items():
-                self.samples[n].append((now, status_kib(pid, "VmRSS"), status_kib(pid, "RssAnon")))
-            time.sleep(1)
+                if n != "nodecast" and now - last < 1.0:
+                    continue
+                self.samples[n].append((now, status_kib(pid, "VmRSS"), status_kib(pid, "RssAnon"),
+                                        status_kib(pid, "RssFile"), self.phase))
+            if now - last >= 1.0:
+                last = now
+            time.sleep(self.every)
 
 
 def pct(xs, q):
@@ -266,6 +276,7 @@ def main():
     ap.add_argument("--burst", type=int, default=200, help="back-to-back scrapes of each after the window")
     ap.add_argument("--prom-minutes", type=float, default=3, help="Prometheus scraping both after the window (0: skip)")
     ap.add_argument("--workdir", help="keep everything here instead of a temp dir")
+    ap.add_argument("--sample-ms", type=float, default=1000, help="nodecast's RSS sampling period (20 finds short peaks)")
     ap.add_argument("extra", nargs=argparse.REMAINDER, help="flags passed to nodecast after --")
     a = ap.parse_args()
     work = a.workdir or tempfile.mkdtemp(prefix="footprint-")
@@ -315,8 +326,9 @@ def main():
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs += [nc, ne]
         started = time.time()
-        sampler = Sampler({"nodecast": nc.pid, "node_exporter": ne.pid}); sampler.start()
+        sampler = Sampler({"nodecast": nc.pid, "node_exporter": ne.pid}, a.sample_ms / 1000); sampler.start()
         wait_http(pn, "/readyz", nc); wait_http(pe, "/metrics", ne)
+        sampler.phase = "backfill"
 
         lat = {"nodecast": [], "node_exporter": []}
         floor = {"nodecast": [], "node_exporter": []}
@@ -353,7 +365,7 @@ def main():
                     # The backfill wakes a forecast cycle as it ends: wait for one that
                     # finished after it, so the window sees full history from its start.
                     cycles_after = time.time() - SCRAPE_EVERY
-                    phase = "cycle"
+                    phase = sampler.phase = "cycle"
                 elif "backfill failed" in open(os.path.join(work, "nodecast.log")).read():
                     sys.exit("backfill failed; see " + os.path.join(work, "nodecast.log"))
                 elif time.time() - started > 900:
@@ -361,6 +373,7 @@ def main():
             elif phase == "cycle":
                 if (metric(b, "nodecast_forecast_cycle_last_run_timestamp_seconds") or 0) > cycles_after:
                     phase, window_start = "window", time.time()
+                    sampler.phase = "window"
                     cpu0 = {"nodecast": cpu_seconds(f"/proc/{nc.pid}/stat"), "node_exporter": cpu_seconds(f"/proc/{ne.pid}/stat"),
                             "threads": thread_cpu(nc.pid)}
                     print(f"forecast cycle after the backfill done; measuring for {a.minutes:g} min "
@@ -387,11 +400,11 @@ def main():
 
         rows = {}
         for n in ports:
-            s = [(t, r, an) for t, r, an in sampler.samples[n] if t >= window_start + el / 2]
+            s = [(t, r, an) for t, r, an, _, _ in sampler.samples[n] if t >= window_start + el / 2]
             rows[n] = {"cpu_h": cpu[n] / el * 3600, "core": cpu[n] / el * 100,
                        "steady": statistics.median(r for _, r, _ in s) / 1024,
                        "anon": statistics.median(an for _, _, an in s) / 1024,
-                       "max_sampled": max(r for _, r, _ in sampler.samples[n]) / 1024,
+                       "max_sampled": max(x[1] for x in sampler.samples[n]) / 1024,
                        "peak": hwm[n], "med": statistics.median(lat[n]), "p90": pct(lat[n], 0.9),
                        "bmed": statistics.median(burst[n]), "bp90": pct(burst[n], 0.9), "bytes": size[n],
                        "floor": statistics.median(floor[n]), "prom": prom_ms.get(n)}
@@ -414,6 +427,21 @@ def main():
         print(f"nodecast: {forecast_series:.0f} series forecast, last cycle {cycle_s * 1000:.0f} ms; store {store_mib:.1f} MiB on disk; "
               f"backfill {backfill['stored']:.0f} stored, {backfill['skipped']:.0f} skipped, {backfill['series']:.0f} series in {backfill['seconds']:.0f} s; "
               f"highest sampled RSS {x['max_sampled']:.1f} MiB")
+        # Where the peak is: the highest sample of each phase, split into anonymous and file pages.
+        print(f"nodecast RSS by phase (sampled every {a.sample_ms:g} ms; the backfill's phase ends at the scrape that sees it done, "
+              f"the cycle's at the scrape that sees the first forecast cycle after it):")
+        for ph in ("start", "backfill", "cycle", "window"):
+            xs = [x for x in sampler.samples["nodecast"] if x[4] == ph]
+            if xs:
+                top = max(xs, key=lambda x: x[1])
+                print(f"  {ph:9} highest {top[1] / 1024:5.1f} MiB (anon {top[2] / 1024:4.1f}, file {top[3] / 1024:4.1f}) "
+                      f"{top[0] - started:6.1f} s after start; highest anon {max(x[2] for x in xs) / 1024:4.1f}, "
+                      f"highest file {max(x[3] for x in xs) / 1024:4.1f} MiB")
+        if a.workdir:
+            with open(os.path.join(work, "nodecast-rss.tsv"), "w") as f:
+                f.write("seconds\tphase\trss_kib\tanon_kib\tfile_kib\n")
+                for t, r, an, fi, ph in sampler.samples["nodecast"]:
+                    f.write(f"{t - started:.3f}\t{ph}\t{r}\t{an}\t{fi}\n")
     finally:
         stop_all()
         if not a.workdir:

@@ -1,6 +1,9 @@
 //! Parsing Prometheus' `query_range` answer. Kept apart from the HTTP client so
 //! it can be fuzzed: no input may panic it.
 
+use std::fmt;
+
+use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -25,7 +28,69 @@ struct Data {
 struct MatrixSeries {
     metric: std::collections::BTreeMap<String, String>,
     #[serde(default)]
-    values: Vec<(f64, String)>,
+    values: Values,
+}
+
+/// A series' `[[ts, "value"], ...]`, converted while it is read: a 10 000-point
+/// answer held as `(f64, String)` pairs took twice the memory of the samples
+/// and one allocation per point, the backfill's largest transient
+/// (docs/store.md, "Memory at full history"). The first bad point is kept
+/// to be reported; the points after it are skipped.
+#[derive(Default)]
+struct Values {
+    samples: Vec<(i64, f64)>,
+    bad: Option<ResponseError>,
+}
+
+/// A sample value as Prometheus writes it: a string, parsed without keeping it.
+struct Text(Result<f64, String>);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Text;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a sample value string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text, E> {
+                // Prometheus spells special values NaN, +Inf, -Inf; Rust parses all three.
+                Ok(Text(v.parse().map_err(|_| v.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Values {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Values;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an array of [timestamp, value] pairs")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Values, A::Error> {
+                let mut out = Values::default();
+                while let Some((ts, Text(value))) = seq.next_element::<(f64, Text)>()? {
+                    if out.bad.is_some() {
+                        continue;
+                    }
+                    match value {
+                        Err(value) => out.bad = Some(ResponseError::BadValue { ts, value }),
+                        Ok(_) if !ts.is_finite() => {
+                            out.bad = Some(ResponseError::Malformed(format!(
+                                "timestamp {ts} is not finite"
+                            )))
+                        }
+                        Ok(v) => out.samples.push(((ts * 1000.0).round() as i64, v)),
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(V)
+    }
 }
 
 /// One series of a range query: its labels (with `__name__` if present) and samples (ms, value).
@@ -64,23 +129,12 @@ pub fn parse_range(body: &[u8]) -> Result<Vec<RangeSeries>, ResponseError> {
     }
     let mut out = Vec::with_capacity(data.result.len());
     for s in data.result {
-        let mut samples = Vec::with_capacity(s.values.len());
-        for (ts, v) in s.values {
-            // Prometheus spells special values NaN, +Inf, -Inf; Rust parses all three.
-            let value: f64 = v.parse().map_err(|_| ResponseError::BadValue {
-                ts,
-                value: v.clone(),
-            })?;
-            if !ts.is_finite() {
-                return Err(ResponseError::Malformed(format!(
-                    "timestamp {ts} is not finite"
-                )));
-            }
-            samples.push(((ts * 1000.0).round() as i64, value));
+        if let Some(e) = s.values.bad {
+            return Err(e);
         }
         out.push(RangeSeries {
             labels: s.metric.into_iter().collect(),
-            samples,
+            samples: s.values.samples,
         });
     }
     Ok(out)
@@ -123,5 +177,16 @@ mod tests {
         assert_eq!(e, ResponseError::WrongType("vector".into()));
         let e = parse_range(br#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"x"]]}]}}"#);
         assert!(matches!(e, Err(ResponseError::BadValue { .. })));
+        // The first bad point is the one reported, whatever follows it.
+        let e = parse_range(br#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"1"],[2,"x\u0079"],[3,"z"]]}]}}"#);
+        assert_eq!(
+            e,
+            Err(ResponseError::BadValue {
+                ts: 2.0,
+                value: "xy".into()
+            })
+        );
+        let e = parse_range(br#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,2]]}]}}"#);
+        assert!(matches!(e, Err(ResponseError::Malformed(_))), "{e:?}");
     }
 }
