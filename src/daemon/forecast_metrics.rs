@@ -46,7 +46,11 @@ fn at(path: &[f64], f: &SeriesForecast, now_ms: i64, offset: Duration) -> Option
 }
 
 pub fn families_for(results: &[SeriesForecast], s: &ForecastSettings) -> Vec<Family> {
-    let now = super::collect_loop::now_ms();
+    families_for_at(results, s, super::collect_loop::now_ms())
+}
+
+/// [`families_for`] at `now` (Unix ms): the forecast points are read at `now + horizon`.
+pub fn families_for_at(results: &[SeriesForecast], s: &ForecastSettings, now: i64) -> Vec<Family> {
     let mut point = gauge(
         "nodecast_forecast",
         "Forecast of the series named by label metric, at now + horizon, in its own units",
