@@ -81,6 +81,11 @@ pub(crate) const LEAD_HOUR: usize = 16;
 /// Due time cache of a slot: not read from the store yet, or nothing pending.
 const UNKNOWN: i64 = i64::MIN;
 pub(crate) const EMPTY: i64 = i64::MAX;
+/// Scored this cycle, its record still in the store: [`SeriesMonitor::end`]
+/// overwrites it with the new path, or removes it when there is none. One
+/// write per scored path instead of a removal and an insert, each of which
+/// makes the store copy the record's leaf.
+const SCORED: i64 = i64::MAX - 1;
 
 /// Where pending paths of one series are kept (the store, or a map in tests).
 pub trait PathStore {
@@ -249,6 +254,11 @@ impl SeriesMonitor {
     ) -> (Plan, Events) {
         let mut ev = Events::default();
         for (slot, h, d) in self.slots() {
+            // Left by a cycle whose end() did not run (its forecast panicked).
+            if self.due[d] == SCORED {
+                paths.remove(slot, h);
+                self.due[d] = EMPTY;
+            }
             if self.due[d] == EMPTY || (self.due[d] != UNKNOWN && self.due[d] > now_ms) {
                 continue;
             }
@@ -275,8 +285,7 @@ impl SeriesMonitor {
                 }
                 Scored::Void => {}
             }
-            paths.remove(slot, h);
-            self.due[d] = EMPTY;
+            self.due[d] = SCORED;
         }
         if let Some(p) = &ms.drift {
             ev.drift = self.feed_drift(w, now_ms, p);
@@ -289,7 +298,9 @@ impl SeriesMonitor {
             .filter(|&c| now_ms - c >= RETRAIN_AFTER_MS && c > w.start_ms);
         let shadow = self.challenger.filter(|_| {
             let base = self.exposed.len();
-            self.due[base..].iter().any(|&d| d == EMPTY || d == UNKNOWN)
+            self.due[base..]
+                .iter()
+                .any(|&d| d == EMPTY || d == UNKNOWN || d == SCORED)
         });
         let plan = Plan {
             model: self.champion,
@@ -315,26 +326,35 @@ impl SeriesMonitor {
         let mut scale = None;
         for (slot, h, d) in self.slots() {
             // begin() looked every slot up: UNKNOWN is left only without a begin().
-            if self.due[d] != EMPTY {
+            let scored = self.due[d] == SCORED;
+            if self.due[d] != EMPTY && !scored {
                 continue;
             }
-            let Some(path) = (if slot == EXPOSED { exposed } else { shadow }) else {
-                continue;
-            };
-            let sc = *scale.get_or_insert_with(|| scale_of(history));
-            let steps = horizon_steps(h, path.step_ms);
-            if let Some(p) = Pending::from_path(
-                now_ms,
-                path.mid_ms,
-                path.step_ms,
-                sc,
-                path.mean,
-                path.lower,
-                path.upper,
-                steps,
-            ) {
-                paths.put(slot, h, &p);
-                self.due[d] = p.due_ms();
+            let path = if slot == EXPOSED { exposed } else { shadow };
+            let fresh = path.and_then(|path| {
+                let sc = *scale.get_or_insert_with(|| scale_of(history));
+                let steps = horizon_steps(h, path.step_ms);
+                Pending::from_path(
+                    now_ms,
+                    path.mid_ms,
+                    path.step_ms,
+                    sc,
+                    path.mean,
+                    path.lower,
+                    path.upper,
+                    steps,
+                )
+            });
+            match fresh {
+                Some(p) => {
+                    paths.put(slot, h, &p);
+                    self.due[d] = p.due_ms();
+                }
+                None if scored => {
+                    paths.remove(slot, h);
+                    self.due[d] = EMPTY;
+                }
+                None => {}
             }
         }
         if let (Some(_), Some(path)) = (&ms.drift, exposed) {
