@@ -144,6 +144,9 @@ impl Tracker {
             if covered.is_some_and(|c| t_ms <= c + path.step_ms / 2) {
                 continue;
             }
+            // Exactly the room needed: doubling would leave a quarter of it
+            // unused in every series' tracker for good.
+            self.pending.reserve_exact(1);
             self.pending.push(Expected {
                 t_ms,
                 mean: m,
@@ -189,6 +192,9 @@ impl Tracker {
         let over = p.over.clamp(1, MAX_OVER);
         while self.recent.len() >= over {
             self.recent.pop_front();
+        }
+        if self.recent.capacity() < over {
+            self.recent.reserve_exact(over - self.recent.len());
         }
         self.recent.push_back(r.abs());
         self.sustain = p.sustain.clamp(1, over);
