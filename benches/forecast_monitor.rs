@@ -157,10 +157,12 @@ fn forecast_of(
 /// Marks a child run's answers on its stdout.
 const CHILD_RSS: &str = "anonymous RSS KiB at the end:";
 const CHILD_HEAP: &str = "live heap bytes at the end:";
+const CHILD_STORE: &str = "heap bytes freed by closing the store:";
 
 /// The run in a child process with only one variant (`plain` or `monitored`):
-/// its anonymous RSS (KiB) and live heap (bytes) at the end.
-fn child_rss(only: &str) -> (u64, u64) {
+/// its anonymous RSS (KiB) and live heap (bytes) at the end, and the heap the
+/// store held (bytes).
+fn child_rss(only: &str) -> (u64, u64, u64) {
     let out = std::process::Command::new(std::env::current_exe().expect("own path"))
         .args(std::env::args_os().skip(1))
         .env("NODECAST_BENCH_ONLY", only)
@@ -172,7 +174,7 @@ fn child_rss(only: &str) -> (u64, u64) {
             .find_map(|l| l.strip_prefix(mark)?.trim().parse().ok())
             .unwrap_or_else(|| panic!("{only} run said: {text}"))
     };
-    (find(CHILD_RSS), find(CHILD_HEAP))
+    (find(CHILD_RSS), find(CHILD_HEAP), find(CHILD_STORE))
 }
 
 fn median(v: &mut [u64]) -> u64 {
@@ -251,7 +253,7 @@ fn main() {
     store.flush().expect("flush");
     let mut appended = days * DAY;
     let mut monitors: HashMap<String, Box<SeriesMonitor>> = HashMap::new();
-    let mut trackers: HashMap<String, Tracker> = HashMap::new();
+    let mut trackers: HashMap<String, Box<Tracker>> = HashMap::new();
     let mut sides = [Side::default(), Side::default()];
     let (mut plain, mut watched) = (0.0, 0.0);
     for c in 0..cycles {
@@ -389,19 +391,32 @@ fn main() {
     if only.is_some() {
         println!("{CHILD_RSS} {rss}");
         println!("{CHILD_HEAP} {}", LIVE.load(Relaxed));
+        // The store's share: its cache and buffers (the same on both sides but
+        // for the monitor's records), freed when it closes.
+        let before = LIVE.load(Relaxed);
+        drop(store);
+        println!(
+            "{CHILD_STORE} {}",
+            before.saturating_sub(LIVE.load(Relaxed))
+        );
         return;
     }
     let spread = |v: &[u64]| format!("{}–{}", v.iter().min().unwrap(), v.iter().max().unwrap());
     let (mut without, mut with) = (Vec::new(), Vec::new());
     let (mut heap_without, mut heap_with) = (Vec::new(), Vec::new());
+    let (mut store_without, mut store_with) = (Vec::new(), Vec::new());
     for _ in 0..rss_runs {
-        let (r, h) = child_rss("plain");
+        let (r, h, s) = child_rss("plain");
         without.push(r);
         heap_without.push(h);
-        let (r, h) = child_rss("monitored");
+        store_without.push(s);
+        let (r, h, s) = child_rss("monitored");
         with.push(r);
         heap_with.push(h);
+        store_with.push(s);
     }
+    let store_spread = (spread(&store_without), spread(&store_with));
+    let (store_without, store_with) = (median(&mut store_without), median(&mut store_with));
     let (heap_spread_without, heap_spread_with) = (spread(&heap_without), spread(&heap_with));
     let (heap_without, heap_with) = (median(&mut heap_without), median(&mut heap_with));
     let (lo_hi_without, lo_hi_with) = (spread(&without), spread(&with));
@@ -416,6 +431,26 @@ fn main() {
     drop(trackers);
     let trackers_owned = before_drop - LIVE.load(Relaxed);
     let [plain_side, mut watched_side] = sides;
+    // The run scores the 15m and 1h horizons only; a day on every score has a
+    // value and the families hold all their samples: built again that way.
+    let end_ms = (days * DAY + cycles - 1) as i64 * STEP_MS;
+    let mut steady = watched_side.published.clone();
+    for m in steady.iter_mut().filter_map(|f| f.monitor.as_mut()) {
+        let scores = m.accuracy.iter_mut().chain(&mut m.challenger_accuracy);
+        for s in scores.chain(&mut m.champion_gate_accuracy) {
+            (s.scored, s.mase, s.coverage_ratio) = (24, 1.0, 0.95);
+        }
+    }
+    let held = |f: &dyn Fn() -> Vec<nodecast::collect::Family>| {
+        let before = LIVE.load(Relaxed);
+        let v = f();
+        let bytes = LIVE.load(Relaxed) - before;
+        drop(v);
+        bytes as i64
+    };
+    let steady_families = held(&|| families_for_at(&steady, &published, end_ms))
+        - held(&|| families_for_at(&plain_side.published, &published, end_ms));
+    drop(steady);
     let before_drop = LIVE.load(Relaxed);
     watched_side
         .published
@@ -455,9 +490,17 @@ fn main() {
         owned / n_series.max(1)
     );
     println!(
-        "held besides the states (exact): anomaly trackers {trackers_owned} bytes ({:.2} MiB), monitor views in the published results {views_owned} bytes ({:.2} MiB), families for /metrics {families_owned:+} bytes ({:+.2} MiB) over the forecast families alone",
+        "the store's heap: {:+} bytes ({:+.2} MiB) with monitoring: medians of {rss_runs} runs each, freed by closing it at the end: {store_without} bytes without ({}), {store_with} bytes with ({})",
+        store_with as i64 - store_without as i64,
+        mib(store_with as i64 - store_without as i64),
+        store_spread.0,
+        store_spread.1
+    );
+    println!(
+        "held besides the states (exact): anomaly trackers {trackers_owned} bytes ({:.2} MiB), monitor views in the published results {views_owned} bytes ({:.2} MiB), families for /metrics {families_owned:+} bytes ({:+.2} MiB) over the forecast families alone, {steady_families:+} bytes ({:+.2} MiB) once every horizon is scored",
         mib(trackers_owned as i64),
         mib(views_owned as i64),
-        mib(families_owned)
+        mib(families_owned),
+        mib(steady_families)
     );
 }
