@@ -127,6 +127,14 @@ impl Tracker {
             .min(path.upper.len())
             .min(max_points);
         let covered = self.pending.last().map(|e| e.t_ms).max(self.last_ms);
+        // Between cycles it holds about `max_points` and the one being scored
+        // (more only while actuals are missing): room for that, once, rather
+        // than doubling past it for good.
+        let room = max_points + 1;
+        if self.pending.capacity() < room {
+            self.pending
+                .reserve_exact(room.saturating_sub(self.pending.len()));
+        }
         for i in 0..n {
             let (m, lo, hi) = (path.mean[i], path.lower[i], path.upper[i]);
             if !m.is_finite() {
@@ -144,9 +152,6 @@ impl Tracker {
             if covered.is_some_and(|c| t_ms <= c + path.step_ms / 2) {
                 continue;
             }
-            // Exactly the room needed: doubling would leave a quarter of it
-            // unused in every series' tracker for good.
-            self.pending.reserve_exact(1);
             self.pending.push(Expected {
                 t_ms,
                 mean: m,
