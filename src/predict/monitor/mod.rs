@@ -398,3 +398,64 @@ pub fn scale_of(w: &Window) -> f64 {
         crate::forecast::score::mase_scale(v, 1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::run::MemPaths;
+    use super::*;
+
+    #[test]
+    fn a_scored_path_is_replaced_by_the_next_or_removed_without_one() {
+        let ms = MonitorSettings {
+            horizons: vec![Duration::from_secs(900)],
+            model: ModelKind::Auto,
+            challenger: None,
+            gate: Gate {
+                margin: 0.1,
+                min_samples: 24,
+            },
+            gate_window: Duration::from_secs(7 * 86_400),
+            pin: None,
+            drift: None,
+        };
+        let step = 300_000;
+        let w = |n: usize| Window {
+            start_ms: 0,
+            step_ms: step,
+            values: (0..n).map(|i| (i % 7) as f64).collect(),
+        };
+        let mean = vec![3.0; 6];
+        let path = |now: i64| PathRef {
+            mid_ms: now + step / 2,
+            step_ms: step,
+            mean: &mean,
+            lower: &mean,
+            upper: &mean,
+        };
+        let mut m = SeriesMonitor::new("x", &ms, 0);
+        let mut paths = MemPaths::default();
+        let (t0, t1, t2) = (300 * step, 303 * step, 306 * step);
+        m.begin(&w(300), t0, &ms, &mut paths);
+        m.end(&w(300), Some(path(t0)), None, t0, &ms, &mut paths);
+        assert_eq!(paths.0[&(EXPOSED, 900_000)].origin_ms, t0);
+        // Due at t1: scored, and its record overwritten by the new path.
+        m.begin(&w(303), t1, &ms, &mut paths);
+        assert_eq!(paths.0.len(), 1, "kept until end() writes the next one");
+        m.end(&w(303), Some(path(t1)), None, t1, &ms, &mut paths);
+        assert_eq!(paths.0[&(EXPOSED, 900_000)].origin_ms, t1);
+        assert_eq!(m.exposed[0].summary(t1, 86_400_000, None).n, 1);
+        // Scored again with no new path: the record goes.
+        m.begin(&w(306), t2, &ms, &mut paths);
+        m.end(&w(306), None, None, t2, &ms, &mut paths);
+        assert!(paths.0.is_empty());
+        // A cycle whose end() did not run leaves the record to the next begin(),
+        // which removes it instead of scoring it twice.
+        m.end(&w(306), Some(path(t2)), None, t2, &ms, &mut paths);
+        let t3 = 309 * step;
+        m.begin(&w(309), t3, &ms, &mut paths);
+        let later = 312 * step;
+        m.begin(&w(312), later, &ms, &mut paths);
+        assert!(paths.0.is_empty());
+        assert_eq!(m.exposed[0].summary(later, 86_400_000, None).n, 3);
+    }
+}

@@ -225,3 +225,52 @@ impl SeriesMonitor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forecast::ModelKind;
+    use crate::predict::monitor::challenger::Gate;
+    use std::time::Duration;
+
+    #[test]
+    fn scores_serialize_as_before_labels_inline_and_null_until_scored() {
+        let ms = MonitorSettings {
+            horizons: [900, 86_400].map(Duration::from_secs).to_vec(),
+            model: ModelKind::Auto,
+            challenger: Some(ModelKind::Theta),
+            gate: Gate {
+                margin: 0.1,
+                min_samples: 24,
+            },
+            gate_window: Duration::from_secs(7 * 86_400),
+            pin: None,
+            drift: None,
+        };
+        let t = 400 * 86_400_000;
+        let mut m = SeriesMonitor::new("x", &ms, t);
+        m.exposed[0].add(t + 1, 0.5, 1.0);
+        let v = serde_json::to_value(m.view(t + 2, &ms)).unwrap();
+        assert_eq!(v["champion"], "auto");
+        assert_eq!(v["challenger"], "theta");
+        let a = &v["accuracy"];
+        assert_eq!(
+            (&a[0]["horizon"], &a[0]["window"], &a[0]["scored"]),
+            (&"15m".into(), &"24h".into(), &1.into())
+        );
+        assert_eq!(
+            (&a[0]["mase"], &a[0]["coverage_ratio"]),
+            (&0.5.into(), &1.0.into())
+        );
+        assert_eq!(
+            (&a[3]["horizon"], &a[3]["window"]),
+            (&"24h".into(), &"7d".into())
+        );
+        assert!(a[3]["mase"].is_null() && a[3]["coverage_ratio"].is_null());
+        assert_eq!(v["challenger_accuracy"][0]["window"], "7d");
+        // The longest label any duration gives still fits; a longer string is
+        // cut at a character boundary, never split inside one.
+        assert_eq!(short_label(-i64::MAX).as_str(), "-9223372036854775s");
+        assert_eq!(Label::new(&"é".repeat(12)).as_str(), "é".repeat(11));
+    }
+}
