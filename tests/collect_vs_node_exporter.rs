@@ -108,7 +108,7 @@ fn ours() -> HashMap<String, Family> {
 fn series(f: &Family) -> HashMap<Vec<(String, String)>, f64> {
     f.samples
         .iter()
-        .map(|s| (s.labels.clone(), s.value))
+        .map(|s| (s.labels.to_vec(), s.value))
         .collect()
 }
 

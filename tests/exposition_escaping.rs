@@ -34,7 +34,8 @@ fn families(values: &[String]) -> Vec<Family> {
             .iter()
             .enumerate()
             .map(|(i, v)| Sample {
-                labels: vec![("i".into(), i.to_string()), ("v".into(), v.clone())],
+                labels: [("i".into(), i.to_string()), ("v".into(), v.clone())].into(),
+                tail: None,
                 value: i as f64 + offset,
             })
             .collect()

@@ -73,11 +73,31 @@ pub enum Kind {
     Counter,
 }
 
-/// One sample of a family: its labels (in exposition order) and value.
+/// A sample's labels, in exposition order. Shared: the samples of every family
+/// about one series (a forecast's point and bounds, the monitor's MASE, coverage
+/// and count) hold one set for the series instead of a copy each, which for 512
+/// forecast series was most of the published families' heap blocks.
+pub type Labels = std::sync::Arc<[(String, String)]>;
+
+/// One sample of a family: its labels and value.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
-    pub labels: Vec<(String, String)>,
+    pub labels: Labels,
+    /// Labels exposed after `labels` (a forecast's `horizon`, the monitor's
+    /// `horizon` and `window`): one set per cycle for every series, so that the
+    /// series' own set can be shared by its samples. Collectors leave it `None`.
+    pub tail: Option<Labels>,
     pub value: f64,
+}
+
+impl Sample {
+    pub fn new(labels: Labels, value: f64) -> Sample {
+        Sample {
+            labels,
+            tail: None,
+            value,
+        }
+    }
 }
 
 /// One metric family, named exactly as node_exporter names it

@@ -166,7 +166,11 @@ impl Family {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        self.samples.push(Sample { labels, value });
+        self.samples.push(Sample {
+            labels,
+            tail: None,
+            value,
+        });
     }
 
     /// A family with one unlabelled sample.

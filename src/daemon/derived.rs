@@ -209,11 +209,13 @@ mod tests {
             kind: Kind::Counter,
             samples: vec![
                 Sample {
-                    labels: l("idle"),
+                    labels: l("idle").into(),
+                    tail: None,
                     value: idle,
                 },
                 Sample {
-                    labels: l("user"),
+                    labels: l("user").into(),
+                    tail: None,
                     value: user,
                 },
             ],
@@ -226,7 +228,8 @@ mod tests {
             help: String::new(),
             kind: Kind::Gauge,
             samples: vec![Sample {
-                labels: vec![],
+                labels: [].into(),
+                tail: None,
                 value: v,
             }],
         }

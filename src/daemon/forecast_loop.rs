@@ -95,7 +95,8 @@ impl ForecastLoop {
         let mut monitors: HashMap<String, Box<SeriesMonitor>> = HashMap::new();
         persist::prune(&self.store);
         // The anomaly score judges each new bucket by the forecast made an hour before.
-        let mut trackers: HashMap<String, Tracker> = HashMap::new();
+        // Boxed like the monitors: the map keeps about twice the slots it holds.
+        let mut trackers: HashMap<String, Box<Tracker>> = HashMap::new();
         let mut choices = Choices::new();
         loop {
             match wake.recv_timeout(wait) {
@@ -157,7 +158,7 @@ impl ForecastLoop {
         exhausted: &mut HashMap<String, bool>,
         monitors: &mut HashMap<String, Box<SeriesMonitor>>,
         ms: &MonitorSettings,
-        trackers: &mut HashMap<String, Tracker>,
+        trackers: &mut HashMap<String, Box<Tracker>>,
         choices: &mut Choices,
     ) -> (Vec<SeriesForecast>, u64) {
         let current = crate::export::exposition::snapshot(&self.current);

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::collect::{Family, Kind, Sample};
+use crate::collect::{Family, Kind, Labels, Sample};
 use crate::config::ForecastSettings;
 use crate::predict::SeriesForecast;
 
@@ -21,18 +21,14 @@ fn gauge(name: &str, help: &str) -> Family {
     }
 }
 
-fn with(
-    first: &[(&str, &str)],
-    source: &[(String, String)],
-    last: &[(&str, &str)],
-) -> Vec<(String, String)> {
-    let mut l: Vec<(String, String)> = first
+fn with(first: &[(&str, &str)], source: &[(String, String)], last: &[(&str, &str)]) -> Labels {
+    // Collected straight into the shared set: one block, no Vec to copy from.
+    first
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    l.extend(source.iter().cloned());
-    l.extend(last.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    l
+        .chain(source.iter().cloned())
+        .chain(last.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect()
 }
 
 /// Value of a forecast path at `offset` after now (nearest step).
@@ -46,7 +42,11 @@ fn at(path: &[f64], f: &SeriesForecast, now_ms: i64, offset: Duration) -> Option
 }
 
 pub fn families_for(results: &[SeriesForecast], s: &ForecastSettings) -> Vec<Family> {
-    let now = super::collect_loop::now_ms();
+    families_for_at(results, s, super::collect_loop::now_ms())
+}
+
+/// [`families_for`] at `now` (Unix ms): the forecast points are read at `now + horizon`.
+pub fn families_for_at(results: &[SeriesForecast], s: &ForecastSettings, now: i64) -> Vec<Family> {
     let mut point = gauge(
         "nodecast_forecast",
         "Forecast of the series named by label metric, at now + horizon, in its own units",
@@ -87,15 +87,20 @@ pub fn families_for(results: &[SeriesForecast], s: &ForecastSettings) -> Vec<Fam
         "nodecast_anomaly_score",
         "How far the series' latest downsampled buckets fell from the forecast made an hour before, in robust standard errors, sustained (8th largest of the last 12; docs/anomaly.md)",
     );
-    level.samples.push(Sample {
-        labels: vec![],
-        value: s.level,
-    });
+    level.samples.push(Sample::new(Labels::from([]), s.level));
+    let mut tails = Tails::default();
+    let horizons: Vec<Labels> = s
+        .horizons
+        .iter()
+        .map(|h| tails.get(&[("horizon", &horizon_label(*h))]))
+        .collect();
+    // Each series' own labels, one set for all its samples here and in the
+    // monitor's families.
+    let mut sets = Vec::with_capacity(results.len());
     for f in results {
         let id = [("metric", f.metric.as_str())];
-        for h in &s.horizons {
-            let hl = horizon_label(*h);
-            let labels = with(&id, &f.labels, &[("horizon", &hl)]);
+        let series = with(&id, &f.labels, &[]);
+        for (h, tail) in s.horizons.iter().zip(&horizons) {
             for (fam, path) in [
                 (&mut point, &f.mean),
                 (&mut lower, &f.lower),
@@ -103,7 +108,8 @@ pub fn families_for(results: &[SeriesForecast], s: &ForecastSettings) -> Vec<Fam
             ] {
                 if let Some(v) = at(path, f, now, *h) {
                     fam.samples.push(Sample {
-                        labels: labels.clone(),
+                        labels: series.clone(),
+                        tail: Some(tail.clone()),
                         value: v,
                     });
                 }
@@ -115,36 +121,54 @@ pub fn families_for(results: &[SeriesForecast], s: &ForecastSettings) -> Vec<Fam
             f.exhaustion_probability,
         ) {
             let labels = with(&[("resource", r)], &f.labels, &[]);
-            tte.samples.push(Sample {
-                labels: labels.clone(),
-                value: t,
-            });
-            prob.samples.push(Sample { labels, value: p });
+            tte.samples.push(Sample::new(labels.clone(), t));
+            prob.samples.push(Sample::new(labels, p));
         }
         if let Some(v) = f.anomaly_score.filter(|v| v.is_finite()) {
-            anomaly.samples.push(Sample {
-                labels: with(&id, &f.labels, &[]),
-                value: v,
-            });
+            anomaly.samples.push(Sample::new(series.clone(), v));
         }
         model.samples.push(Sample {
-            labels: with(&id, &f.labels, &[("model", &f.model)]),
+            labels: series.clone(),
+            tail: Some(tails.get(&[("model", &f.model)])),
             value: 1.0,
         });
-        history.samples.push(Sample {
-            labels: with(&id, &f.labels, &[]),
-            value: f.history_seconds,
-        });
-        imputed.samples.push(Sample {
-            labels: with(&id, &f.labels, &[]),
-            value: f.imputed_ratio,
-        });
+        history
+            .samples
+            .push(Sample::new(series.clone(), f.history_seconds));
+        imputed
+            .samples
+            .push(Sample::new(series.clone(), f.imputed_ratio));
+        sets.push(series);
     }
     let mut out = vec![
         point, lower, upper, level, tte, prob, model, history, imputed, anomaly,
     ];
-    out.extend(super::monitor_metrics::monitor_families(results));
+    out.extend(super::monitor_metrics::monitor_families(
+        results, &sets, &mut tails,
+    ));
     out
+}
+
+/// Label tails of one cycle: a handful of distinct sets (horizons, windows,
+/// models) that every series' samples share.
+#[derive(Default)]
+pub(super) struct Tails(Vec<Labels>);
+
+impl Tails {
+    pub(super) fn get(&mut self, pairs: &[(&str, &str)]) -> Labels {
+        let same = |t: &Labels| {
+            t.len() == pairs.len() && t.iter().zip(pairs).all(|((a, b), (c, d))| a == c && b == d)
+        };
+        if let Some(t) = self.0.iter().find(|t| same(t)) {
+            return t.clone();
+        }
+        let t: Labels = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.0.push(t.clone());
+        t
+    }
 }
 
 #[cfg(test)]

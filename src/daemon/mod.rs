@@ -30,6 +30,8 @@ use crate::store::{Store, StoreConfig, StoreError};
 
 pub use crate::memory::{release_file_pages, release_free_memory, tune_malloc};
 pub use collect_loop::now_ms;
+/// Public for the forecast monitor's bench: what a forecast cycle publishes for `/metrics`.
+pub use forecast_metrics::families_for_at;
 pub use web::check as check_web_config;
 
 pub const HTTP_WORKERS: usize = 2;

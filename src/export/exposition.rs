@@ -80,12 +80,13 @@ fn encode_samples<M: EncodeMetric>(
 ) -> Result<(), std::fmt::Error> {
     if let [only] = samples {
         // Unlabelled series print as `name value`, not `name{} value`.
-        if only.labels.is_empty() {
+        if only.labels.is_empty() && only.tail.as_ref().is_none_or(|t| t.is_empty()) {
             return make(only.value).encode(metric);
         }
     }
     for s in samples {
-        make(s.value).encode(metric.encode_family(&s.labels)?)?;
+        let tail: &[(String, String)] = s.tail.as_deref().unwrap_or(&[]);
+        make(s.value).encode(metric.encode_family(&(&*s.labels, tail))?)?;
     }
     Ok(())
 }
@@ -126,6 +127,7 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collect::Labels;
 
     fn registry_with(f: Vec<Family>) -> Registry {
         let mut r = Registry::default();
@@ -143,7 +145,8 @@ mod tests {
                 help: "Seconds the CPUs spent in each mode.".into(),
                 kind: Kind::Counter,
                 samples: vec![Sample {
-                    labels: vec![("cpu".into(), "0".into()), ("mode".into(), "idle".into())],
+                    labels: [("cpu".into(), "0".into()), ("mode".into(), "idle".into())].into(),
+                    tail: None,
                     value: 12.5,
                 }],
             },
@@ -152,7 +155,8 @@ mod tests {
                 help: "h".into(),
                 kind: Kind::Gauge,
                 samples: vec![Sample {
-                    labels: vec![],
+                    labels: [].into(),
+                    tail: None,
                     value: f64::INFINITY,
                 }],
             },
@@ -180,6 +184,55 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("# EOF"));
+    }
+
+    #[test]
+    fn a_shared_tail_encodes_as_the_same_labels_inline() {
+        let fam = |samples| {
+            vec![Family {
+                name: "nodecast_forecast_mase".into(),
+                help: "h".into(),
+                kind: Kind::Gauge,
+                samples,
+            }]
+        };
+        let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let id: Labels = [pair("metric", "node_load1"), pair("instance", "a\"b")].into();
+        let tail: Labels = [pair("horizon", "1h"), pair("window", "24h")].into();
+        let split = registry_with(fam(vec![
+            Sample {
+                labels: id.clone(),
+                tail: Some(tail.clone()),
+                value: 0.5,
+            },
+            // Only a tail: no leading comma; an empty tail: no trailing one.
+            Sample {
+                labels: [].into(),
+                tail: Some(tail.clone()),
+                value: 1.0,
+            },
+            Sample {
+                labels: id.clone(),
+                tail: Some([].into()),
+                value: 2.0,
+            },
+        ]));
+        let inline = registry_with(fam(vec![
+            Sample::new(id.iter().chain(tail.iter()).cloned().collect(), 0.5),
+            Sample::new(tail.clone(), 1.0),
+            Sample::new(id.clone(), 2.0),
+        ]));
+        for om in [true, false] {
+            let (a, b) = (render(&split, om).unwrap(), render(&inline, om).unwrap());
+            assert_eq!(a, b);
+            assert!(
+                a.1.contains(
+                    "{metric=\"node_load1\",instance=\"a\\\"b\",horizon=\"1h\",window=\"24h\"} 0.5"
+                ),
+                "{}",
+                a.1
+            );
+        }
     }
 
     #[test]

@@ -177,7 +177,8 @@ mod tests {
             samples: values
                 .iter()
                 .map(|(l, v)| Sample {
-                    labels: vec![("device".into(), l.to_string())],
+                    labels: [("device".into(), l.to_string())].into(),
+                    tail: None,
                     value: *v,
                 })
                 .collect(),

@@ -127,6 +127,14 @@ impl Tracker {
             .min(path.upper.len())
             .min(max_points);
         let covered = self.pending.last().map(|e| e.t_ms).max(self.last_ms);
+        // Between cycles it holds about `max_points` and the one being scored
+        // (more only while actuals are missing): room for that, once, rather
+        // than doubling past it for good.
+        let room = max_points + 1;
+        if self.pending.capacity() < room {
+            self.pending
+                .reserve_exact(room.saturating_sub(self.pending.len()));
+        }
         for i in 0..n {
             let (m, lo, hi) = (path.mean[i], path.lower[i], path.upper[i]);
             if !m.is_finite() {
@@ -189,6 +197,9 @@ impl Tracker {
         let over = p.over.clamp(1, MAX_OVER);
         while self.recent.len() >= over {
             self.recent.pop_front();
+        }
+        if self.recent.capacity() < over {
+            self.recent.reserve_exact(over - self.recent.len());
         }
         self.recent.push_back(r.abs());
         self.sustain = p.sustain.clamp(1, over);

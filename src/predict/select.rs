@@ -65,14 +65,14 @@ pub fn select(
     policy: &Policy,
     now_ms: i64,
 ) -> Vec<Selected> {
-    let readonly: Vec<&Vec<(String, String)>> = current
+    let readonly: Vec<&[(String, String)]> = current
         .iter()
         .filter(|f| f.name == "node_filesystem_readonly")
         .flat_map(|f| {
             f.samples
                 .iter()
                 .filter(|s| s.value > 0.0)
-                .map(|s| &s.labels)
+                .map(|s| &*s.labels)
         })
         .collect();
     let no_swap = current
@@ -84,7 +84,7 @@ pub fn select(
         .into_iter()
         .filter(|k| !policy.exclude.is_match(k))
         .filter_map(|k| parse_series_key(&k).map(|(n, l)| (k, n, l)))
-        .filter(|(_, n, l)| policy.metrics.is_match(n) && !readonly.contains(&l))
+        .filter(|(_, n, l)| policy.metrics.is_match(n) && !readonly.contains(&l.as_slice()))
         .filter(|(_, n, _)| !(no_swap && n == "node_memory_SwapFree_bytes"))
         // Last: it is the only filter that looks into the store.
         .filter(|(k, _, _)| policy.fresh(newest_ms(k), now_ms))
@@ -112,6 +112,7 @@ mod tests {
                     .iter()
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect(),
+                tail: None,
                 value,
             }],
         }

@@ -56,7 +56,7 @@ pub fn val(fams: &HashMap<String, Family>, name: &str, labels: &[(&str, &str)]) 
         .collect();
     f.samples
         .iter()
-        .find(|s| s.labels == want)
+        .find(|s| *s.labels == *want)
         .unwrap_or_else(|| panic!("{name}{labels:?} missing; have {:?}", f.samples))
         .value
 }

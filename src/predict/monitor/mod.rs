@@ -81,6 +81,11 @@ pub(crate) const LEAD_HOUR: usize = 16;
 /// Due time cache of a slot: not read from the store yet, or nothing pending.
 const UNKNOWN: i64 = i64::MIN;
 pub(crate) const EMPTY: i64 = i64::MAX;
+/// Scored this cycle, its record still in the store: [`SeriesMonitor::end`]
+/// overwrites it with the new path, or removes it when there is none. One
+/// write per scored path instead of a removal and an insert, each of which
+/// makes the store copy the record's leaf.
+const SCORED: i64 = i64::MAX - 1;
 
 /// Where pending paths of one series are kept (the store, or a map in tests).
 pub trait PathStore {
@@ -249,6 +254,11 @@ impl SeriesMonitor {
     ) -> (Plan, Events) {
         let mut ev = Events::default();
         for (slot, h, d) in self.slots() {
+            // Left by a cycle whose end() did not run (its forecast panicked).
+            if self.due[d] == SCORED {
+                paths.remove(slot, h);
+                self.due[d] = EMPTY;
+            }
             if self.due[d] == EMPTY || (self.due[d] != UNKNOWN && self.due[d] > now_ms) {
                 continue;
             }
@@ -275,8 +285,7 @@ impl SeriesMonitor {
                 }
                 Scored::Void => {}
             }
-            paths.remove(slot, h);
-            self.due[d] = EMPTY;
+            self.due[d] = SCORED;
         }
         if let Some(p) = &ms.drift {
             ev.drift = self.feed_drift(w, now_ms, p);
@@ -289,7 +298,9 @@ impl SeriesMonitor {
             .filter(|&c| now_ms - c >= RETRAIN_AFTER_MS && c > w.start_ms);
         let shadow = self.challenger.filter(|_| {
             let base = self.exposed.len();
-            self.due[base..].iter().any(|&d| d == EMPTY || d == UNKNOWN)
+            self.due[base..]
+                .iter()
+                .any(|&d| d == EMPTY || d == UNKNOWN || d == SCORED)
         });
         let plan = Plan {
             model: self.champion,
@@ -315,26 +326,35 @@ impl SeriesMonitor {
         let mut scale = None;
         for (slot, h, d) in self.slots() {
             // begin() looked every slot up: UNKNOWN is left only without a begin().
-            if self.due[d] != EMPTY {
+            let scored = self.due[d] == SCORED;
+            if self.due[d] != EMPTY && !scored {
                 continue;
             }
-            let Some(path) = (if slot == EXPOSED { exposed } else { shadow }) else {
-                continue;
-            };
-            let sc = *scale.get_or_insert_with(|| scale_of(history));
-            let steps = horizon_steps(h, path.step_ms);
-            if let Some(p) = Pending::from_path(
-                now_ms,
-                path.mid_ms,
-                path.step_ms,
-                sc,
-                path.mean,
-                path.lower,
-                path.upper,
-                steps,
-            ) {
-                paths.put(slot, h, &p);
-                self.due[d] = p.due_ms();
+            let path = if slot == EXPOSED { exposed } else { shadow };
+            let fresh = path.and_then(|path| {
+                let sc = *scale.get_or_insert_with(|| scale_of(history));
+                let steps = horizon_steps(h, path.step_ms);
+                Pending::from_path(
+                    now_ms,
+                    path.mid_ms,
+                    path.step_ms,
+                    sc,
+                    path.mean,
+                    path.lower,
+                    path.upper,
+                    steps,
+                )
+            });
+            match fresh {
+                Some(p) => {
+                    paths.put(slot, h, &p);
+                    self.due[d] = p.due_ms();
+                }
+                None if scored => {
+                    paths.remove(slot, h);
+                    self.due[d] = EMPTY;
+                }
+                None => {}
             }
         }
         if let (Some(_), Some(path)) = (&ms.drift, exposed) {
@@ -376,5 +396,66 @@ pub fn scale_of(w: &Window) -> f64 {
         s
     } else {
         crate::forecast::score::mase_scale(v, 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run::MemPaths;
+    use super::*;
+
+    #[test]
+    fn a_scored_path_is_replaced_by_the_next_or_removed_without_one() {
+        let ms = MonitorSettings {
+            horizons: vec![Duration::from_secs(900)],
+            model: ModelKind::Auto,
+            challenger: None,
+            gate: Gate {
+                margin: 0.1,
+                min_samples: 24,
+            },
+            gate_window: Duration::from_secs(7 * 86_400),
+            pin: None,
+            drift: None,
+        };
+        let step = 300_000;
+        let w = |n: usize| Window {
+            start_ms: 0,
+            step_ms: step,
+            values: (0..n).map(|i| (i % 7) as f64).collect(),
+        };
+        let mean = vec![3.0; 6];
+        let path = |now: i64| PathRef {
+            mid_ms: now + step / 2,
+            step_ms: step,
+            mean: &mean,
+            lower: &mean,
+            upper: &mean,
+        };
+        let mut m = SeriesMonitor::new("x", &ms, 0);
+        let mut paths = MemPaths::default();
+        let (t0, t1, t2) = (300 * step, 303 * step, 306 * step);
+        m.begin(&w(300), t0, &ms, &mut paths);
+        m.end(&w(300), Some(path(t0)), None, t0, &ms, &mut paths);
+        assert_eq!(paths.0[&(EXPOSED, 900_000)].origin_ms, t0);
+        // Due at t1: scored, and its record overwritten by the new path.
+        m.begin(&w(303), t1, &ms, &mut paths);
+        assert_eq!(paths.0.len(), 1, "kept until end() writes the next one");
+        m.end(&w(303), Some(path(t1)), None, t1, &ms, &mut paths);
+        assert_eq!(paths.0[&(EXPOSED, 900_000)].origin_ms, t1);
+        assert_eq!(m.exposed[0].summary(t1, 86_400_000, None).n, 1);
+        // Scored again with no new path: the record goes.
+        m.begin(&w(306), t2, &ms, &mut paths);
+        m.end(&w(306), None, None, t2, &ms, &mut paths);
+        assert!(paths.0.is_empty());
+        // A cycle whose end() did not run leaves the record to the next begin(),
+        // which removes it instead of scoring it twice.
+        m.end(&w(306), Some(path(t2)), None, t2, &ms, &mut paths);
+        let t3 = 309 * step;
+        m.begin(&w(309), t3, &ms, &mut paths);
+        let later = 312 * step;
+        m.begin(&w(312), later, &ms, &mut paths);
+        assert!(paths.0.is_empty());
+        assert_eq!(m.exposed[0].summary(later, 86_400_000, None).n, 3);
     }
 }
