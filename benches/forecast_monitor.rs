@@ -350,14 +350,9 @@ fn main() {
                 }
                 // The anomaly score (issue 14 too): judged by the forecast made an hour before.
                 let anomaly_score = view.as_ref().and_then(|_| {
-                    let tracker = trackers.entry(k.clone()).or_default();
-                    let tail = w.values.len().saturating_sub(EXPECT_BUCKETS + 1);
-                    tracker.observe(
-                        (tail..w.values.len()).map(|i| (w.timestamp(i) + STEP_MS / 2, w.values[i])),
+                    trackers.entry(k.clone()).or_default().cycle(
+                        w,
                         STEP_MS,
-                        &anomaly::DEFAULT,
-                    );
-                    tracker.expect(
                         &anomaly::Path {
                             start_ms: a.start_ms,
                             step_ms: a.step_ms,
@@ -367,8 +362,7 @@ fn main() {
                             level: settings.level,
                         },
                         EXPECT_BUCKETS,
-                    );
-                    tracker.score()
+                    )
                 });
                 out.push(forecast_of(k, a, settings.level, view, anomaly_score));
             }

@@ -278,15 +278,9 @@ impl ForecastLoop {
                 };
                 chosen.insert(key.clone(), (c, at));
             }
-            let tracker = trackers.entry(key.clone()).or_default();
-            let tail = window.values.len().saturating_sub(expect_points + 1);
-            tracker.observe(
-                (tail..window.values.len())
-                    .map(|i| (window.timestamp(i) + step_ms / 2, window.values[i])),
+            let anomaly_score = trackers.entry(key.clone()).or_default().cycle(
+                &window,
                 step_ms,
-                &anomaly::DEFAULT,
-            );
-            tracker.expect(
                 &anomaly::Path {
                     start_ms: a.start_ms,
                     step_ms: a.step_ms,
@@ -314,7 +308,7 @@ impl ForecastLoop {
                 time_to_exhaustion_seconds: a.exhaustion.map(|e| e.time_to_exhaustion_seconds),
                 exhaustion_probability: a.exhaustion.map(|e| e.probability),
                 monitor: Some(view),
-                anomaly_score: tracker.score(),
+                anomaly_score,
             });
         }
         *exhausted = seen;

@@ -113,6 +113,28 @@ impl Tracker {
         Tracker::default()
     }
 
+    /// A forecast cycle of one series, as the daemon runs it: scores the newest
+    /// `expect_points + 1` buckets of `window` (at their middles, `step_ms` apart)
+    /// against the expectations of earlier forecasts, then takes `forecast`'s;
+    /// returns the score.
+    pub fn cycle(
+        &mut self,
+        window: &crate::store::Window,
+        step_ms: i64,
+        forecast: &Path,
+        expect_points: usize,
+    ) -> Option<f64> {
+        let n = window.values.len();
+        let tail = n.saturating_sub(expect_points + 1);
+        self.observe(
+            (tail..n).map(|i| (window.timestamp(i) + step_ms / 2, window.values[i])),
+            step_ms,
+            &DEFAULT,
+        );
+        self.expect(forecast, expect_points);
+        self.score()
+    }
+
     /// Remembers what a new forecast expects of buckets no earlier forecast covered,
     /// up to `max_points` after its start. A bucket keeps the first expectation made
     /// of it, `max_points` buckets ahead once cycles run every bucket: a forecast

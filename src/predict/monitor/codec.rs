@@ -483,19 +483,8 @@ mod tests {
     #[test]
     fn state_and_path_round_trip_and_garbage_is_an_error() {
         let ms = MonitorSettings {
-            horizons: vec![
-                std::time::Duration::from_secs(900),
-                std::time::Duration::from_secs(3600),
-            ],
-            model: ModelKind::Auto,
-            challenger: Some(ModelKind::Theta),
-            gate: crate::predict::monitor::challenger::Gate {
-                margin: 0.1,
-                min_samples: 24,
-            },
-            gate_window: std::time::Duration::from_secs(7 * 86400),
-            pin: None,
             drift: Some(crate::predict::monitor::drift::DriftParams::DEFAULT),
+            ..MonitorSettings::for_tests(&[900, 3600], Some(ModelKind::Theta))
         };
         let mut m = SeriesMonitor::new("x", &ms, 1000);
         m.exposed[1].add(5_000_000, 0.7, 0.9);
@@ -595,18 +584,7 @@ mod tests {
 
     #[test]
     fn a_state_of_the_previous_format_keeps_its_scores() {
-        let ms = crate::predict::monitor::MonitorSettings {
-            horizons: vec![std::time::Duration::from_secs(3600)],
-            model: ModelKind::Auto,
-            challenger: None,
-            gate: crate::predict::monitor::challenger::Gate {
-                margin: 0.1,
-                min_samples: 24,
-            },
-            gate_window: std::time::Duration::from_secs(7 * 86400),
-            pin: None,
-            drift: None,
-        };
+        let ms = crate::predict::monitor::MonitorSettings::for_tests(&[3600], None);
         let h = 3_600_000i64;
         let t0 = 1_000 * 86_400_000i64;
         let scores: Vec<(i64, f64, f64)> = (0..150)

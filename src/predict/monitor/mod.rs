@@ -400,16 +400,14 @@ pub fn scale_of(w: &Window) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::run::MemPaths;
-    use super::*;
-
-    #[test]
-    fn a_scored_path_is_replaced_by_the_next_or_removed_without_one() {
-        let ms = MonitorSettings {
-            horizons: vec![Duration::from_secs(900)],
+impl MonitorSettings {
+    /// The tests' settings: `auto` champion, a 10% gate over 24 samples and 7 days, no
+    /// pin and no drift detector, with these horizons (seconds) and challenger.
+    pub(crate) fn for_tests(horizons: &[u64], challenger: Option<ModelKind>) -> MonitorSettings {
+        MonitorSettings {
+            horizons: horizons.iter().map(|s| Duration::from_secs(*s)).collect(),
             model: ModelKind::Auto,
-            challenger: None,
+            challenger,
             gate: Gate {
                 margin: 0.1,
                 min_samples: 24,
@@ -417,7 +415,18 @@ mod tests {
             gate_window: Duration::from_secs(7 * 86_400),
             pin: None,
             drift: None,
-        };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run::MemPaths;
+    use super::*;
+
+    #[test]
+    fn a_scored_path_is_replaced_by_the_next_or_removed_without_one() {
+        let ms = MonitorSettings::for_tests(&[900], None);
         let step = 300_000;
         let w = |n: usize| Window {
             start_ms: 0,

@@ -109,23 +109,10 @@ impl PathStore for StorePaths<'_> {
 mod tests {
     use super::*;
     use crate::forecast::ModelKind;
-    use crate::predict::monitor::challenger::Gate;
     use crate::store::StoreConfig;
-    use std::time::Duration;
 
     fn settings() -> MonitorSettings {
-        MonitorSettings {
-            horizons: vec![Duration::from_secs(3600)],
-            model: ModelKind::Auto,
-            challenger: Some(ModelKind::Theta),
-            gate: Gate {
-                margin: 0.1,
-                min_samples: 24,
-            },
-            gate_window: Duration::from_secs(7 * 86400),
-            pin: None,
-            drift: None,
-        }
+        MonitorSettings::for_tests(&[3600], Some(ModelKind::Theta))
     }
 
     #[test]

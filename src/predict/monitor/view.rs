@@ -230,23 +230,10 @@ impl SeriesMonitor {
 mod tests {
     use super::*;
     use crate::forecast::ModelKind;
-    use crate::predict::monitor::challenger::Gate;
-    use std::time::Duration;
 
     #[test]
     fn scores_serialize_as_before_labels_inline_and_null_until_scored() {
-        let ms = MonitorSettings {
-            horizons: [900, 86_400].map(Duration::from_secs).to_vec(),
-            model: ModelKind::Auto,
-            challenger: Some(ModelKind::Theta),
-            gate: Gate {
-                margin: 0.1,
-                min_samples: 24,
-            },
-            gate_window: Duration::from_secs(7 * 86_400),
-            pin: None,
-            drift: None,
-        };
+        let ms = MonitorSettings::for_tests(&[900, 86_400], Some(ModelKind::Theta));
         let t = 400 * 86_400_000;
         let mut m = SeriesMonitor::new("x", &ms, t);
         m.exposed[0].add(t + 1, 0.5, 1.0);
