@@ -43,6 +43,34 @@ pub fn tune_malloc() {
 /// the next access maps them again with a minor fault. Writable segments, which hold
 /// the relocated (private, anonymous) pages, are left alone, as is the vDSO.
 pub fn release_file_pages() -> usize {
+    advise_read_only_segments(libc::MADV_DONTNEED)
+}
+
+/// Has the binary's code fault in page by page, without read-ahead, from a page
+/// cache without large folios: a fault with read-ahead fills the page cache with
+/// large folios, a package install or a copy leaves the file cached in large
+/// folios too, and the kernel maps a cached large folio whole, so every page that
+/// runs would bring its neighbours into RSS. Call first thing at start-up.
+pub fn code_pages_on_demand() {
+    advise_read_only_segments(libc::MADV_RANDOM);
+    shed_start_up_code();
+}
+
+/// Drops the mappings of the binary's read-only segments and the binary's page
+/// cache that no process maps (clean pages only: they are read again on use).
+/// Called at start, after start-up and after a backfill: with the hot code laid
+/// out together (build.rs), what comes back is the code that runs.
+pub fn shed_start_up_code() {
+    release_file_pages();
+    #[cfg(target_os = "linux")]
+    if let Ok(exe) = std::fs::File::open("/proc/self/exe") {
+        use std::os::fd::AsRawFd;
+        // SAFETY: fadvise on a descriptor we own; it only drops clean, unmapped cache.
+        unsafe { libc::posix_fadvise(exe.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    }
+}
+
+fn advise_read_only_segments(advice: libc::c_int) -> usize {
     #[cfg(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64"))]
     {
         let mut ranges: Vec<(usize, usize)> = Vec::with_capacity(32);
@@ -57,15 +85,19 @@ pub fn release_file_pages() -> usize {
         let mut advised = 0;
         for (start, len) in ranges {
             // SAFETY: the range is a whole-page part of a loaded, never-written,
-            // file-backed segment; dropping its mappings cannot change its contents.
-            if unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED) } == 0 {
+            // file-backed segment; dropping its mappings or read-ahead cannot
+            // change its contents.
+            if unsafe { libc::madvise(start as *mut libc::c_void, len, advice) } == 0 {
                 advised += len;
             }
         }
         advised
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64")))]
-    0
+    {
+        let _ = advice;
+        0
+    }
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64"))]

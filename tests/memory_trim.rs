@@ -2,10 +2,13 @@
 //! keeps working, relocated data (vtables, the GOT, statics holding pointers) keeps its
 //! values, and the file-backed part of the RSS goes down.
 //!
+//! `shed_start_up_code` also drops the binary's page cache that no one maps, and
+//! code then faults in page by page (`code_pages_on_demand`); same checks.
+//!
 //! One test in its own binary, so no other test faults pages in meanwhile.
 
 use nodecast::forecast::{forecast, ModelKind, SeriesInput};
-use nodecast::memory::release_file_pages;
+use nodecast::memory::{code_pages_on_demand, release_file_pages, shed_start_up_code};
 
 fn rss_file_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
@@ -42,18 +45,32 @@ fn a_forecast() -> Vec<f64> {
     v
 }
 
-#[test]
-fn read_only_pages_are_released_and_everything_still_works() {
-    let before_values = a_forecast();
-    let resident = rss_file_kib();
-    let advised = release_file_pages();
-    let after_trim = rss_file_kib();
-    // The test binary's code alone is megabytes; nearly all of it was resident.
-    assert!(advised > 1 << 20, "advised only {advised} bytes");
-    assert!(
-        after_trim + 1024 < resident,
-        "RssFile {resident} kB -> {after_trim} kB: nothing was released"
-    );
+/// Pages of this test binary's file in the page cache (`mincore` on a mapping of it).
+fn exe_pages_cached() -> usize {
+    let file = std::fs::File::open("/proc/self/exe").expect("open /proc/self/exe");
+    let len = file.metadata().expect("stat").len() as usize;
+    use std::os::fd::AsRawFd;
+    // SAFETY: a private read-only mapping of a file we hold open, unmapped below;
+    // mincore writes one byte per page into a vector of that many bytes.
+    unsafe {
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ,
+            libc::MAP_PRIVATE,
+            file.as_raw_fd(),
+            0,
+        );
+        assert_ne!(p, libc::MAP_FAILED, "mmap of the test binary");
+        let mut vec = vec![0u8; len.div_ceil(4096)];
+        let rc = libc::mincore(p, len, vec.as_mut_ptr());
+        libc::munmap(p, len);
+        assert_eq!(rc, 0, "mincore");
+        vec.iter().filter(|b| **b & 1 == 1).count()
+    }
+}
+
+fn still_works(before_values: &[f64]) {
     // Dynamic dispatch through relocated vtables, formatting, allocation and the
     // whole forecast path run again from re-faulted pages and give the same numbers.
     assert_eq!(SHAPES[0].area(), 9.0);
@@ -71,4 +88,31 @@ fn read_only_pages_are_released_and_everything_still_works() {
     });
     std::panic::set_hook(hook);
     assert!(err.is_err(), "unwinding after a release must still work");
+}
+
+#[test]
+fn read_only_pages_are_released_and_everything_still_works() {
+    let before_values = a_forecast();
+    let resident = rss_file_kib();
+    let advised = release_file_pages();
+    let after_trim = rss_file_kib();
+    // The test binary's code alone is megabytes; nearly all of it was resident.
+    assert!(advised > 1 << 20, "advised only {advised} bytes");
+    assert!(
+        after_trim + 1024 < resident,
+        "RssFile {resident} kB -> {after_trim} kB: nothing was released"
+    );
+    still_works(&before_values);
+
+    // Page by page from here on, and the page cache of the binary dropped: fewer
+    // of its pages are cached right after, and everything works as before.
+    code_pages_on_demand();
+    let cached = exe_pages_cached();
+    shed_start_up_code();
+    let cached_after = exe_pages_cached();
+    assert!(
+        cached_after < cached,
+        "the binary's cached pages went from {cached} to {cached_after}: nothing was dropped"
+    );
+    still_works(&before_values);
 }

@@ -98,6 +98,7 @@ impl ForecastLoop {
         // Boxed like the monitors: the map keeps about twice the slots it holds.
         let mut trackers: HashMap<String, Box<Tracker>> = HashMap::new();
         let mut choices = Choices::new();
+        let mut first_cycle = true;
         loop {
             match wake.recv_timeout(wait) {
                 Err(RecvTimeoutError::Timeout) | Ok(Wake::Now) => {}
@@ -130,7 +131,14 @@ impl ForecastLoop {
             self.metrics.forecast_last_run.set(now_ms() as f64 / 1000.0);
             crate::forecast::season::drop_fft_plans();
             super::release_free_memory();
-            super::release_file_pages();
+            if first_cycle {
+                // Start-up and the first model choices are done: from here on only
+                // the code that runs is kept resident.
+                crate::memory::shed_start_up_code();
+                first_cycle = false;
+            } else {
+                super::release_file_pages();
+            }
             wait = self
                 .settings
                 .interval

@@ -67,6 +67,7 @@ fn open_store(cfg: &Config) -> Result<Store, String> {
 /// Runs the agent until SIGTERM/SIGINT; returns the exit code.
 pub fn run(cfg: Config) -> i32 {
     tune_malloc();
+    crate::memory::code_pages_on_demand();
     logging::init(&cfg.log_level, &cfg.log_format);
     let addr = cfg.listen_address;
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -340,7 +341,7 @@ async fn backfill(
                 "backfill done"
             );
             release_free_memory();
-            release_file_pages();
+            crate::memory::shed_start_up_code();
             let _ = wake.send(forecast_loop::Wake::Now);
         }
         Err(e) => {
