@@ -115,9 +115,101 @@ fn acf_fft(d: &[f64], lags: usize) -> Vec<f64> {
     buf[1..=lags].iter().map(|c| c.re / len as f64).collect()
 }
 
+/// Answers of [`is_seasonal`] for one series (its values bit for bit), by period.
+#[derive(Debug, Default)]
+pub struct Seasonality {
+    values: Vec<f64>,
+    answers: Vec<(usize, bool)>,
+}
+
+/// What [`is_seasonal`] does besides testing (per thread).
+enum Memo {
+    /// Keeps the answers for the last series tested.
+    Record(Seasonality),
+    /// Answers from these when the series and the period are the same.
+    Reuse(Seasonality),
+}
+
+thread_local! {
+    static MEMO: std::cell::RefCell<Option<Memo>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with `memo` set, and gives back the memo it left; the outer one
+/// comes back even when `f` panics.
+fn with_memo<R>(memo: Memo, f: impl FnOnce() -> R) -> (R, Option<Memo>) {
+    struct Restore(Option<Memo>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let outer = self.0.take();
+            MEMO.with(|m| *m.borrow_mut() = outer);
+        }
+    }
+    let restore = Restore(MEMO.with(|m| m.borrow_mut().replace(memo)));
+    let r = f();
+    let left = MEMO.with(|m| m.borrow_mut().take());
+    drop(restore);
+    (r, left)
+}
+
+/// Runs `f` and keeps the answers of its longest [`is_seasonal`] series: a
+/// monitored cycle's champion, whose Theta member (`theta-add`) tests the history
+/// the shadow Theta is about to test, for [`reusing_seasonality`].
+pub fn recording_seasonality<R>(f: impl FnOnce() -> R) -> (R, Seasonality) {
+    let (r, left) = with_memo(Memo::Record(Seasonality::default()), f);
+    let kept = match left {
+        Some(Memo::Record(s)) | Some(Memo::Reuse(s)) => s,
+        None => Seasonality::default(),
+    };
+    (r, kept)
+}
+
+/// Runs `f` with `known` answers: the test (an autocorrelation by FFT) is about a
+/// third of a Theta fit. An answer is reused only for the same period and the
+/// same values, bit for bit, so it is the one the test would give.
+pub fn reusing_seasonality<R>(known: Seasonality, f: impl FnOnce() -> R) -> R {
+    with_memo(Memo::Reuse(known), f).0
+}
+
 /// The seasonality test of `thetaf` and the M4 benchmarks:
 /// |r_m| > 1.645·√((1 + 2·Σ_{k<m} r_k²)/n).
 pub fn is_seasonal(x: &[f64], m: usize) -> bool {
+    let same =
+        |y: &[f64]| y.len() == x.len() && y.iter().zip(x).all(|(a, b)| a.to_bits() == b.to_bits());
+    let known = MEMO.with(|memo| match &*memo.borrow() {
+        Some(Memo::Reuse(s)) => {
+            let answer = s.answers.iter().find(|a| a.0 == m)?.1;
+            same(&s.values).then_some(answer)
+        }
+        _ => None,
+    });
+    if let Some(answer) = known {
+        return answer;
+    }
+    let answer = test_seasonal(x, m);
+    MEMO.with(|memo| {
+        let mut memo = memo.borrow_mut();
+        let Some(Memo::Record(s)) = memo.as_mut() else {
+            return;
+        };
+        // The longest series tested is the whole history, the one the shadow
+        // tests; the backtest's shorter ones are neither compared nor copied.
+        let n = s.values.len();
+        if x.len() < n || (x.len() == n && !same(&s.values)) {
+            return;
+        }
+        if x.len() > n {
+            s.values.clear();
+            s.values.extend_from_slice(x);
+            s.answers.clear();
+        }
+        if s.answers.iter().all(|a| a.0 != m) {
+            s.answers.push((m, answer));
+        }
+    });
+    answer
+}
+
+fn test_seasonal(x: &[f64], m: usize) -> bool {
     let n = x.len();
     if m < 2 || n <= 2 * m || is_constant(x) {
         return false;
@@ -287,6 +379,24 @@ mod tests {
             })
             .collect();
         assert!(!is_seasonal(&noise, 24));
+        // Recorded by one run and reused by the next: the same answers, for the
+        // same values and period only, and nothing kept once a run ends.
+        let short = &noise[..200];
+        let ((), known) = recording_seasonality(|| {
+            assert!(is_seasonal(short, 24) == test_seasonal(short, 24));
+            assert!(is_seasonal(&x, 24) && is_seasonal(&x, 5) == test_seasonal(&x, 5));
+            assert!(is_seasonal(short, 5) == test_seasonal(short, 5));
+        });
+        assert_eq!(known.values, x, "the longest series");
+        assert_eq!(known.answers.len(), 2, "its periods only");
+        reusing_seasonality(known, || {
+            assert!(is_seasonal(&x, 24) && !is_seasonal(&noise, 24));
+            assert!(is_seasonal(&x, 5) == test_seasonal(&x, 5));
+            let mut flat = x.clone();
+            flat.iter_mut().skip(1).for_each(|v| *v = x[0]);
+            assert!(!is_seasonal(&flat, 24));
+        });
+        MEMO.with(|m| assert!(m.borrow().is_none()));
     }
 
     #[test]

@@ -241,8 +241,15 @@ impl Tracker {
         if self.scored == 0 {
             return None;
         }
-        let mut v: Vec<f64> = self.recent.iter().copied().collect();
-        v.sort_by(|a, b| b.total_cmp(a));
+        // On the stack: `recent` holds at most MAX_OVER values, and a heap block
+        // per series and cycle was the tracker's only allocation.
+        let mut buf = [0.0f64; MAX_OVER];
+        let n = self.recent.len().min(MAX_OVER);
+        let v = &mut buf[..n];
+        for (d, s) in v.iter_mut().zip(&self.recent) {
+            *d = *s;
+        }
+        v.sort_unstable_by(|a, b| b.total_cmp(a));
         Some(v.get(self.sustain.max(1) - 1).copied().unwrap_or(0.0))
     }
 

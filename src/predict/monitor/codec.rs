@@ -416,7 +416,9 @@ pub fn decode_state(b: &[u8]) -> Result<SeriesMonitor, String> {
 }
 
 pub fn encode_path(p: &Pending) -> Vec<u8> {
-    let mut w = W::default();
+    // Sized for the usual record (16-bit mean, 8-bit bounds): grown by doubling,
+    // a path's buffer was reallocated four times.
+    let mut w = W(Vec::with_capacity(98 + 4 * p.mean.len()));
     w.0.extend_from_slice(PATH_MAGIC);
     for v in [p.origin_ms, p.start_ms, p.step_ms] {
         w.i64(v);
@@ -565,6 +567,8 @@ mod tests {
         // Without one, each bound is 8 bits a step.
         big.mean[3] = 1e11;
         assert!(encode_path(&big).len() < 288 * 4 + 100);
+        // Exactly the room encode_path makes for it: one allocation.
+        assert_eq!(encode_path(&big).len(), 98 + 4 * big.mean.len());
         assert_close(&decode_path(&encode_path(&big)).unwrap(), &big);
         // A path written by the previous version (f32 offsets) still reads.
         let mut old = b"NCP2".to_vec();

@@ -1,12 +1,29 @@
 //! What the monitor does on a drift (reselection, refit from the onset) and
 //! at the promotion gate: the state changes of [`SeriesMonitor::begin`].
 
-use super::accuracy::Windowed;
+use super::accuracy::{Summary, Windowed};
 use super::challenger::{judge, Verdict};
 use super::drift::DriftParams;
 use super::{MonitorSettings, PathStore, SeriesMonitor, EMPTY, SHADOW};
 use crate::forecast::ModelKind;
 use crate::store::Window;
+
+/// Gate horizons whose summaries fit on the stack.
+const ON_STACK: usize = 8;
+
+/// `n` summaries: in `stack` when they fit, else in `heap`.
+fn summaries<'a>(
+    stack: &'a mut [Summary; ON_STACK],
+    heap: &'a mut Vec<Summary>,
+    n: usize,
+) -> &'a mut [Summary] {
+    if n <= ON_STACK {
+        &mut stack[..n]
+    } else {
+        heap.resize(n, stack[0]);
+        heap
+    }
+}
 
 impl SeriesMonitor {
     pub(super) fn feed_drift(&mut self, w: &Window, now_ms: i64, p: &DriftParams) -> Option<i64> {
@@ -47,20 +64,29 @@ impl SeriesMonitor {
         let challenger = self.challenger.filter(|_| !self.pinned)?;
         let span = ms.gate_window.as_millis() as i64;
         let since = Some(self.gate_since_ms);
-        let gate = self.gate_horizons();
-        let champ: Vec<_> = gate
-            .iter()
-            .map(|&i| self.exposed[i].summary(now_ms, span, since))
-            .collect();
-        let chal: Vec<_> = self
-            .shadow
-            .iter()
-            .map(|w| w.summary(now_ms, span, since))
-            .collect();
-        let v = judge(&champ, &chal, &ms.gate)?;
+        // The gate runs for every series every cycle: its summaries go on the
+        // stack unless there are more horizons than the default's few.
+        let none = Summary {
+            n: 0,
+            mase: f64::NAN,
+            coverage: f64::NAN,
+        };
+        let (n_champ, n_chal) = (self.gate_indices().count(), self.shadow.len());
+        let (mut a, mut b) = ([none; ON_STACK], [none; ON_STACK]);
+        let (mut va, mut vb) = (Vec::new(), Vec::new());
+        let champ = summaries(&mut a, &mut va, n_champ);
+        for (s, i) in champ.iter_mut().zip(self.gate_indices()) {
+            *s = self.exposed[i].summary(now_ms, span, since);
+        }
+        let chal = summaries(&mut b, &mut vb, n_chal);
+        for (s, w) in chal.iter_mut().zip(&self.shadow) {
+            *s = w.summary(now_ms, span, since);
+        }
+        let v = judge(champ, chal, &ms.gate)?;
         if !v.promote {
             return None;
         }
+        let gate = self.gate_horizons();
         let from = self.champion;
         self.champion = challenger;
         self.challenger = Some(from);

@@ -219,28 +219,34 @@ impl SeriesMonitor {
     /// Indices of the exposed horizons the shadow is scored at: those of at
     /// least an hour, or all when none is.
     pub fn gate_horizons(&self) -> Vec<usize> {
-        let long: Vec<usize> = (0..self.horizons_ms.len())
-            .filter(|&i| self.horizons_ms[i] >= SHADOW_MIN_HORIZON_MS)
-            .collect();
-        if long.is_empty() {
-            (0..self.horizons_ms.len()).collect()
-        } else {
-            long
-        }
+        self.gate_indices().collect()
     }
 
-    /// (slot, horizon ms, index into `due`) of every slot in use.
-    fn slots(&self) -> Vec<(u8, i64, usize)> {
-        let mut v: Vec<(u8, i64, usize)> = (0..self.exposed.len())
-            .map(|i| (EXPOSED, self.horizons_ms[i], i))
-            .collect();
-        if self.challenger.is_some() {
-            let base = self.exposed.len();
-            for (j, &i) in self.gate_horizons().iter().enumerate() {
-                v.push((SHADOW, self.horizons_ms[i], base + j));
-            }
+    /// [`Self::gate_horizons`] without a heap block: `begin`, `end` and `view`
+    /// ask for it for every series every cycle.
+    pub(crate) fn gate_indices(&self) -> impl Iterator<Item = usize> + '_ {
+        let h = &self.horizons_ms;
+        let any_long = h.iter().any(|&x| x >= SHADOW_MIN_HORIZON_MS);
+        (0..h.len()).filter(move |&i| !any_long || h[i] >= SHADOW_MIN_HORIZON_MS)
+    }
+
+    /// Slots in use: the exposed ones, then the shadow's when there is a challenger.
+    fn slot_count(&self) -> usize {
+        let shadow = match self.challenger {
+            Some(_) => self.gate_indices().count(),
+            None => 0,
+        };
+        self.exposed.len() + shadow
+    }
+
+    /// (slot, horizon ms) of slot `d`, which is also its index into `due`.
+    fn slot(&self, d: usize) -> (u8, i64) {
+        let base = self.exposed.len();
+        if d < base {
+            return (EXPOSED, self.horizons_ms[d]);
         }
-        v
+        let i = self.gate_indices().nth(d - base).unwrap_or(0);
+        (SHADOW, self.horizons_ms[i])
     }
 
     /// Scores what is due, feeds the drift detector, runs the gate; says which
@@ -253,7 +259,8 @@ impl SeriesMonitor {
         paths: &mut dyn PathStore,
     ) -> (Plan, Events) {
         let mut ev = Events::default();
-        for (slot, h, d) in self.slots() {
+        for d in 0..self.slot_count() {
+            let (slot, h) = self.slot(d);
             // Left by a cycle whose end() did not run (its forecast panicked).
             if self.due[d] == SCORED {
                 paths.remove(slot, h);
@@ -276,7 +283,7 @@ impl SeriesMonitor {
                     let target = if slot == EXPOSED {
                         self.exposed.get_mut(hi)
                     } else {
-                        let j = self.gate_horizons().iter().position(|&i| i == hi);
+                        let j = self.gate_indices().position(|i| i == hi);
                         j.and_then(|j| self.shadow.get_mut(j))
                     };
                     if let Some(t) = target {
@@ -324,7 +331,8 @@ impl SeriesMonitor {
         paths: &mut dyn PathStore,
     ) {
         let mut scale = None;
-        for (slot, h, d) in self.slots() {
+        for d in 0..self.slot_count() {
+            let (slot, h) = self.slot(d);
             // begin() looked every slot up: UNKNOWN is left only without a begin().
             let scored = self.due[d] == SCORED;
             if self.due[d] != EMPTY && !scored {

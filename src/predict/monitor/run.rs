@@ -3,7 +3,7 @@
 //! [`assess_series`](crate::predict::series::assess_series).
 
 use super::{Events, MonitorSettings, PathRef, PathStore, SeriesMonitor};
-use crate::forecast::ForecastError;
+use crate::forecast::{season, ForecastError};
 use crate::predict::series::{assess_series, Assessment, History, Settings};
 use crate::store::Window;
 
@@ -62,10 +62,20 @@ pub fn assess_monitored(
         model: plan.model,
         ..*s
     };
-    let mut res = assess_series(&hist, resource, was_exhausted, now_ms, &settings);
-    if let Ok(Some(a)) = &mut res {
-        clip(&mut a.mean, &mut a.lower, &mut a.upper);
-    }
+    let champion = || {
+        let mut res = assess_series(&hist, resource, was_exhausted, now_ms, &settings);
+        if let Ok(Some(a)) = &mut res {
+            clip(&mut a.mean, &mut a.lower, &mut a.upper);
+        }
+        res
+    };
+    // The shadow usually tests the season of the history the champion just
+    // tested: its answers are kept for it (and only for it, so the champion costs
+    // what it costs unmonitored).
+    let (res, known) = match plan.shadow {
+        Some(_) => season::recording_seasonality(champion),
+        None => (champion(), Default::default()),
+    };
     let shadow = plan.shadow.and_then(|m| {
         let bare = History {
             window: train,
@@ -75,9 +85,10 @@ pub fn assess_monitored(
             reuse: None,
         };
         let s = Settings { model: m, ..*s };
-        let mut a = assess_series(&bare, None, false, now_ms, &s)
-            .ok()
-            .flatten()?;
+        let mut a =
+            season::reusing_seasonality(known, || assess_series(&bare, None, false, now_ms, &s))
+                .ok()
+                .flatten()?;
         clip(&mut a.mean, &mut a.lower, &mut a.upper);
         Some(a)
     });

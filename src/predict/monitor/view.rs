@@ -177,34 +177,34 @@ impl SeriesMonitor {
         let span = ms.gate_window.as_millis() as i64;
         // Days read better than hours for a window ("7d", as the accuracy windows).
         let gate_name = if span > 0 && span % 86_400_000 == 0 {
-            format!("{}d", span / 86_400_000)
+            use std::fmt::Write as _;
+            let mut l = Label::new("");
+            // 19 digits and a unit at most: always fits.
+            let _ = write!(l, "{}d", span / 86_400_000);
+            l
         } else {
-            horizon_label(span)
+            short_label(span)
         };
         let since = Some(self.gate_since_ms);
-        let gate = self.gate_horizons();
-        let challenger_accuracy = self
-            .shadow
-            .iter()
-            .zip(&gate)
-            .map(|(w, &i)| {
-                score(
-                    self.horizons_ms[i],
-                    &gate_name,
-                    w.summary(now_ms, span, since),
-                )
-            })
-            .collect();
-        let champion_gate_accuracy = if self.challenger.is_some() {
-            gate.iter()
-                .map(|&i| {
-                    let s = self.exposed[i].summary(now_ms, span, since);
-                    score(self.horizons_ms[i], &gate_name, s)
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
+        // Sized exactly: the views stay until the next cycle, and a collect from
+        // a filtered iterator would leave room for four.
+        let n_gate = self.gate_indices().count();
+        let mut challenger_accuracy = Vec::with_capacity(self.shadow.len().min(n_gate));
+        challenger_accuracy.extend(self.shadow.iter().zip(self.gate_indices()).map(|(w, i)| {
+            score(
+                self.horizons_ms[i],
+                &gate_name,
+                w.summary(now_ms, span, since),
+            )
+        }));
+        let mut champion_gate_accuracy = Vec::new();
+        if self.challenger.is_some() {
+            champion_gate_accuracy.reserve_exact(n_gate);
+            champion_gate_accuracy.extend(self.gate_indices().map(|i| {
+                let s = self.exposed[i].summary(now_ms, span, since);
+                score(self.horizons_ms[i], &gate_name, s)
+            }));
+        }
         MonitorView {
             champion: self.champion.name(),
             challenger: self.challenger.map(|c| c.name()),
