@@ -65,6 +65,9 @@ pub fn shed_start_up_code() {
     #[cfg(target_os = "linux")]
     if let Ok(exe) = std::fs::File::open("/proc/self/exe") {
         use std::os::fd::AsRawFd;
+        // Dirty pages are not dropped: a binary copied or linked moments ago is
+        // still being written back. Nothing is written when it is clean.
+        let _ = exe.sync_data();
         // SAFETY: fadvise on a descriptor we own; it only drops clean, unmapped cache.
         unsafe { libc::posix_fadvise(exe.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
     }
