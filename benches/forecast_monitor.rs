@@ -3,7 +3,7 @@
 //! with and without them, cycle by cycle alternately on a simulated 5-minute
 //! clock, timed in thread CPU time (the machine is shared); pending paths and
 //! states go to a real store as in the daemon. The store is the agent's
-//! (default settings, a 4 MiB cache) and holds the series: their history is
+//! (default settings: `StoreConfig::new`) and holds the series: their history is
 //! written before the run, and every cycle appends the new samples and reads
 //! each window back, as the collector and the forecast loop do, then flushes
 //! (the daemon flushes every minute); all of that outside the timed part.

@@ -181,7 +181,9 @@ fn probes_get_reserved_slots_when_the_cap_is_full() {
         std::thread::sleep(Duration::from_millis(50));
     }
     drop((held, idle));
-    eprintln!("probe refused with the reserve full, after {answered} answered while the agent caught up");
+    eprintln!(
+        "probe refused with the reserve full, after {answered} answered while the agent caught up"
+    );
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     while get_from("127.0.0.3", &a.addr, "/metrics").0 != 200 {
         assert!(

@@ -137,7 +137,7 @@ pub const SETTINGS: &[Setting] = &[
     ),
     s(
         "storage.cache-bytes",
-        Some("4194304"),
+        Some("524288"),
         Bytes {
             min: MIN_CACHE_BYTES,
             max: 64 << 30,

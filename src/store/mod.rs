@@ -48,7 +48,7 @@ pub struct StoreConfig {
 
 impl StoreConfig {
     /// The defaults from the issue: 15 s raw for 48 h, 5 min for 35 days,
-    /// 4 MiB cache, 2000 series.
+    /// 512 KiB cache (the daemon's default), 2000 series.
     pub fn new(path: impl Into<PathBuf>) -> StoreConfig {
         StoreConfig {
             path: path.into(),
@@ -56,7 +56,7 @@ impl StoreConfig {
             raw_retention: Duration::from_secs(48 * 3600),
             downsample_step: Duration::from_secs(300),
             downsample_retention: Duration::from_secs(35 * 86400),
-            cache_bytes: 4 << 20,
+            cache_bytes: 512 << 10,
             max_series: 2000,
         }
     }
