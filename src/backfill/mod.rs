@@ -151,7 +151,8 @@ pub fn local_history_seconds(
 
 /// The HTTP client for `plan`, after checking its URL's scheme.
 fn client(plan: &Plan) -> Result<reqwest::Client, BackfillError> {
-    if !(plan.url.starts_with("http://") || plan.url.starts_with("https://")) {
+    let https = plan.url.starts_with("https://");
+    if !(https || plan.url.starts_with("http://")) {
         return Err(BackfillError::BadUrl(plan.url.clone()));
     }
     // A plain-HTTP backfill (the usual node-local Prometheus) never verifies a
@@ -159,7 +160,7 @@ fn client(plan: &Plan) -> Result<reqwest::Client, BackfillError> {
     // them onto the heap and page their data in at the start-up peak.
     reqwest::Client::builder()
         .timeout(plan.timeout)
-        .tls_built_in_root_certs(plan.url.starts_with("https://"))
+        .tls_built_in_root_certs(https)
         .build()
         .map_err(|e| BackfillError::Query {
             query: String::new(),

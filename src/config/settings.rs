@@ -356,3 +356,20 @@ pub fn env_name(flag: &str) -> String {
 pub fn find(name: &str) -> Option<&'static Setting> {
     SETTINGS.iter().find(|s| s.name == name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::value::{parse, Value};
+
+    /// The memory benches and tests open stores with `StoreConfig::new`; they
+    /// measure the agent only while its cache is the daemon's default.
+    #[test]
+    fn store_config_new_has_the_default_cache() {
+        let s = find("storage.cache-bytes").unwrap();
+        let Ok(Value::Int(n)) = parse(s.kind, s.default.unwrap()) else {
+            panic!("storage.cache-bytes default does not parse");
+        };
+        assert_eq!(n, crate::store::StoreConfig::new("/x").cache_bytes);
+    }
+}
