@@ -12,7 +12,7 @@ use super::inventory::{self, Bad, Inventory};
 use super::layout::{chunk_key, prefix, Layout};
 use super::series::{Pending, SeriesState};
 use super::sled_io::{self, HeadLoad, Sled};
-use super::{codec, AppendStats, OpenReport, StoreConfig, StoreError, StoreStats, Tier};
+use super::{AppendStats, OpenReport, StoreConfig, StoreError, StoreStats, Tier};
 
 pub const COMPACT_FACTOR: u64 = 2;
 pub const COMPACT_SLACK: u64 = 2 << 20;
@@ -361,9 +361,9 @@ impl Inner {
             for tier in [Tier::Raw, Tier::Downsampled] {
                 if let Some(h) = state.head(tier).filter(|h| h.dirty) {
                     let key = chunk_key(state.id, tier, h.start);
-                    let bytes = codec::encode(&h.chunk);
+                    let bytes = h.encoded();
                     track(&key, Some(&bytes))?;
-                    batch.insert(&key[..], bytes);
+                    batch.insert(&key[..], bytes.into_owned());
                     writes += 1;
                 }
             }

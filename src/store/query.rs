@@ -187,7 +187,7 @@ fn collect(
         }
     }
     if let Some(h) = state.head(tier).filter(|h| (lo..=hi).contains(&h.start)) {
-        out.insert(h.start, h.chunk.clone());
+        out.insert(h.start, h.chunk().into_owned());
     }
     Ok(out)
 }
@@ -240,19 +240,18 @@ fn fill(
         let Some(state) = series.get_mut(key) else {
             return Ok(());
         };
-        let target = match (&mut chunk, state.head_mut(tier)) {
-            (Some(c), _) => c,
-            (None, Some(h)) => {
-                h.dirty = true;
-                &mut h.chunk
+        let fill_gaps = |target: &mut Chunk| {
+            for (slot, v) in items {
+                let i = (slot - start) as usize;
+                if !target.is_present(i) {
+                    target.set(i, &v);
+                }
             }
-            (None, None) => continue,
         };
-        for (slot, v) in items {
-            let i = (slot - start) as usize;
-            if !target.is_present(i) {
-                target.set(i, &v);
-            }
+        match (&mut chunk, state.head_mut(tier)) {
+            (Some(c), _) => fill_gaps(c),
+            (None, Some(h)) => h.update(fill_gaps),
+            (None, None) => continue,
         }
         if let Some(c) = chunk {
             pending.insert(chunk_key(id, tier, start), Some(codec::encode(&c)));

@@ -1,6 +1,7 @@
 //! In-memory state of one series: its open chunks and the downsample bucket
 //! in progress. Pure bookkeeping; sled is only touched by the engine.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::codec::{self, Chunk};
@@ -10,12 +11,77 @@ use super::Tier;
 /// Chunk writes waiting for the next flush, by sled key; `None` deletes.
 pub type Pending = BTreeMap<[u8; 13], Option<Vec<u8>>>;
 
+/// The open (newest) chunk of a series and tier.
 #[derive(Debug, Clone)]
 pub struct Head {
     pub start: i64,
-    pub chunk: Chunk,
+    body: Body,
     /// Changed since it was last handed to sled.
     pub dirty: bool,
+}
+
+/// A raw head changes every collection, so it stays decoded. A downsampled head
+/// changes once a bucket (5 minutes) and holds up to a day of three columns:
+/// decoded, with `Vec` doubling, that was up to 12 KiB a series by evening and
+/// most of the agent's heap growth over a day; encoded it is a few hundred
+/// bytes, and decoding it again costs microseconds a bucket.
+#[derive(Debug, Clone)]
+enum Body {
+    Open(Chunk),
+    Packed(Vec<u8>),
+}
+
+impl Head {
+    pub fn new(tier: Tier, start: i64, chunk: Chunk) -> Head {
+        let body = match tier {
+            Tier::Raw => Body::Open(chunk),
+            Tier::Downsampled => Body::Packed(codec::encode(&chunk)),
+        };
+        Head {
+            start,
+            body,
+            dirty: false,
+        }
+    }
+
+    /// The chunk, decoded if it is held encoded.
+    pub fn chunk(&self) -> Cow<'_, Chunk> {
+        match &self.body {
+            Body::Open(c) => Cow::Borrowed(c),
+            Body::Packed(bytes) => Cow::Owned(unpack(bytes)),
+        }
+    }
+
+    /// The chunk as sled stores it.
+    pub fn encoded(&self) -> Cow<'_, [u8]> {
+        match &self.body {
+            Body::Open(c) => Cow::Owned(codec::encode(c)),
+            Body::Packed(bytes) => Cow::Borrowed(bytes),
+        }
+    }
+
+    /// Changes the chunk and marks the head dirty.
+    pub fn update(&mut self, f: impl FnOnce(&mut Chunk)) {
+        match &mut self.body {
+            Body::Open(c) => f(c),
+            Body::Packed(bytes) => {
+                let mut c = unpack(bytes);
+                f(&mut c);
+                *bytes = codec::encode(&c);
+            }
+        }
+        self.dirty = true;
+    }
+}
+
+/// Bytes this process encoded itself a moment ago; they cannot fail their
+/// checksum unless memory is corrupt, and then an empty chunk (the bucket is
+/// lost, not the store) beats a panic.
+fn unpack(bytes: &[u8]) -> Chunk {
+    codec::decode(bytes).unwrap_or_else(|why| {
+        tracing::error!(%why, "an open downsampled chunk no longer decodes; starting it afresh");
+        Chunk::new(tier_cols(Tier::Downsampled))
+    })
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -161,19 +227,14 @@ impl SeriesState {
                 if old.dirty {
                     pending.insert(
                         chunk_key(id, tier, old.start),
-                        Some(codec::encode(&old.chunk)),
+                        Some(old.encoded().into_owned()),
                     );
                 }
             }
-            *head = Some(Head {
-                start,
-                chunk: Chunk::new(tier_cols(tier)),
-                dirty: false,
-            });
+            *head = Some(Head::new(tier, start, Chunk::new(tier_cols(tier))));
         }
         if let Some(h) = head {
-            h.chunk.set((slot - start) as usize, values);
-            h.dirty = true;
+            h.update(|c| c.set((slot - start) as usize, values));
         }
     }
 
@@ -186,10 +247,11 @@ impl SeriesState {
         let ds_newest = self
             .ds
             .as_ref()
-            .and_then(|h| Some((h.start + h.chunk.last_present()? as i64 + 1) * lay.ratio - 1));
+            .and_then(|h| Some((h.start + h.chunk().last_present()? as i64 + 1) * lay.ratio - 1));
         self.newest = ds_newest;
         let Some(h) = &self.raw else { return };
-        let Some(last) = h.chunk.last_present() else {
+        let chunk = h.chunk();
+        let Some(last) = chunk.last_present() else {
             return;
         };
         let newest = h.start + last as i64;
@@ -197,7 +259,7 @@ impl SeriesState {
         let b = newest.div_euclid(lay.ratio);
         let first = (b * lay.ratio - h.start).max(0) as usize;
         let samples = (first..=last)
-            .map(|i| h.chunk.get(0, i))
+            .map(|i| chunk.get(0, i))
             .filter(|v| !v.is_nan());
         self.bucket = aggregate(samples.map(|v| (b, v))).pop();
     }

@@ -506,11 +506,7 @@ pub fn last_head(
         return Ok(HeadLoad::Empty);
     };
     Ok(match codec::decode(bytes) {
-        Ok(chunk) => HeadLoad::Head(Head {
-            start,
-            chunk,
-            dirty: false,
-        }),
+        Ok(chunk) => HeadLoad::Head(Head::new(tier, start, chunk)),
         Err(why) => HeadLoad::Damaged {
             key: chunk_key(id, tier, start),
             why,
