@@ -172,19 +172,32 @@ fn sandwiched(name: &str, labels: &[(String, String)]) -> bool {
 const OURS_ONLY: [&str; 1] = ["build_info"];
 
 /// Start node_exporter and wait until it listens (bounded, so a broken start fails rather than hangs).
-fn start_node_exporter(args: &[String], port: u16) -> Killed {
-    let child = Command::new(NODE_EXPORTER)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    let guard = Killed(child.expect("start node_exporter"));
-    let up = (0..200).any(|_| {
-        std::thread::sleep(Duration::from_millis(25));
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
-    assert!(up, "node_exporter did not start listening on {port}");
-    guard
+/// Starts node_exporter on a free port; returns it with the port. `free_port`
+/// releases the port before node_exporter binds it, so the test beside this one
+/// can be handed the same port: the one that loses exits on its bind error, and a
+/// connect would then reach (and later be reset by) the other's node_exporter.
+/// So a start counts only while our process is still running, else a new port.
+fn start_node_exporter(args: &[String]) -> (Killed, u16) {
+    for _ in 0..10 {
+        let port = free_port();
+        let child = Command::new(NODE_EXPORTER)
+            .args(args)
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let mut guard = Killed(child.expect("start node_exporter"));
+        let mut running = || matches!(guard.0.try_wait(), Ok(None));
+        let up = (0..200).any(|_| {
+            std::thread::sleep(Duration::from_millis(25));
+            !running() || TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        if up && running() {
+            return (guard, port);
+        }
+    }
+    panic!("node_exporter did not start listening on any of 10 free ports");
 }
 
 fn free_port() -> u16 {
@@ -211,9 +224,7 @@ fn matches_real_node_exporter_on_fixture_trees() {
     };
     let collectors = ["mdadm", "bonding", "netclass", "os", "vmstat", "conntrack"];
     let d = CollectOptions::default();
-    let port = free_port();
-    let mut args = vec![
-        format!("--web.listen-address=127.0.0.1:{port}"),
+    let mut args: Vec<String> = vec![
         "--collector.disable-defaults".into(),
         format!("--path.procfs={}", roots.procfs.display()),
         format!("--path.sysfs={}", roots.sysfs.display()),
@@ -224,7 +235,7 @@ fn matches_real_node_exporter_on_fixture_trees() {
         ),
     ];
     args.extend(collectors.iter().map(|c| format!("--collector.{c}")));
-    let _guard = start_node_exporter(&args, port);
+    let (_guard, port) = start_node_exporter(&args);
     let theirs = scrape(port);
     let mut compared = 0;
     for name in collectors {
@@ -257,12 +268,8 @@ fn matches_real_node_exporter() {
         );
         return;
     }
-    let port = free_port();
     let d = CollectOptions::default();
-    let mut args = vec![
-        format!("--web.listen-address=127.0.0.1:{port}"),
-        "--collector.disable-defaults".into(),
-    ];
+    let mut args: Vec<String> = vec!["--collector.disable-defaults".into()];
     args.extend(
         REGISTRY
             .iter()
@@ -289,7 +296,7 @@ fn matches_real_node_exporter() {
         "--collector.filesystem.fs-types-exclude={}",
         d.fs_types_exclude
     ));
-    let _guard = start_node_exporter(&args, port);
+    let (_guard, port) = start_node_exporter(&args);
 
     let before = ours();
     let theirs = scrape(port);
