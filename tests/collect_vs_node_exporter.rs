@@ -171,8 +171,8 @@ fn sandwiched(name: &str, labels: &[(String, String)]) -> bool {
 /// Collectors node_exporter does not have (ours alone).
 const OURS_ONLY: [&str; 1] = ["build_info"];
 
-/// Start node_exporter and wait until it listens (bounded, so a broken start fails rather than hangs).
-/// Starts node_exporter on a free port; returns it with the port. `free_port`
+/// Starts node_exporter on a free port and waits until it listens (bounded, so a
+/// broken start fails rather than hangs); returns it with the port. `free_port`
 /// releases the port before node_exporter binds it, so the test beside this one
 /// can be handed the same port: the one that loses exits on its bind error, and a
 /// connect would then reach (and later be reset by) the other's node_exporter.

@@ -8,6 +8,7 @@
 #[path = "../benches/common/counting_alloc.rs"]
 mod counting_alloc;
 
+use std::path::Path;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
@@ -34,11 +35,10 @@ fn value(series: usize, t_s: i64) -> f64 {
     }
 }
 
-/// Heap bytes per series that hours 1 to 23 of a day add, with downsampled
-/// buckets of `ds_step`; the store and its keys.
-fn growth_over_a_day(ds_step: Duration) -> (i64, Store, Vec<String>) {
-    let d = tempfile::tempdir().unwrap();
-    let mut cfg = StoreConfig::new(d.path());
+/// Heap bytes per series that hours 1 to 23 of a day add to a store in `dir`,
+/// with downsampled buckets of `ds_step`; the store and its keys.
+fn growth_over_a_day(dir: &Path, ds_step: Duration) -> (i64, Store, Vec<String>) {
+    let mut cfg = StoreConfig::new(dir);
     cfg.downsample_step = ds_step;
     let store = Store::open(cfg).unwrap();
     let keys: Vec<String> = (0..SERIES).map(|i| format!("m{{i=\"{i}\"}}")).collect();
@@ -63,7 +63,6 @@ fn growth_over_a_day(ds_step: Duration) -> (i64, Store, Vec<String>) {
             live_at.push(counting_alloc::LIVE.load(Relaxed) as i64);
         }
     }
-    std::mem::forget(d); // the store outlives this function
     ((live_at[1] - live_at[0]) / SERIES as i64, store, keys)
 }
 
@@ -72,8 +71,9 @@ fn open_downsampled_chunks_stay_small_through_the_day() {
     // The control has hourly buckets, so its open downsampled chunk holds 23
     // rows at most; everything else (hourly raw chunks waiting for a flush) is
     // the same.
-    let (control, _, _) = growth_over_a_day(Duration::from_secs(3600));
-    let (grown, store, keys) = growth_over_a_day(Duration::from_secs(300));
+    let (control_dir, dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (control, _, _) = growth_over_a_day(control_dir.path(), Duration::from_secs(3600));
+    let (grown, store, keys) = growth_over_a_day(dir.path(), Duration::from_secs(300));
     eprintln!(
         "heap grown per series from hour 1 to 23: {grown} bytes with 5-minute buckets, {control} with hourly ones"
     );
